@@ -1,0 +1,48 @@
+# Support Oasis: `make run` serves the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TEST_PGDATA := $(CURDIR)/var/testpg
+
+.PHONY: install install-dev chromium run test lint format migrate demo-data
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+# Browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: install
+	OASIS_DEBUG=1 $(BIN)/python manage.py run_demo
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@# mypy's Django plugin loads the settings; that needs no database.
+	OASIS_TESTING=1 $(BIN)/mypy .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# A throwaway embedded Postgres per run; pytest's exit 5 (nothing collected) is reported,
+# not hidden as a failure, and every other non-zero status fails the target.
+test: install-dev chromium lint
+	rm -rf $(TEST_PGDATA)
+	OASIS_PGDATA=$(TEST_PGDATA) $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	OASIS_PGDATA=$(TEST_PGDATA) $(BIN)/python -m oasis.embedded_pg stop $(TEST_PGDATA) || true; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; \
+	exit $$rc

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "Staff user"
+    CUSTOMER = "customer", "Customer"
+    AI = "ai", "AI"
+    SYSTEM = "system", "System"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def for_workspace(self, workspace_id: int) -> AuditEventQuerySet:
+        return self.filter(workspace_id=workspace_id)
+
+    def for_ticket(self, ticket_id: int) -> AuditEventQuerySet:
+        return self.filter(ticket_id=ticket_id)
+
+
+class AuditEvent(models.Model):
+    """One append-only row of a workspace's hash chain.
+
+    A trigger (migration 0002) refuses UPDATE and DELETE; `hash` covers every field and the
+    previous row's hash, so an edit made with the trigger disabled or a removed row is
+    found by `audit_verify`.
+    """
+
+    workspace = models.ForeignKey("helpdesk.Workspace", on_delete=models.PROTECT, related_name="audit_events")
+    ticket = models.ForeignKey(
+        "helpdesk.Ticket",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    seq = models.PositiveBigIntegerField()
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor = models.CharField(max_length=255, help_text="Who acted: a user's email, 'ai:<model>', …")
+    kind = models.CharField(max_length=64, db_index=True)
+    data = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workspace_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "seq"], name="audit_unique_seq"),
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "seq"], name="audit_ticket_seq"),
+            models.Index(fields=["workspace", "kind", "created_at"], name="audit_ws_kind_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} by {self.actor}"
+
+    def hashed_fields(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace_id,
+            "ticket": self.ticket_id,
+            "seq": self.seq,
+            "actor_kind": self.actor_kind,
+            "actor": self.actor,
+            "kind": self.kind,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+            "created_at": self.created_at.isoformat(),
+        }

@@ -1,0 +1,79 @@
+"""Shared fixtures: one workspace with an agent and a manager, and an outsider elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from audit.services import Actor
+from helpdesk.models import Role, Ticket, Workspace
+from helpdesk.services import membership_add, ticket_create, workspace_create
+
+PASSWORD = "correct horse battery staple"  # noqa: S105
+
+
+def make_user(email: str) -> Any:
+    return get_user_model().objects.create_user(username=email, email=email, password=PASSWORD)
+
+
+@pytest.fixture
+def workspace(db: None) -> Workspace:
+    return workspace_create(name="Acme Outfitters", slug="acme", actor=Actor.system("test"))
+
+
+@pytest.fixture
+def other_workspace(db: None) -> Workspace:
+    return workspace_create(name="Globex", slug="globex", actor=Actor.system("test"))
+
+
+@pytest.fixture
+def agent(workspace: Workspace) -> Any:
+    user = make_user("alice.agent@acme.test")
+    membership_add(workspace=workspace, user=user, role=Role.AGENT, actor=Actor.system("test"))
+    return user
+
+
+@pytest.fixture
+def manager(workspace: Workspace) -> Any:
+    user = make_user("mona.manager@acme.test")
+    membership_add(workspace=workspace, user=user, role=Role.MANAGER, actor=Actor.system("test"))
+    return user
+
+
+@pytest.fixture
+def outsider(other_workspace: Workspace) -> Any:
+    user = make_user("oscar.outsider@globex.test")
+    membership_add(workspace=other_workspace, user=user, role=Role.ADMIN, actor=Actor.system("test"))
+    return user
+
+
+@pytest.fixture
+def ticket(workspace: Workspace) -> Ticket:
+    return ticket_create(
+        workspace=workspace,
+        channel="email",
+        customer_email="carla@customer.test",
+        customer_name="Carla Customer",
+        subject="Where is my order?",
+        body="Hi, my order A1001 has not arrived yet. Can you check?",
+        email_message_id="<first@customer.test>",
+    )
+
+
+@pytest.fixture
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--headless",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

@@ -1,0 +1,32 @@
+"""Outbound replies by email, threaded so the customer's mail client keeps one conversation."""
+
+from __future__ import annotations
+
+from django.core.mail import EmailMessage
+
+from helpdesk.models import Message, MessageKind
+
+
+def build_reply_email(message: Message) -> EmailMessage:
+    ticket = message.ticket
+    workspace = ticket.workspace
+    earlier = list(
+        ticket.messages.filter(created_at__lte=message.created_at)
+        .exclude(pk=message.pk)
+        .exclude(kind=MessageKind.NOTE)
+        .exclude(email_message_id="")
+        .values_list("email_message_id", flat=True)
+    )
+    headers = {"Message-ID": message.email_message_id, "Reply-To": workspace.reply_address}
+    if earlier:
+        headers["In-Reply-To"] = earlier[-1]
+        # RFC 5322 §3.6.4: References lists the thread; keep it bounded for long tickets.
+        headers["References"] = " ".join(earlier[-20:])
+    subject = ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}"
+    return EmailMessage(
+        subject=f"{subject} [#{ticket.number}]",
+        body=message.body,
+        from_email=f"{workspace.name} <{workspace.reply_address}>",
+        to=[ticket.customer.email],
+        headers=headers,
+    )

@@ -1,0 +1,378 @@
+"""Every state change of the helpdesk goes through one function here.
+
+Each is keyword-only, runs in one transaction, writes its audit event in that transaction
+and leaves side effects (email, AI runs) to `transaction.on_commit`. Views, the API, the
+admin, tasks and commands all call these; nothing else assigns `ticket.status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from audit.services import Actor, audit_record
+from helpdesk.models import (
+    AuthorKind,
+    Channel,
+    Customer,
+    Membership,
+    Message,
+    MessageKind,
+    Role,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    Workspace,
+)
+
+OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.AWAITING_APPROVAL)
+
+
+class InvalidTransition(ValidationError):
+    """The ticket was not in a state the change starts from (maybe another user moved it)."""
+
+
+# ---------------------------------------------------------------------------- workspaces
+
+
+@transaction.atomic
+def workspace_create(*, name: str, slug: str, actor: Actor, currency: str = "USD") -> Workspace:
+    workspace = Workspace(name=name.strip(), slug=slug, currency=currency)
+    workspace.full_clean()
+    workspace.save()
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        kind="workspace.created",
+        data={"name": workspace.name, "slug": workspace.slug},
+    )
+    return workspace
+
+
+@transaction.atomic
+def membership_add(*, workspace: Workspace, user: User, role: str, actor: Actor) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    membership, created = Membership.objects.update_or_create(workspace=workspace, user=user, defaults={"role": role})
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        kind="membership.added" if created else "membership.changed",
+        data={"user": getattr(user, "email", str(user)), "role": role},
+    )
+    return membership
+
+
+# ----------------------------------------------------------------------------- customers
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").replace("\x00", "").strip()
+    if not body:
+        raise ValidationError({"body": "The message is empty."})
+    if len(body) > settings.OASIS_MAX_MESSAGE_CHARS:
+        raise ValidationError({"body": f"The message is longer than {settings.OASIS_MAX_MESSAGE_CHARS} characters."})
+    return body
+
+
+def _customer_for(*, workspace: Workspace, email: str, name: str, actor: Actor) -> Customer:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"customer_email": f"{email!r} is not a valid email address."}) from None
+    customer = Customer.objects.filter(workspace=workspace, email__iexact=email).first()
+    if customer is None:
+        customer = Customer.objects.create(workspace=workspace, email=email, name=name.strip()[:200])
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            kind="customer.created",
+            data={"customer": customer.pk, "email": customer.email},
+        )
+    return customer
+
+
+# ------------------------------------------------------------------------------- tickets
+
+
+def _message_data(message: Message) -> dict[str, object]:
+    return {"message": message.pk, "kind": message.kind, "author_kind": message.author_kind, "chars": len(message.body)}
+
+
+def _on_customer_message(message: Message) -> None:
+    """Run after commit for every inbound customer message: hand it to the AI pipeline."""
+    from helpdesk import hooks
+
+    hooks.customer_message_committed(message)
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    workspace: Workspace,
+    channel: str,
+    customer_email: str,
+    customer_name: str = "",
+    subject: str,
+    body: str,
+    actor: Actor | None = None,
+    email_message_id: str = "",
+    external_id: str = "",
+    created_at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket from an inbound customer message (any channel)."""
+    if channel not in Channel.values:
+        raise ValidationError({"channel": f"Unknown channel {channel!r}; use one of {Channel.values}."})
+    body = _clean_body(body)
+    subject = (subject or "").strip() or body.splitlines()[0][:120]
+    customer = _customer_for(
+        workspace=workspace,
+        email=customer_email,
+        name=customer_name,
+        actor=actor or Actor.system(f"{channel}-inbound"),
+    )
+    actor = actor or Actor.for_customer(customer)
+    # Lock the workspace row so two inbound messages never draw the same ticket number.
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    number = (Ticket.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"] or 0) + 1
+    now = created_at or timezone.now()
+    ticket = Ticket(
+        workspace=workspace,
+        number=number,
+        customer=customer,
+        subject=subject[:300],
+        channel=channel,
+        status=TicketStatus.NEW,
+        external_id=external_id[:200],
+        last_message_at=now,
+    )
+    ticket.full_clean(exclude=["search_vector"])
+    ticket.save()
+    if created_at is not None:
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=created_at)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.CUSTOMER,
+        author_kind=AuthorKind.CUSTOMER,
+        body=body,
+        email_message_id=email_message_id[:998],
+    )
+    if created_at is not None:
+        Message.objects.filter(pk=message.pk).update(created_at=created_at)
+    audit_record(
+        workspace=workspace,
+        ticket=ticket,
+        actor=actor,
+        kind="ticket.created",
+        data={"number": number, "channel": channel, "subject": ticket.subject, "customer": customer.email},
+    )
+    audit_record(workspace=workspace, ticket=ticket, actor=actor, kind="message.received", data=_message_data(message))
+    transaction.on_commit(lambda: _on_customer_message(message))
+    return ticket
+
+
+@transaction.atomic
+def ticket_add_customer_message(
+    *, ticket: Ticket, body: str, email_message_id: str = "", actor: Actor | None = None
+) -> Message:
+    """A customer wrote again on an existing ticket: it comes back to the team's queue."""
+    body = _clean_body(body)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    actor = actor or Actor.for_customer(ticket.customer)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.CUSTOMER,
+        author_kind=AuthorKind.CUSTOMER,
+        body=body,
+        email_message_id=email_message_id[:998],
+    )
+    previous = ticket.status
+    ticket.last_message_at = message.created_at
+    if previous in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        ticket.status = TicketStatus.OPEN
+    ticket.save(update_fields=["status", "last_message_at", "updated_at"])
+    audit_record(
+        workspace=ticket.workspace, ticket=ticket, actor=actor, kind="message.received", data=_message_data(message)
+    )
+    if previous != ticket.status:
+        audit_record(
+            workspace=ticket.workspace,
+            ticket=ticket,
+            actor=actor,
+            kind="ticket.reopened",
+            data={"from": previous, "to": ticket.status, "reason": "customer replied"},
+        )
+    transaction.on_commit(lambda: _on_customer_message(message))
+    return message
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    body: str,
+    actor: Actor,
+    author_kind: str = AuthorKind.AGENT,
+    data: dict[str, object] | None = None,
+) -> Message:
+    """Send a public reply (a human's, or the AI's through the same path) to the customer."""
+    body = _clean_body(body)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.status == TicketStatus.CLOSED:
+        raise InvalidTransition("The ticket is closed; reopen it before replying.")
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.REPLY,
+        author_kind=author_kind,
+        author_user_id=actor.user_id,
+        body=body,
+        email_message_id=_new_message_id(ticket),
+    )
+    previous = ticket.status
+    ticket.last_message_at = message.created_at
+    if previous in (TicketStatus.NEW, TicketStatus.OPEN):
+        ticket.status = TicketStatus.PENDING
+    ticket.save(update_fields=["status", "last_message_at", "updated_at"])
+    audit_record(
+        workspace=ticket.workspace,
+        ticket=ticket,
+        actor=actor,
+        kind="message.replied",
+        data={**_message_data(message), **(data or {})},
+    )
+    if ticket.channel == Channel.EMAIL:
+        from helpdesk.tasks import enqueue_reply_email
+
+        transaction.on_commit(lambda: enqueue_reply_email(message.pk))
+    return message
+
+
+@transaction.atomic
+def ticket_add_note(*, ticket: Ticket, body: str, actor: Actor) -> Message:
+    """An internal note: visible to staff only, never sent."""
+    body = _clean_body(body)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.NOTE,
+        author_kind=AuthorKind.AGENT if actor.user_id else AuthorKind.SYSTEM,
+        author_user_id=actor.user_id,
+        body=body,
+    )
+    audit_record(workspace=ticket.workspace, ticket=ticket, actor=actor, kind="note.added", data=_message_data(message))
+    return message
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: Actor) -> Ticket:
+    if assignee is not None and not Membership.objects.filter(workspace_id=ticket.workspace_id, user=assignee).exists():
+        raise ValidationError({"assignee": "The assignee is not a member of this workspace."})
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    previous = ticket.assignee
+    ticket.assignee = assignee
+    ticket.save(update_fields=["assignee", "updated_at"])
+    audit_record(
+        workspace=ticket.workspace,
+        ticket=ticket,
+        actor=actor,
+        kind="ticket.assigned",
+        data={
+            "from": getattr(previous, "email", None),
+            "to": getattr(assignee, "email", None),
+        },
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_type(*, ticket: Ticket, ticket_type: str, actor: Actor, reason: str = "") -> Ticket:
+    if ticket_type not in TicketType.values:
+        raise ValidationError({"ticket_type": f"Unknown ticket type {ticket_type!r}."})
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    previous = ticket.ticket_type
+    ticket.ticket_type = ticket_type
+    ticket.save(update_fields=["ticket_type", "updated_at"])
+    audit_record(
+        workspace=ticket.workspace,
+        ticket=ticket,
+        actor=actor,
+        kind="ticket.type_set",
+        data={"from": previous, "to": ticket_type, "reason": reason},
+    )
+    return ticket
+
+
+def _transition(
+    *, ticket: Ticket, to: str, allowed_from: Iterable[str], actor: Actor, kind: str, reason: str
+) -> Ticket:
+    # A conditional UPDATE: of two people resolving at once, exactly one changes the row.
+    allowed = list(allowed_from)
+    previous = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).get()
+    now = timezone.now()
+    changes: dict[str, object] = {"status": to, "updated_at": now}
+    if to == TicketStatus.RESOLVED:
+        changes["resolved_at"] = now
+    elif to == TicketStatus.OPEN:
+        changes["resolved_at"] = None
+    updated = Ticket.objects.filter(pk=ticket.pk, status__in=allowed).update(**changes)
+    if updated != 1:
+        raise InvalidTransition(f"Cannot {kind.split('.')[-1]} a ticket that is {previous}.")
+    ticket.refresh_from_db()
+    audit_record(
+        workspace=ticket.workspace,
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        data={"from": previous, "to": to, "reason": reason},
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
+    return _transition(
+        ticket=ticket,
+        to=TicketStatus.RESOLVED,
+        allowed_from=OPEN_STATES,
+        actor=actor,
+        kind="ticket.resolved",
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def ticket_reopen(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
+    return _transition(
+        ticket=ticket,
+        to=TicketStatus.OPEN,
+        allowed_from=(TicketStatus.RESOLVED, TicketStatus.CLOSED),
+        actor=actor,
+        kind="ticket.reopened",
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def ticket_close(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
+    return _transition(
+        ticket=ticket,
+        to=TicketStatus.CLOSED,
+        allowed_from=(*OPEN_STATES, TicketStatus.RESOLVED),
+        actor=actor,
+        kind="ticket.closed",
+        reason=reason,
+    )
+
+
+def _new_message_id(ticket: Ticket) -> str:
+    from email.utils import make_msgid
+
+    return make_msgid(idstring=f"t{ticket.pk}", domain=settings.OASIS_EMAIL_DOMAIN)

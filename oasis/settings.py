@@ -1,0 +1,182 @@
+"""Settings for Support Oasis, driven by environment variables (see README "Configuration")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from oasis.env import envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = envbool("OASIS_DEBUG", "false")
+TESTING = envbool("OASIS_TESTING", "false")
+
+SECRET_KEY = os.getenv("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("SECRET_KEY must be set when OASIS_DEBUG is off")
+    # Only for a local demo or the test suite; never deployed (DEBUG off requires a real key).
+    SECRET_KEY = "insecure-local-development-key-not-for-production"  # noqa: S105
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG or TESTING else "")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+SITE_URL = envstr("OASIS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "django_q",
+    "django_htmx",
+    "template_partials",
+    "audit",
+    "helpdesk",
+    "ai",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "oasis.urls"
+WSGI_APPLICATION = "oasis.wsgi.application"
+ASGI_APPLICATION = "oasis.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    url = os.getenv("DATABASE_URL", "")
+    if url:
+        return dict(dj_database_url.parse(url, conn_max_age=envint("DB_CONN_MAX_AGE", "60")))
+    # No DATABASE_URL: the embedded server under var/, started on first connection
+    # (OASIS_PGDATA picks another folder, which is how `make test` gets a throwaway one).
+    from oasis.embedded_pg import DEFAULT_PGDATA
+
+    return {
+        "ENGINE": "oasis.pgembedded",
+        "NAME": "postgres",
+        "USER": "postgres",
+        "HOST": "",
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {"pgdata": str(Path(os.getenv("OASIS_PGDATA", str(DEFAULT_PGDATA))).resolve())},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/inbox/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# Request size limits: an oversized payload gets a 413/400 with a message, not a crash.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("OASIS_MAX_REQUEST_BYTES", str(10 * 1024 * 1024))
+OASIS_MAX_EMAIL_BYTES = envint("OASIS_MAX_EMAIL_BYTES", str(5 * 1024 * 1024))
+OASIS_MAX_MESSAGE_CHARS = envint("OASIS_MAX_MESSAGE_CHARS", "100000")
+
+# Outbound email. The demo prints mail to the console; production points at an SMTP relay.
+EMAIL_BACKEND = envstr(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "20")
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "support@oasis.localhost")
+OASIS_EMAIL_DOMAIN = envstr("OASIS_EMAIL_DOMAIN", "oasis.localhost")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "helpdesk.api_auth.WorkspaceTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Support Oasis API",
+    "DESCRIPTION": "Tickets and messages of one workspace, authenticated by a workspace API token.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# django-q2 reads this once at import: tests set OASIS_Q_SYNC=1 (pytest-env) so tasks run inline.
+Q_CLUSTER: dict[str, object] = {
+    "name": "oasis",
+    "workers": envint("OASIS_Q_WORKERS", "2"),
+    "timeout": envint("OASIS_Q_TIMEOUT", "120"),
+    "retry": envint("OASIS_Q_RETRY", "180"),
+    "max_attempts": envint("OASIS_Q_MAX_ATTEMPTS", "3"),
+    "catch_up": False,
+    "sync": envbool("OASIS_Q_SYNC", "false"),
+    "orm": "default",
+    "poll": 0.5,
+}
+if os.getenv("REDIS_URL"):
+    # Several worker machines: Redis as the broker (results still go to Postgres).
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("OASIS_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
+}
+
+if not DEBUG and not TESTING:
+    SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "true")
+    CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", "true")
