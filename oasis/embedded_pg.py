@@ -45,7 +45,10 @@ def stop(pgdata: Path) -> None:
 def _prepare_runtime_dir() -> None:
     # pgserver keeps its lock file in the XDG runtime dir; give it one of ours when unset.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(BASE_DIR / "var" / "run"))
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+    runtime = Path(os.environ["XDG_RUNTIME_DIR"])
+    runtime.mkdir(parents=True, exist_ok=True)
+    if runtime.stat().st_uid == os.getuid():
+        runtime.chmod(0o700)
 
 
 def _is_root() -> bool:

@@ -12,4 +12,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("helpdesk.urls")),
     path("api/v1/", include("helpdesk.api_urls")),
+    path("inbound/", include("helpdesk.inbound_urls")),
+    path("help/", include("helpdesk.helpcenter_urls")),
 ]
