@@ -1,0 +1,356 @@
+"""The REST API (/api/v1/): tickets and their messages.
+
+One APIView per operation, with nested input/output serializers (Django-Styleguide). Every
+endpoint reads tickets through `tickets_visible_to(request)`, so the workspace scope lives in
+one place: a token sees its own workspace, a logged-in member sees their workspaces, and any
+other ticket is a 404. Every write calls a service in `helpdesk.services`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import APIView
+
+from audit.services import Actor
+from helpdesk import services
+from helpdesk.access import workspace_for_user
+from helpdesk.models import (
+    ApiToken,
+    Channel,
+    Membership,
+    Message,
+    MessageKind,
+    Priority,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    Workspace,
+)
+
+# ------------------------------------------------------------------------------- scope
+
+
+def tickets_visible_to(request: Request) -> QuerySet[Ticket]:
+    """The tickets this request may see: the token's workspace, or the member's workspaces.
+
+    `?workspace=<id>` narrows the scope; it never widens it.
+    """
+    token = request.auth
+    if isinstance(token, ApiToken):
+        tickets = Ticket.objects.filter(workspace_id=token.workspace_id)
+    elif request.user.is_authenticated:
+        tickets = Ticket.objects.filter(
+            workspace_id__in=Membership.objects.filter(user_id=request.user.pk).values("workspace_id")
+        )
+    else:
+        tickets = Ticket.objects.none()
+    raw = request.query_params.get("workspace")
+    if raw:
+        try:
+            tickets = tickets.filter(workspace_id=int(raw))
+        except ValueError:
+            raise exceptions.ValidationError({"workspace": ["A workspace id is a number."]}) from None
+    return tickets.select_related("workspace", "customer", "assignee")
+
+
+def ticket_visible_to(request: Request, ticket_id: int) -> Ticket:
+    return get_object_or_404(tickets_visible_to(request), pk=ticket_id)
+
+
+def workspace_for_write(request: Request, workspace_id: int | None) -> Workspace:
+    """Where a new ticket goes: the token's workspace, or the member's (chosen if several)."""
+    token = request.auth
+    if isinstance(token, ApiToken):
+        if workspace_id is not None and workspace_id != token.workspace_id:
+            raise Http404("No such workspace.")
+        return token.workspace
+    user = request.user
+    if not user.is_authenticated:
+        raise Http404("No such workspace.")
+    if workspace_id is not None:
+        return workspace_for_user(user=user, workspace_id=workspace_id)
+    workspace_ids = list(Membership.objects.filter(user_id=user.pk).values_list("workspace_id", flat=True)[:2])
+    if not workspace_ids:
+        raise Http404("You are not a member of any workspace.")
+    if len(workspace_ids) > 1:
+        raise exceptions.ValidationError({"workspace": ["You are a member of several workspaces: choose one."]})
+    return workspace_for_user(user=user, workspace_id=workspace_ids[0])
+
+
+def api_actor(request: Request) -> Actor:
+    """The user behind the request, labelled so the audit log tells API changes apart."""
+    actor = Actor.for_user(request.user)
+    token = request.auth
+    via = f"api key {token.prefix}" if isinstance(token, ApiToken) else "api"
+    return dataclasses.replace(actor, label=f"{actor.label} ({via})")
+
+
+class OasisAPIView(APIView):
+    def handle_exception(self, exc: Exception) -> Response:
+        # Services raise Django's ValidationError; it is a 400 with field errors here, in one place.
+        if isinstance(exc, DjangoValidationError):
+            detail = as_serializer_error(exc)
+            if "__all__" in detail:
+                detail["non_field_errors"] = detail.pop("__all__")
+            exc = exceptions.ValidationError(detail)
+        return super().handle_exception(exc)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "helpdesk.api_auth.WorkspaceTokenAuthentication"
+    name = "workspaceToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "A workspace API key: `Bearer <key>`."}
+
+
+# ------------------------------------------------------------------------ serializers
+
+
+class CustomerSerializer(serializers.Serializer[Any]):
+    email = serializers.EmailField()
+    name = serializers.CharField()
+
+
+class TicketLinksSerializer(serializers.Serializer[Any]):
+    self = serializers.URLField()
+    messages = serializers.URLField()
+
+
+@extend_schema_serializer(component_name="Ticket")
+class TicketOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    workspace = serializers.IntegerField(source="workspace_id")
+    number = serializers.IntegerField()
+    subject = serializers.CharField()
+    status = serializers.ChoiceField(choices=TicketStatus.choices)
+    ticket_type = serializers.ChoiceField(choices=TicketType.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    customer = CustomerSerializer()
+    assignee_id = serializers.IntegerField(allow_null=True)
+    assignee_email = serializers.EmailField(source="assignee.email", allow_null=True)
+    ai_decision = serializers.CharField()
+    ai_confidence = serializers.FloatField(allow_null=True)
+    ai_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    links = serializers.SerializerMethodField()
+
+    @extend_schema_field(TicketLinksSerializer)
+    def get_links(self, ticket: Ticket) -> dict[str, str]:
+        request: Request = self.context["request"]
+        return {
+            "self": request.build_absolute_uri(reverse("api-ticket-detail", args=[ticket.pk])),
+            "messages": request.build_absolute_uri(reverse("api-ticket-messages", args=[ticket.pk])),
+        }
+
+
+@extend_schema_serializer(component_name="Message")
+class MessageOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    ticket = serializers.IntegerField(source="ticket_id")
+    kind = serializers.ChoiceField(choices=MessageKind.choices, help_text="`note` is internal: never sent.")
+    author_kind = serializers.CharField()
+    author_email = serializers.EmailField(source="author_user.email", allow_null=True)
+    body = serializers.CharField(help_text="Plain text, exactly as written; render it escaped.")
+    created_at = serializers.DateTimeField()
+
+
+def _page_serializer(name: str, item: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
+    """The cursor-paginated envelope, for the schema only."""
+    page = type(
+        f"{name}PageSerializer",
+        (serializers.Serializer,),
+        {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+    return extend_schema_serializer(component_name=f"{name}Page")(page)
+
+
+TicketPageSerializer = _page_serializer("Ticket", TicketOutputSerializer)
+MessagePageSerializer = _page_serializer("Message", MessageOutputSerializer)
+
+CURSOR_PARAMETERS = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="The `next`/`previous` cursor of a page."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page (at most 200)."),
+]
+WORKSPACE_PARAMETER = OpenApiParameter(
+    "workspace", OpenApiTypes.INT, description="Narrow to one of your workspaces (session users)."
+)
+
+
+class TicketPagination(CursorPagination):
+    ordering = ("-last_message_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class MessagePagination(CursorPagination):
+    ordering = ("created_at", "id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+# ---------------------------------------------------------------------------- tickets
+
+
+class TicketListApi(OasisAPIView):
+    class FilterSerializer(serializers.Serializer[Any]):
+        status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
+        ticket_type = serializers.ChoiceField(choices=TicketType.choices, required=False)
+        channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+        assignee = serializers.RegexField(
+            r"^(none|\d+)$", required=False, help_text="A user id, or `none` for unassigned tickets."
+        )
+        q = serializers.CharField(
+            required=False, max_length=500, help_text="Full-text search (web syntax) of subjects and messages."
+        )
+        updated_after = serializers.DateTimeField(required=False)
+
+    @extend_schema(
+        operation_id="tickets_list",
+        parameters=[FilterSerializer, WORKSPACE_PARAMETER, *CURSOR_PARAMETERS],
+        responses=TicketPageSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        filters = TicketListApi.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        tickets = ticket_list_filter(tickets_visible_to(request), **filters.validated_data)
+        paginator = TicketPagination()
+        page = paginator.paginate_queryset(tickets, request, view=self)
+        data = TicketOutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+def ticket_list_filter(tickets: QuerySet[Ticket], **filters: Any) -> QuerySet[Ticket]:
+    for field in ("status", "ticket_type", "channel"):
+        if filters.get(field):
+            tickets = tickets.filter(**{field: filters[field]})
+    assignee = filters.get("assignee")
+    if assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif assignee:
+        tickets = tickets.filter(assignee_id=int(assignee))
+    if filters.get("updated_after"):
+        tickets = tickets.filter(updated_at__gt=filters["updated_after"])
+    if (filters.get("q") or "").strip():
+        query = SearchQuery(filters["q"], config="simple", search_type="websearch")
+        in_messages = Message.objects.filter(ticket_id=OuterRef("pk"), search_vector=query)
+        tickets = tickets.filter(Q(search_vector=query) | Exists(in_messages))
+    return tickets
+
+
+class TicketCreateApi(OasisAPIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        customer_email = serializers.EmailField()
+        customer_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        subject = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+        body = serializers.CharField()
+        channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
+        external_id = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        workspace = serializers.IntegerField(
+            required=False, help_text="Only for session users who are members of several workspaces."
+        )
+
+    @extend_schema(
+        operation_id="tickets_create",
+        request=extend_schema_serializer(component_name="TicketCreate")(InputSerializer),
+        responses={201: TicketOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TicketCreateApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        workspace = workspace_for_write(request, data.pop("workspace", None))
+        ticket = services.ticket_create(workspace=workspace, actor=api_actor(request), **data)
+        ticket = ticket_visible_to(request, ticket.pk)
+        output = TicketOutputSerializer(ticket, context={"request": request}).data
+        location = reverse("api-ticket-detail", args=[ticket.pk])
+        return Response(output, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+class TicketDetailApi(OasisAPIView):
+    @extend_schema(operation_id="tickets_retrieve", responses=TicketOutputSerializer)
+    def get(self, request: Request, ticket_id: int) -> Response:
+        ticket = ticket_visible_to(request, ticket_id)
+        return Response(TicketOutputSerializer(ticket, context={"request": request}).data)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class MessageListApi(OasisAPIView):
+    @extend_schema(operation_id="tickets_messages_list", parameters=CURSOR_PARAMETERS, responses=MessagePageSerializer)
+    def get(self, request: Request, ticket_id: int) -> Response:
+        ticket = ticket_visible_to(request, ticket_id)
+        # Every API user is a member of the ticket's workspace (staff), so internal notes are
+        # included; `kind` tells them apart.
+        messages = Message.objects.filter(ticket=ticket).select_related("author_user")
+        paginator = MessagePagination()
+        page = paginator.paginate_queryset(messages, request, view=self)
+        return paginator.get_paginated_response(MessageOutputSerializer(page, many=True).data)
+
+
+class MessageCreateApi(OasisAPIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        kind = serializers.ChoiceField(
+            choices=MessageKind.choices,
+            help_text="`reply` is sent to the customer, `note` stays internal, "
+            "`customer` appends a message from the customer.",
+        )
+        body = serializers.CharField()
+
+    @extend_schema(
+        operation_id="tickets_messages_create",
+        request=extend_schema_serializer(component_name="MessageCreate")(InputSerializer),
+        responses={201: MessageOutputSerializer},
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        ticket = ticket_visible_to(request, ticket_id)
+        serializer = MessageCreateApi.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        kind, body = serializer.validated_data["kind"], serializer.validated_data["body"]
+        actor = api_actor(request)
+        if kind == MessageKind.REPLY:
+            message = services.ticket_reply(ticket=ticket, body=body, actor=actor)
+        elif kind == MessageKind.NOTE:
+            message = services.ticket_add_note(ticket=ticket, body=body, actor=actor)
+        else:
+            message = services.ticket_add_customer_message(ticket=ticket, body=body, actor=actor)
+        message = Message.objects.select_related("author_user").get(pk=message.pk)
+        return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+# One URL serves two operations (GET lists, POST creates); each operation keeps its own class
+# and serializers, and these only bind them to the URL.
+
+
+class TicketCollectionApi(TicketListApi, TicketCreateApi):
+    pass
+
+
+class MessageCollectionApi(MessageListApi, MessageCreateApi):
+    pass
