@@ -22,11 +22,20 @@ def build_reply_email(message: Message) -> EmailMessage:
         headers["In-Reply-To"] = earlier[-1]
         # RFC 5322 §3.6.4: References lists the thread; keep it bounded for long tickets.
         headers["References"] = " ".join(earlier[-20:])
-    subject = ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}"
     return EmailMessage(
-        subject=f"{subject} [#{ticket.number}]",
+        subject=reply_subject(ticket.subject, number=ticket.number),
         body=message.body,
         from_email=f"{workspace.name} <{workspace.reply_address}>",
         to=[ticket.customer.email],
         headers=headers,
     )
+
+
+def reply_subject(subject: str, *, number: int) -> str:
+    # A subject typed into a web form may hold newlines; Django refuses those in headers
+    # (header injection), which would fail the send on every retry.
+    subject = " ".join(subject.split())
+    if not subject.lower().startswith("re:"):
+        subject = f"Re: {subject}"
+    token = f"[#{number}]"
+    return subject if token in subject else f"{subject} {token}"

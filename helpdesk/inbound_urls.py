@@ -1,5 +1,11 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from helpdesk import inbound_views
+
+app_name = "inbound"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("email/<slug:workspace_slug>/", inbound_views.inbound_email, name="email"),
+]
