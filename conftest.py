@@ -62,10 +62,12 @@ def ticket(workspace: Workspace) -> Ticket:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    # Debian's Chromium: Playwright never downloads a browser of its own here.
     return {
         **browser_type_launch_args,
+        "headless": True,
         "executable_path": "/usr/bin/chromium",
         "args": [
             "--no-sandbox",

@@ -324,7 +324,8 @@ def _transition(
         changes["resolved_at"] = None
     updated = Ticket.objects.filter(pk=ticket.pk, status__in=allowed).update(**changes)
     if updated != 1:
-        raise InvalidTransition(f"Cannot {kind.split('.')[-1]} a ticket that is {previous}.")
+        verb = {"ticket.resolved": "resolve", "ticket.reopened": "reopen", "ticket.closed": "close"}[kind]
+        raise InvalidTransition(f"Cannot {verb} a ticket that is {previous}.")
     ticket.refresh_from_db()
     audit_record(
         workspace=ticket.workspace,

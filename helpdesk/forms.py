@@ -1,0 +1,128 @@
+"""Forms of the staff inbox: they parse and validate input, nothing more.
+
+State changes happen in `helpdesk.services`; a service's ValidationError is attached back
+onto the form that carried the input so the page can show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from helpdesk.models import Channel, Membership, TicketStatus, TicketType
+
+AI_DECISIONS = [
+    ("autosend", "Sent by AI"),
+    ("draft", "Draft for review"),
+    ("escalate", "Escalated"),
+    ("awaiting_approval", "Awaiting approval"),
+]
+
+ASSIGNEE_ME = "me"
+ASSIGNEE_NONE = "none"
+
+
+def _member_choices(memberships: Sequence[Membership]) -> list[tuple[str, str]]:
+    return [(str(m.user_id), m.user.get_full_name() or m.user.email or m.user.username) for m in memberships]
+
+
+def _set_choices(form: forms.Form, name: str, choices: list[tuple[str, str]]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A keyset position in the inbox order: (last_message_at, id) of the last row shown."""
+
+    last_message_at: datetime | None
+    pk: int
+
+    @classmethod
+    def parse(cls, raw: str) -> Cursor:
+        stamp, sep, pk = raw.partition("|")
+        if not sep:
+            raise ValueError("missing separator")
+        when = datetime.fromisoformat(stamp) if stamp else None
+        if when is not None and when.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return cls(when, int(pk))
+
+    def __str__(self) -> str:
+        stamp = self.last_message_at.isoformat() if self.last_message_at else ""
+        return f"{stamp}|{self.pk}"
+
+
+class InboxFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search", strip=True)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *TicketStatus.choices])
+    ticket_type = forms.ChoiceField(required=False, label="Type", choices=[("", "Any type"), *TicketType.choices])
+    channel = forms.ChoiceField(required=False, choices=[("", "Any channel"), *Channel.choices])
+    assignee = forms.ChoiceField(required=False)
+    ai_decision = forms.ChoiceField(required=False, label="AI decision", choices=[("", "Any"), *AI_DECISIONS])
+    after = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, memberships: Sequence[Membership] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(
+            self,
+            "assignee",
+            [
+                ("", "Anyone"),
+                (ASSIGNEE_ME, "Me"),
+                (ASSIGNEE_NONE, "Unassigned"),
+                *_member_choices(memberships),
+            ],
+        )
+
+    def clean_after(self) -> Cursor | None:
+        raw: str = self.cleaned_data.get("after", "")
+        if not raw:
+            return None
+        try:
+            return Cursor.parse(raw)
+        except ValueError:
+            raise ValidationError("Not a valid page position.") from None
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label="Message",
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "The message is empty."},
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ChoiceField(label="Assignee")
+
+    def __init__(self, *args: Any, memberships: Sequence[Membership] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(
+            self,
+            "assignee",
+            [
+                (ASSIGNEE_ME, "Me"),
+                (ASSIGNEE_NONE, "Unassigned"),
+                *_member_choices(memberships),
+            ],
+        )
+
+
+class TicketTypeForm(forms.Form):
+    ticket_type = forms.ChoiceField(label="Type", choices=TicketType.choices)
+
+
+class StatusChangeForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=300, strip=True)
+
+
+class WorkspaceSwitchForm(forms.Form):
+    workspace = forms.IntegerField(min_value=1)
