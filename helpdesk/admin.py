@@ -17,12 +17,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import ForeignKey, QuerySet
 from django.forms import BaseInlineFormSet, ModelChoiceField, ModelForm
 from django.http import HttpRequest
 
-from audit.services import Actor, audit_record
+from audit.services import Actor
 from helpdesk import services
 from helpdesk.api_tokens import api_token_revoke
 from helpdesk.models import (
@@ -208,9 +207,6 @@ class MembershipInline(ScopedInline):
         return formset
 
 
-WORKSPACE_SETTINGS = ("name", "mode", "currency", "support_email")
-
-
 @admin.register(Workspace)
 class WorkspaceAdmin(ScopedAdmin):
     workspace_lookup = "id"
@@ -246,16 +242,10 @@ class WorkspaceAdmin(ScopedAdmin):
             obj.inbound_secret = created.inbound_secret
             obj.created_at = created.created_at
             return
-        changed = {
-            field: {"from": form.initial.get(field), "to": form.cleaned_data.get(field)}
-            for field in form.changed_data
-            if field in WORKSPACE_SETTINGS
+        changes = {
+            field: form.cleaned_data[field] for field in form.changed_data if field in services.WORKSPACE_SETTINGS
         }
-        with transaction.atomic():
-            obj.full_clean()
-            obj.save()
-            if changed:
-                audit_record(workspace=obj, actor=actor, kind="workspace.settings_changed", data=changed)
+        services.workspace_update(workspace=obj, actor=actor, changes=changes)
 
 
 # ------------------------------------------------------------------------------- customers

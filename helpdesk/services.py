@@ -57,6 +57,30 @@ def workspace_create(*, name: str, slug: str, actor: Actor, currency: str = "USD
     return workspace
 
 
+WORKSPACE_SETTINGS = ("name", "mode", "currency", "support_email")
+
+
+@transaction.atomic
+def workspace_update(*, workspace: Workspace, actor: Actor, changes: dict[str, object]) -> Workspace:
+    """Change a workspace's settings; the audit row keeps each field's before and after."""
+    unknown = set(changes) - set(WORKSPACE_SETTINGS)
+    if unknown:
+        raise ValidationError(f"Not a workspace setting: {', '.join(sorted(unknown))}.")
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    diff = {
+        field: {"from": getattr(workspace, field), "to": value}
+        for field, value in changes.items()
+        if getattr(workspace, field) != value
+    }
+    for field, value in changes.items():
+        setattr(workspace, field, value)
+    workspace.full_clean()
+    workspace.save(update_fields=list(changes) or None)
+    if diff:
+        audit_record(workspace=workspace, actor=actor, kind="workspace.settings_changed", data=diff)
+    return workspace
+
+
 @transaction.atomic
 def membership_add(*, workspace: Workspace, user: User, role: str, actor: Actor) -> Membership:
     if role not in Role.values:

@@ -20,6 +20,7 @@ from helpdesk.services import (
     ticket_reply,
     ticket_resolve,
     ticket_set_type,
+    workspace_update,
 )
 
 
@@ -137,3 +138,11 @@ def test_it_resolves_exactly_once_when_two_people_race(workspace, agent, manager
         thread.join()
     assert sorted(outcomes) == ["ok", "refused"]
     assert AuditEvent.objects.for_ticket(ticket.pk).filter(kind="ticket.resolved").count() == 1
+
+
+def test_it_audits_workspace_settings_with_before_and_after(workspace, manager):
+    workspace_update(workspace=workspace, actor=Actor.for_user(manager), changes={"mode": "agent", "name": "Acme"})
+    event = AuditEvent.objects.for_workspace(workspace.pk).get(kind="workspace.settings_changed")
+    assert event.data == {"mode": {"from": "copilot", "to": "agent"}, "name": {"from": "Acme Outfitters", "to": "Acme"}}
+    with pytest.raises(ValidationError):
+        workspace_update(workspace=workspace, actor=Actor.for_user(manager), changes={"inbound_secret": "x"})
