@@ -46,3 +46,8 @@ test: install-dev chromium lint
 	OASIS_PGDATA=$(TEST_PGDATA) $(BIN)/python -m oasis.embedded_pg stop $(TEST_PGDATA) || true; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; \
 	exit $$rc
+
+# 1,000,000 outcomes: create in SQL, finalise, invoice, export the month's CSV (last line JSON).
+.PHONY: bench-billing
+bench-billing: install
+	OASIS_PGDATA=$(CURDIR)/var/bench-billing-pg $(BIN)/python bench/billing.py

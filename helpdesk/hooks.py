@@ -1,26 +1,44 @@
-"""The seam between the helpdesk and the AI pipeline.
+"""The seams between the helpdesk and the apps that react to it (ai, billing).
 
-`helpdesk` must not import `ai` models; the AI app registers what runs for each committed
-customer message. Until it does (or in a workspace where it is off) nothing happens.
+`helpdesk` must not import their models; each app registers, in its AppConfig.ready(),
+what runs after a helpdesk change commits. Handlers run in `transaction.on_commit`, so they
+never see a change that rolled back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from helpdesk.models import Message
 
-_customer_message_handlers: list[Callable[[Message], None]] = []
+T = TypeVar("T")
+
+
+class Hook(Generic[T]):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._handlers: list[Callable[[T], None]] = []
+
+    def connect(self, handler: Callable[[T], None]) -> Callable[[T], None]:
+        if handler not in self._handlers:
+            self._handlers.append(handler)
+        return handler
+
+    def fire(self, value: T) -> None:
+        for handler in list(self._handlers):
+            handler(value)
+
+
+customer_message = Hook["Message"]("customer_message")  # every inbound customer message
+public_reply = Hook["Message"]("public_reply")  # every public reply, human or AI
+ticket_reopened = Hook["Ticket"]("ticket_reopened")  # a staff member reopened a ticket
 
 
 def on_customer_message(handler: Callable[[Message], None]) -> Callable[[Message], None]:
-    if handler not in _customer_message_handlers:
-        _customer_message_handlers.append(handler)
-    return handler
+    return customer_message.connect(handler)
 
 
 def customer_message_committed(message: Message) -> None:
-    for handler in list(_customer_message_handlers):
-        handler(message)
+    customer_message.fire(message)

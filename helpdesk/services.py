@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.services import Actor, audit_record
+from helpdesk import hooks
 from helpdesk.models import (
     AuthorKind,
     Channel,
@@ -134,9 +135,7 @@ def _message_data(message: Message) -> dict[str, object]:
 
 def _on_customer_message(message: Message) -> None:
     """Run after commit for every inbound customer message: hand it to the AI pipeline."""
-    from helpdesk import hooks
-
-    hooks.customer_message_committed(message)
+    hooks.customer_message.fire(message)
 
 
 @transaction.atomic
@@ -277,6 +276,7 @@ def ticket_reply(
         from helpdesk.tasks import enqueue_reply_email
 
         transaction.on_commit(lambda: enqueue_reply_email(message.pk))
+    transaction.on_commit(lambda: hooks.public_reply.fire(message))
     return message
 
 
@@ -375,7 +375,7 @@ def ticket_resolve(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
 
 @transaction.atomic
 def ticket_reopen(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
-    return _transition(
+    ticket = _transition(
         ticket=ticket,
         to=TicketStatus.OPEN,
         allowed_from=(TicketStatus.RESOLVED, TicketStatus.CLOSED),
@@ -383,6 +383,8 @@ def ticket_reopen(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
         kind="ticket.reopened",
         reason=reason,
     )
+    transaction.on_commit(lambda: hooks.ticket_reopened.fire(ticket))
+    return ticket
 
 
 @transaction.atomic

@@ -14,4 +14,6 @@ urlpatterns = [
     path("api/v1/", include("helpdesk.api_urls")),
     path("inbound/", include("helpdesk.inbound_urls")),
     path("help/", include("helpdesk.helpcenter_urls")),
+    path("billing/", include("billing.urls")),
+    path("signup/", include("billing.signup_urls")),
 ]

@@ -38,7 +38,7 @@ class EphemeralController(Controller):
     def _trigger_server(self) -> None:
         server = cast(asyncio.Server, self.server)  # create_server() returns a Server
         self.port = server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
+        super()._trigger_server()
 
 
 def closed_port() -> int:
