@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from helpdesk.models import Message
+    from helpdesk.models import Message, Ticket
 
 T = TypeVar("T")
 
@@ -31,9 +31,9 @@ class Hook(Generic[T]):
             handler(value)
 
 
-customer_message = Hook["Message"]("customer_message")  # every inbound customer message
-public_reply = Hook["Message"]("public_reply")  # every public reply, human or AI
-ticket_reopened = Hook["Ticket"]("ticket_reopened")  # a staff member reopened a ticket
+customer_message: Hook[Message] = Hook("customer_message")  # every inbound customer message
+public_reply: Hook[Message] = Hook("public_reply")  # every public reply, human or AI
+ticket_reopened: Hook[Ticket] = Hook("ticket_reopened")  # a staff member reopened a ticket
 
 
 def on_customer_message(handler: Callable[[Message], None]) -> Callable[[Message], None]:
