@@ -51,3 +51,8 @@ test: install-dev chromium lint
 .PHONY: bench-billing
 bench-billing: install
 	OASIS_PGDATA=$(CURDIR)/var/bench-billing-pg $(BIN)/python bench/billing.py
+
+# 1,000,000 hash-chained audit events: COPY in, export as JSON Lines (streamed), verify (last line JSON).
+.PHONY: bench-audit
+bench-audit: install
+	OASIS_PGDATA=$(CURDIR)/var/bench-audit-pg $(BIN)/python bench/audit.py

@@ -6,26 +6,132 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from audit.models import AuditEvent
-from helpdesk.models import Membership
+from audit.models import AuditCheckpoint, AuditEvent
+from audit.timeline import DECISION_WORDS
+from audit.views import timeline_context
+from helpdesk.access import ticket_for_user
+from helpdesk.models import Membership, Ticket, TicketType
 
 
 def _workspace_ids(request: HttpRequest) -> list[int]:
     return list(Membership.objects.filter(user_id=request.user.pk or 0).values_list("workspace_id", flat=True))
 
 
+class KindGroupFilter(admin.SimpleListFilter):
+    title = "kind of event"
+    parameter_name = "group"
+
+    GROUPS = {
+        "ai_reply": ("AI reply", Q(kind__startswith="ai.") | Q(kind="message.replied", actor_kind="ai")),
+        "action": ("Action", Q(kind__startswith="action.")),
+        "approval": ("Approval", Q(kind__in=["action.approved", "action.rejected"])),
+        "setting": ("Setting change", Q(kind__in=["settings.changed", "workspace.settings_changed"])),
+        "login": ("Login", Q(kind="user.login")),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(key, label) for key, (label, _) in self.GROUPS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        group = self.GROUPS.get(self.value() or "")
+        return queryset.filter(group[1]) if group else queryset
+
+
+class ActorFilter(admin.SimpleListFilter):
+    """The actors seen in the reviewer's workspaces (the 50 most frequent)."""
+
+    title = "actor"
+    parameter_name = "actor"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        actors = (
+            model_admin.get_queryset(request)
+            .order_by()
+            .values_list("actor", flat=True)
+            .distinct()
+            .order_by("actor")[:50]
+        )
+        return [(actor, actor) for actor in actors]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(actor=self.value()) if self.value() else queryset
+
+
+class TicketTypeFilter(admin.SimpleListFilter):
+    title = "ticket type"
+    parameter_name = "ticket_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(value), str(label)) for value, label in TicketType.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(ticket__ticket_type=self.value()) if self.value() else queryset
+
+
+class DecisionFilter(admin.SimpleListFilter):
+    title = "AI decision"
+    parameter_name = "decision"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(DECISION_WORDS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(data__decision=self.value()) if self.value() else queryset
+
+
+class ConfidenceFilter(admin.SimpleListFilter):
+    title = "confidence"
+    parameter_name = "confidence"
+
+    BUCKETS = {
+        "lt50": ("below 0.50", None, 0.5),
+        "50-70": ("0.50 to 0.70", 0.5, 0.7),
+        "70-85": ("0.70 to 0.85", 0.7, 0.85),
+        "85-95": ("0.85 to 0.95", 0.85, 0.95),
+        "ge95": ("0.95 and above", 0.95, None),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(key, label) for key, (label, _, _) in self.BUCKETS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        bucket = self.BUCKETS.get(self.value() or "")
+        if bucket is None:
+            return queryset
+        _, low, high = bucket
+        # jsonb orders strings below numbers and booleans above them: bounding to [0, 1]
+        # keeps only events whose confidence is a number.
+        queryset = queryset.filter(data__confidence__gte=0, data__confidence__lte=1)
+        if low is not None:
+            queryset = queryset.filter(data__confidence__gte=low)
+        if high is not None:
+            queryset = queryset.filter(data__confidence__lt=high)
+        return queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The chain is append-only in the database too; the admin offers no way to even try."""
 
-    list_display = ("seq", "workspace", "ticket", "kind", "actor_kind", "actor", "created_at")
+    list_display = ("seq", "workspace", "ticket", "kind", "actor_kind", "actor", "created_at", "timeline_link")
     list_display_links = ("seq", "kind")
-    list_filter = ("kind", "actor_kind", ("workspace", admin.RelatedOnlyFieldListFilter))
+    list_filter = (
+        KindGroupFilter,
+        ActorFilter,
+        "actor_kind",
+        TicketTypeFilter,
+        DecisionFilter,
+        ConfidenceFilter,
+        "kind",
+        ("workspace", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("=ticket__number", "actor", "kind")
     list_select_related = ("workspace", "ticket")
     date_hierarchy = "created_at"
@@ -51,6 +157,39 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             json.dumps(obj.data, indent=2, sort_keys=True, ensure_ascii=False),
         )
 
+    @admin.display(description="timeline")
+    def timeline_link(self, obj: AuditEvent) -> str:
+        if obj.ticket_id is None:
+            return ""
+        url = reverse("admin:audit_auditevent_ticket_timeline", args=[obj.ticket_id])
+        return format_html('<a href="{}#run-{}">timeline</a>', url, obj.data.get("run", "") if obj.data else "")
+
+    def get_urls(self) -> list[URLPattern]:
+        timeline = path(
+            "ticket/<int:ticket_id>/timeline/",
+            self.admin_site.admin_view(self.ticket_timeline_view),
+            name="audit_auditevent_ticket_timeline",
+        )
+        return [timeline, *super().get_urls()]
+
+    def ticket_timeline_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        """The per-ticket timeline inside the admin: superusers see any ticket, staff their workspaces'."""
+        if request.user.is_superuser:
+            ticket = Ticket.objects.select_related("workspace", "customer").filter(pk=ticket_id).first()
+            if ticket is None:
+                raise Http404("No such ticket.")
+        else:
+            if not self.has_view_permission(request):
+                raise Http404("No such ticket.")
+            ticket = ticket_for_user(user=request.user, ticket_id=ticket_id)
+        context = {
+            **self.admin_site.each_context(request),
+            **timeline_context(ticket),
+            "title": f"Audit trail of ticket #{ticket.number}",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "audit/admin_timeline.html", context)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
@@ -67,6 +206,35 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return False
         ids = _workspace_ids(request)
         return bool(ids) if obj is None else obj.workspace_id in ids
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Where each workspace's chain resumes after retention; read-only like the events."""
+
+    list_display = ("workspace", "seq", "pruned", "archived_to", "created_at")
+    readonly_fields = ("workspace", "seq", "hash", "pruned", "archived_to", "created_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditCheckpoint]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(workspace_id__in=_workspace_ids(request))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser or (request.user.is_staff and _workspace_ids(request)))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -72,3 +72,28 @@ class AuditEvent(models.Model):
             "prev_hash": self.prev_hash,
             "created_at": self.created_at.isoformat(),
         }
+
+
+class AuditCheckpoint(models.Model):
+    """Where a workspace's chain resumes after retention pruned its older events.
+
+    The events up to `seq` were archived to `archived_to` (an export file that verifies on its
+    own) and then deleted; `hash` is the last pruned event's hash, so the remaining chain
+    verifies from here. A trigger keeps these rows append-only as well.
+    """
+
+    workspace = models.ForeignKey("helpdesk.Workspace", on_delete=models.PROTECT, related_name="audit_checkpoints")
+    seq = models.PositiveBigIntegerField(help_text="The last pruned event's seq.")
+    hash = models.CharField(max_length=64, help_text="The last pruned event's hash.")
+    pruned = models.PositiveBigIntegerField(default=0, help_text="How many events this prune removed.")
+    archived_to = models.CharField(max_length=500)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["workspace_id", "-seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "seq"], name="audit_checkpoint_unique_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint at #{self.seq}"

@@ -99,22 +99,30 @@ class VerifyResult:
     seq: int | None = None
 
 
-def verify_chain(rows: Iterable[dict[str, Any]]) -> VerifyResult:
+def verify_chain(
+    rows: Iterable[dict[str, Any]],
+    *,
+    start_prev_hash: str | None = None,
+    start_seq: int | None = None,
+) -> VerifyResult:
     """Check one workspace's rows in seq order: contiguous seq, linked hashes, intact content.
 
     Rows are dicts shaped like `AuditEvent.hashed_fields()` plus `hash`, so the same check
-    serves the database and an exported file.
+    serves the database and an exported file. A chain that does not start at the genesis
+    (a range export, or a workspace pruned up to a checkpoint) is verified from the
+    `start_prev_hash` (and `start_seq`) the caller trusts: the export's header or the
+    checkpoint row. Without them the first row's own `prev_hash` is taken as given.
     """
-    expected_prev = GENESIS_HASH
-    expected_seq: int | None = None
+    expected_prev = start_prev_hash
+    expected_seq = start_seq
     checked = 0
     for row in rows:
         seq = int(row["seq"])
         if expected_seq is not None and seq != expected_seq:
             return VerifyResult(False, checked, f"gap: expected seq {expected_seq}, found {seq}", seq)
-        if expected_seq is None and seq != 1 and row["prev_hash"] == GENESIS_HASH:
+        if checked == 0 and expected_prev is None and seq != 1 and row["prev_hash"] == GENESIS_HASH:
             return VerifyResult(False, checked, f"chain starts at seq {seq}, not 1", seq)
-        if expected_seq is not None and row["prev_hash"] != expected_prev:
+        if expected_prev is not None and row["prev_hash"] != expected_prev:
             return VerifyResult(False, checked, "prev_hash does not match the previous row", seq)
         fields = {key: row[key] for key in _HASHED_KEYS}
         if compute_hash(fields) != row["hash"]:
@@ -144,5 +152,19 @@ def event_rows(workspace_id: int) -> Iterator[dict[str, Any]]:
         yield {**event.hashed_fields(), "hash": event.hash}
 
 
+def chain_start(workspace_id: int) -> tuple[int, str]:
+    """Where a workspace's chain in the database starts: (first seq, its prev_hash).
+
+    The genesis, or just after the latest retention checkpoint once old events were pruned.
+    """
+    from audit.models import AuditCheckpoint
+
+    checkpoint = AuditCheckpoint.objects.filter(workspace_id=workspace_id).order_by("-seq").first()
+    if checkpoint is None:
+        return 1, GENESIS_HASH
+    return checkpoint.seq + 1, checkpoint.hash
+
+
 def audit_verify_workspace(*, workspace_id: int) -> VerifyResult:
-    return verify_chain(event_rows(workspace_id))
+    start_seq, start_prev_hash = chain_start(workspace_id)
+    return verify_chain(event_rows(workspace_id), start_prev_hash=start_prev_hash, start_seq=start_seq)

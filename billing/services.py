@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -39,8 +40,8 @@ class OutcomeTransitionError(ValidationError):
 
 
 def audit_timeline_url(ticket_id: int) -> str:
-    """Where the ticket's audit trail is reviewed (the audit admin, filtered to the ticket)."""
-    return f"/admin/audit/auditevent/?ticket__id__exact={ticket_id}"
+    """Where the ticket's audit trail is reviewed: its timeline in the back office."""
+    return reverse("admin:audit_auditevent_ticket_timeline", args=[ticket_id])
 
 
 def _iso(value: datetime) -> str:

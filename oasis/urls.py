@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from audit import views as audit_views
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/inbox/", permanent=False)),
     path("admin/", admin.site.urls),
@@ -16,4 +18,6 @@ urlpatterns = [
     path("help/", include("helpdesk.helpcenter_urls")),
     path("billing/", include("billing.urls")),
     path("signup/", include("billing.signup_urls")),
+    path("audit/", include("audit.urls")),
+    path("trust/", audit_views.trust, name="trust"),
 ]

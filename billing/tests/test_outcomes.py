@@ -23,7 +23,7 @@ def test_it_opens_a_pending_outcome_with_evidence_when_the_ai_answers(workspace,
     assert outcome.window_ends_at - outcome.ai_replied_at == timedelta(hours=72)
     reply_id = ticket.messages.get(author_kind="ai").pk
     assert outcome.evidence["ai_replies"] == [reply_id]
-    assert outcome.evidence["audit_timeline"] == f"/admin/audit/auditevent/?ticket__id__exact={ticket.pk}"
+    assert outcome.evidence["audit_timeline"] == f"/admin/audit/auditevent/ticket/{ticket.pk}/timeline/"
     assert AuditEvent.objects.for_ticket(ticket.pk).filter(kind="outcome.pending").count() == 1
     assert audit_verify_workspace(workspace_id=workspace.pk).ok
 
