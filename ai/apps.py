@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class AIConfig(AppConfig):
     name = "ai"
     verbose_name = "AI"
+
+    def ready(self) -> None:
+        # Tools (issue 5): default allow-list and approval rule for every new workspace.
+        from ai.tools.defaults import tool_defaults_create
+        from helpdesk import hooks
+
+        hooks.workspace_created.connect(tool_defaults_create)

@@ -1,1 +1,406 @@
+"""The knowledge index: per-workspace embedding settings, embedding spaces and passages.
+
+An `EmbeddingSpace` is one (provider, model, dimensions) snapshot of a workspace's index.
+Search always reads the workspace's single ACTIVE space; switching provider or model
+builds a new space in the background and flips only when it is complete.
+"""
+
 from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from pgvector.django import VectorField
+
+from ai.providers.base import ProviderConfig
+from helpdesk.models import Article, Channel, Message, Ticket, TicketType, Workspace
+
+# The dimension of the offline model; the HNSW index covers vectors of this size.
+INDEXED_DIMENSIONS = 384
+
+
+class EmbeddingProviderName(models.TextChoices):
+    LOCAL = "local", "Local (offline all-MiniLM-L6-v2)"
+    OPENAI = "openai", "OpenAI-compatible endpoint"
+
+
+class KnowledgeSettings(models.Model):
+    """How a workspace embeds its help center. No row means the offline local model."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="knowledge_settings")
+    embedding_provider = models.CharField(
+        max_length=16, choices=EmbeddingProviderName.choices, default=EmbeddingProviderName.LOCAL
+    )
+    base_url = models.URLField(blank=True, help_text="OpenAI-compatible base URL, e.g. http://localhost:11434/v1")
+    model = models.CharField(max_length=200, blank=True)
+    dimensions = models.PositiveIntegerField(null=True, blank=True, help_text="Vector size the model returns.")
+    api_key_env = models.CharField(
+        max_length=100, blank=True, help_text="Name of the environment variable that holds the API key (not the key)."
+    )
+    timeout_seconds = models.FloatField(default=30.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "knowledge settings"
+        verbose_name_plural = "knowledge settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(timeout_seconds__gt=0), name="knowledge_timeout_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace}: {self.embedding_provider} {self.model}".strip()
+
+    def provider_config(self) -> ProviderConfig:
+        if self.embedding_provider == EmbeddingProviderName.LOCAL:
+            return ProviderConfig()
+        return ProviderConfig(
+            provider=self.embedding_provider,
+            model=self.model,
+            dimensions=self.dimensions or 0,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            timeout=self.timeout_seconds,
+        )
+
+
+class SpaceStatus(models.TextChoices):
+    BUILDING = "building", "Building"
+    ACTIVE = "active", "Active (serving search)"
+    RETIRED = "retired", "Retired"
+    FAILED = "failed", "Failed"
+
+
+class EmbeddingSpace(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="embedding_spaces")
+    provider = models.CharField(max_length=16, choices=EmbeddingProviderName.choices)
+    model = models.CharField(max_length=200)
+    dimensions = models.PositiveIntegerField()
+    base_url = models.URLField(blank=True)
+    api_key_env = models.CharField(max_length=100, blank=True)
+    timeout_seconds = models.FloatField(default=30.0)
+    status = models.CharField(max_length=16, choices=SpaceStatus.choices, default=SpaceStatus.BUILDING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Search reads exactly one space per workspace.
+            models.UniqueConstraint(
+                fields=["workspace"], condition=models.Q(status="active"), name="space_one_active_per_workspace"
+            ),
+            models.UniqueConstraint(
+                fields=["workspace"], condition=models.Q(status="building"), name="space_one_building_per_workspace"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(dimensions__gt=0, dimensions__lte=16000), name="space_dimensions_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace} {self.provider}/{self.model} ({self.dimensions}d, {self.status})"
+
+    def provider_config(self) -> ProviderConfig:
+        return ProviderConfig(
+            provider=self.provider,
+            model=self.model,
+            dimensions=self.dimensions,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            timeout=self.timeout_seconds,
+        )
+
+    def same_config(self, config: ProviderConfig, *, dimensions: int, model: str) -> bool:
+        return (self.provider, self.model, self.dimensions, self.base_url, self.api_key_env) == (
+            config.provider,
+            model,
+            dimensions,
+            config.base_url,
+            config.api_key_env,
+        )
+
+
+class Passage(models.Model):
+    """A slice of one article (a section, or part of a long one) with its embedding."""
+
+    space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="passages")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="passages")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="passages")
+    position = models.PositiveIntegerField()
+    heading_path = models.CharField(max_length=1000, help_text="Article title > heading > subheading.")
+    anchor = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    dims = models.PositiveSmallIntegerField()
+    # Untyped so one table holds every space; the HNSW index covers the 384-d cast (migration 0002).
+    embedding = VectorField()
+    search_vector = models.GeneratedField(
+        expression=SearchVector("heading_path", weight="A", config="english")
+        + SearchVector("text", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["article_id", "position"]
+        indexes = [
+            models.Index(fields=["space", "article"], name="passage_space_article"),
+            GinIndex(fields=["search_vector"], name="passage_search"),
+        ]
+
+    def __str__(self) -> str:
+        return self.heading_path
+
+
+# ------------------------------------------------------------------ the Agent (issue 4)
+
+
+class Decision(models.TextChoices):
+    AUTOSEND = "autosend", "Autosend"
+    DRAFT = "draft", "Draft for a human"
+    ESCALATE = "escalate", "Escalate to a human"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+
+
+class AISettings(models.Model):
+    """A workspace's Agent settings. No row means the defaults (offline local provider)."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="ai_settings")
+    chat_provider = models.CharField(max_length=16, choices=EmbeddingProviderName.choices, default="local")
+    chat_base_url = models.URLField(blank=True)
+    chat_model = models.CharField(max_length=200, blank=True)
+    chat_api_key_env = models.CharField(max_length=100, blank=True, help_text="Env var holding the key.")
+    time_budget_seconds = models.FloatField(default=30.0)
+    default_threshold = models.FloatField(default=0.85)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "AI settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(default_threshold__gte=0, default_threshold__lte=1), name="ai_threshold_range"
+            ),
+            models.CheckConstraint(condition=models.Q(time_budget_seconds__gt=0), name="ai_budget_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"AI settings of {self.workspace}"
+
+
+class ConfidenceRule(models.Model):
+    """Autosend threshold for (channel, ticket type); the most specific rule wins."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="confidence_rules")
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    ticket_type = models.CharField(max_length=32, choices=TicketType.choices, blank=True)
+    autosend_threshold = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "channel", "ticket_type"], name="confidence_rule_unique"),
+            models.CheckConstraint(
+                condition=models.Q(autosend_threshold__gte=0, autosend_threshold__lte=1),
+                name="confidence_rule_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel or 'any channel'} / {self.ticket_type or 'any type'} >= {self.autosend_threshold}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (handed to a human)"
+    SUPERSEDED = "superseded", "Superseded by a newer message"
+
+
+class AgentRun(models.Model):
+    """One AI run for one inbound customer message (idempotent per message), or a Copilot draft."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="agent_runs")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="agent_runs")
+    trigger_message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="agent_runs"
+    )
+    kind = models.CharField(max_length=16, default="agent", help_text="agent | copilot | trial")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    ticket_type = models.CharField(max_length=32, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    sentiment = models.CharField(max_length=16, blank=True)
+    triage = models.JSONField(default=dict, blank=True, help_text="Scores, sensitive-data findings.")
+    redacted_input = models.TextField(blank=True)
+    passages = models.JSONField(default=list, blank=True)
+    tool_calls = models.JSONField(default=list, blank=True)
+    draft = models.TextField(blank=True)
+    citations = models.JSONField(default=list, blank=True)
+    confidence = models.FloatField(null=True, blank=True, help_text="Calibrated, in [0, 1].")
+    raw_confidence = models.FloatField(null=True, blank=True)
+    confidence_parts = models.JSONField(default=dict, blank=True)
+    decision = models.CharField(max_length=24, choices=Decision.choices, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    rule = models.JSONField(default=dict, blank=True, help_text="The rule that decided.")
+    provider = models.CharField(max_length=32, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=32, blank=True)
+    reply_message = models.OneToOneField(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_by_run"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One Agent run per inbound message: a retried task finds the row and never sends twice.
+            models.UniqueConstraint(
+                fields=["trigger_message"], condition=models.Q(kind="agent"), name="agent_run_once_per_message"
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "-created_at"], name="agent_run_ticket_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} run {self.pk} on ticket {self.ticket_id}: {self.decision or self.status}"
+
+
+class FeedbackVerdict(models.TextChoices):
+    SENT_UNCHANGED = "sent_unchanged", "Sent unchanged"
+    EDITED = "edited", "Edited, then sent"
+    DISCARDED = "discarded", "Discarded"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class DraftFeedback(models.Model):
+    """What a human did with an AI draft: the label the calibration map is fitted on."""
+
+    run = models.ForeignKey(AgentRun, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    verdict = models.CharField(max_length=16, choices=FeedbackVerdict.choices)
+    reason = models.CharField(max_length=32, blank=True, help_text="wrong | unhelpful | tone | made_things_up")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.verdict} on run {self.run_id}"
+
+
+class CalibrationMap(models.Model):
+    """Isotonic-style map raw confidence -> observed acceptance rate, refitted on a schedule."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="calibration_maps")
+    points = models.JSONField(help_text="[[raw, calibrated], ...] ascending in raw")
+    reliability = models.JSONField(default=list, help_text="Bins: [{lo, hi, mean_confidence, accuracy, n}]")
+    ece = models.FloatField(help_text="Expected calibration error of the fitted map on its data.")
+    samples = models.PositiveIntegerField()
+    fitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-fitted_at"]
+
+    def __str__(self) -> str:
+        return f"Calibration of {self.workspace} ({self.samples} samples, ECE {self.ece:.3f})"
+
+
+# ------------------------------------------------------- bounded tools and approvals (issue 5)
+
+
+class ToolPermission(models.Model):
+    """The allow-list: a tool the AI may call in this workspace, with its money limit."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tool_permissions")
+    tool = models.CharField(max_length=64)
+    enabled = models.BooleanField(default=False)
+    max_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["tool"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "tool"], name="tool_permission_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} ({'enabled' if self.enabled else 'disabled'})"
+
+
+class HttpAction(models.Model):
+    """An admin-defined tool that calls the merchant's own API."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="http_actions")
+    name = models.SlugField(max_length=64)
+    description = models.CharField(max_length=500)
+    kind = models.CharField(max_length=8, default="write", help_text="read | write")
+    method = models.CharField(max_length=8, default="POST")
+    url_template = models.CharField(max_length=500)
+    args_schema = models.JSONField(default=dict)
+    amount_arg = models.CharField(max_length=64, blank=True)
+    timeout_seconds = models.FloatField(default=10.0)
+    secret = models.CharField(max_length=200, blank=True, help_text="HMAC-SHA256 signing secret.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="http_action_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApprovalRule(models.Model):
+    """When it matches, the AI drafts but does not commit: a manager approves first."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="approval_rules")
+    ticket_type = models.CharField(max_length=32, choices=TicketType.choices, blank=True)
+    tool = models.CharField(max_length=64, blank=True)
+    amount_over = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        amount = f"> {self.amount_over}" if self.amount_over is not None else ""
+        parts = [self.ticket_type, self.tool, amount, self.channel]
+        return "Approval: " + (" ".join(p for p in parts if p) or "everything")
+
+
+class ActionStatus(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXECUTED = "executed", "Executed"
+    FAILED = "failed", "Failed"
+
+
+class ActionRequest(models.Model):
+    """A tool call waiting for (or past) a human decision; executed at most once."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="action_requests")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="action_requests")
+    run = models.ForeignKey(AgentRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_requests")
+    tool = models.CharField(max_length=64)
+    args = models.JSONField(default=dict)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    reply_draft = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=ActionStatus.choices, default=ActionStatus.PENDING)
+    rule = models.JSONField(default=dict, blank=True)
+    requested_by = models.CharField(max_length=255)
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["workspace", "status", "created_at"], name="action_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} on ticket {self.ticket_id} ({self.status})"
+
+
+# ----------------------------------------------------------- manager controls (issue 11)

@@ -26,6 +26,7 @@ from helpdesk import services
 from helpdesk.api_tokens import api_token_revoke
 from helpdesk.models import (
     ApiToken,
+    Article,
     Customer,
     Membership,
     Message,
@@ -467,3 +468,9 @@ class ApiTokenAdmin(ScopedAdmin):
                 api_token_revoke(token=token, actor=actor)
                 revoked += 1
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+
+
+# The help center's articles: their admin (import, re-index) lives beside the import code.
+from helpdesk.admin_articles import ArticleAdmin  # noqa: E402
+
+admin.site.register(Article, ArticleAdmin)

@@ -11,3 +11,13 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/", api.TicketDetailApi.as_view(), name="api-ticket-detail"),
     path("tickets/<int:ticket_id>/messages/", api.MessageCollectionApi.as_view(), name="api-ticket-messages"),
 ]
+
+# Bounded tools and approvals (issue 5).
+from ai import api_tools  # noqa: E402
+
+urlpatterns += [
+    path("tools/", api_tools.ToolListApi.as_view(), name="api-tools"),
+    path("actions/", api_tools.ActionListApi.as_view(), name="api-actions"),
+    path("actions/<int:action_id>/approve/", api_tools.ActionApproveApi.as_view(), name="api-action-approve"),
+    path("actions/<int:action_id>/reject/", api_tools.ActionRejectApi.as_view(), name="api-action-reject"),
+]

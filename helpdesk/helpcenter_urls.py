@@ -1,5 +1,14 @@
+"""The public help center, mounted at /help/ by oasis/urls.py."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from helpdesk import helpcenter_views
+
+app_name = "helpcenter"
+
+urlpatterns = [
+    path("<slug:workspace_slug>/", helpcenter_views.home, name="home"),
+    path("<slug:workspace_slug>/<slug:article_slug>/", helpcenter_views.article, name="article"),
+]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from helpdesk.models import Message, Ticket
+    from helpdesk.models import Message, Ticket, Workspace
 
 T = TypeVar("T")
 
@@ -34,6 +34,9 @@ class Hook(Generic[T]):
 customer_message: Hook[Message] = Hook("customer_message")  # every inbound customer message
 public_reply: Hook[Message] = Hook("public_reply")  # every public reply, human or AI
 ticket_reopened: Hook[Ticket] = Hook("ticket_reopened")  # a staff member reopened a ticket
+# Fired INSIDE the creating transaction so each app's defaults (approval rules, plans) are
+# created atomically with the workspace.
+workspace_created: Hook[Workspace] = Hook("workspace_created")
 
 
 def on_customer_message(handler: Callable[[Message], None]) -> Callable[[Message], None]:

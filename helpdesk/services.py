@@ -55,6 +55,7 @@ def workspace_create(*, name: str, slug: str, actor: Actor, currency: str = "USD
         kind="workspace.created",
         data={"name": workspace.name, "slug": workspace.slug},
     )
+    hooks.workspace_created.fire(workspace)
     return workspace
 
 

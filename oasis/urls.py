@@ -20,4 +20,5 @@ urlpatterns = [
     path("signup/", include("billing.signup_urls")),
     path("audit/", include("audit.urls")),
     path("trust/", audit_views.trust, name="trust"),
+    path("approvals/", include("ai.approvals_urls")),
 ]

@@ -56,8 +56,11 @@ def test_it_answers_the_five_questions_from_the_data(client, agent, workspace):
     }
     assert confidence["scores"][0]["timeline"] == f"/audit/tickets/{tickets[3].pk}/#run-103"
 
-    assert api["approval_rules"]["configured"] is False
-    assert api["allow_list"]["configured"] is False
+    # A new workspace's defaults: refunds over 100.00 wait for a manager; lookups and hand-offs only.
+    rules = api["approval_rules"]
+    assert rules["configured"] is True
+    assert [(r["tool"], r["amount_over"]) for r in rules["rules"]] == [("issue_refund", "100.00")]
+    assert {t["tool"] for t in api["allow_list"]["tools"]} == {"lookup_order", "escalate_to_human"}
     assert api["timeline"]["sample"] == {
         "ticket": tickets[3].pk,
         "number": tickets[3].number,
@@ -72,7 +75,7 @@ def test_it_answers_the_five_questions_from_the_data(client, agent, workspace):
     assert page.count('class="bin"') == 10 and 'data-count="2"' in page
     for ticket in tickets[:4]:
         assert f'href="/audit/tickets/{ticket.pk}/#run-' in page
-    assert "none configured" in page and "No tools enabled" in page
+    assert "issue_refund" in page and "lookup_order" in page
     assert f"the audit trail of ticket #{tickets[3].number}</a>" in page
     assert "2 outcomes, 1.25 USD; 1 more waiting" in page
 

@@ -1,0 +1,63 @@
+"""Admin for the knowledge index: per-workspace embedding settings, spaces and passages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from ai.models import EmbeddingSpace, KnowledgeSettings, Passage
+from ai.services import knowledge_settings_update
+from audit.services import Actor
+
+
+@admin.register(KnowledgeSettings)
+class KnowledgeSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["workspace", "embedding_provider", "model", "dimensions", "base_url", "updated_at"]
+    fields = ["workspace", "embedding_provider", "base_url", "model", "dimensions", "api_key_env", "timeout_seconds"]
+
+    def save_model(self, request: HttpRequest, obj: KnowledgeSettings, form: Any, change: bool) -> None:
+        # Through the service: it audits the change and re-embeds in the background if needed.
+        saved = knowledge_settings_update(
+            workspace=obj.workspace,
+            actor=Actor.for_user(request.user),
+            embedding_provider=obj.embedding_provider,
+            base_url=obj.base_url,
+            model=obj.model,
+            dimensions=obj.dimensions,
+            api_key_env=obj.api_key_env,
+            timeout_seconds=obj.timeout_seconds,
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(EmbeddingSpace)
+class EmbeddingSpaceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["workspace", "provider", "model", "dimensions", "status", "created_at", "activated_at"]
+    list_filter = ["status", "provider"]
+    readonly_fields = [f.name for f in EmbeddingSpace._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Passage)
+class PassageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["heading_path", "anchor", "workspace", "space"]
+    list_filter = ["workspace"]
+    search_fields = ["heading_path", "text"]
+    exclude = ["embedding"]
+    readonly_fields = ["space", "workspace", "article", "position", "heading_path", "anchor", "text", "content_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+from ai import admin_tools  # noqa: E402, F401

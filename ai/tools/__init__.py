@@ -1,0 +1,35 @@
+"""Bounded tools and approval gates (issue 5): the AI may only do what is enumerated here.
+
+The interface the Agent pipeline uses (see notes/AGENT_TOOLS_CONTRACT.md).
+"""
+
+from __future__ import annotations
+
+from ai.tools.approvals import (
+    AlreadyDecided,
+    action_approve,
+    action_reject,
+    action_request_create,
+    approval_required_for_reply,
+)
+from ai.tools.base import REPLY_TOOL, ToolCall, ToolCheck, ToolResult
+from ai.tools.planner import plan_tool_calls
+from ai.tools.registry import tool_catalog, tool_schemas
+from ai.tools.runner import tool_check, tool_execute
+
+__all__ = [
+    "REPLY_TOOL",
+    "AlreadyDecided",
+    "ToolCall",
+    "ToolCheck",
+    "ToolResult",
+    "action_approve",
+    "action_reject",
+    "action_request_create",
+    "approval_required_for_reply",
+    "plan_tool_calls",
+    "tool_catalog",
+    "tool_check",
+    "tool_execute",
+    "tool_schemas",
+]

@@ -1,0 +1,68 @@
+"""The written shop policy the tools enforce (DESIGN.md "Bounded tools").
+
+Defaults for every workspace: returns within 30 days of delivery, final-sale items and gift
+cards never refundable, shipping address changes only before shipment. A workspace may get its
+own values in POLICY_OVERRIDES (by slug) until policies get their own settings page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+
+from ai.tools.base import ToolRefused
+from ai.tools.connector import ItemInfo, OrderInfo
+from helpdesk.models import OrderStatus, Workspace
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class ShopPolicy:
+    return_window_days: int = 30
+    non_refundable_sku_prefixes: tuple[str, ...] = ("GIFT",)
+    appointment_horizon_days: int = 90
+
+    def item_refundable(self, item: ItemInfo) -> bool:
+        return not item.final_sale and not item.sku.upper().startswith(self.non_refundable_sku_prefixes)
+
+    def window_closes(self, order: OrderInfo) -> dt.datetime | None:
+        if order.delivered_at is None:
+            return None
+        return order.delivered_at + dt.timedelta(days=self.return_window_days)
+
+    def check_return_window(self, order: OrderInfo, *, now: dt.datetime | None = None) -> None:
+        closes = self.window_closes(order)
+        if closes is not None and (now or timezone.now()) > closes:
+            raise ToolRefused(
+                f"order {order.number} was delivered on {order.delivered_at:%Y-%m-%d}, outside the "
+                f"{self.return_window_days}-day return window"
+            )
+
+    def refundable(self, order: OrderInfo, *, now: dt.datetime | None = None) -> Decimal:
+        """What may still be refunded on this order, or ToolRefused with the policy's reason."""
+        if order.status == OrderStatus.SHIPPED:
+            raise ToolRefused(f"order {order.number} is in transit; it can be refunded once delivered and returned")
+        self.check_return_window(order, now=now)
+        blocked = sum((item.price * item.qty for item in order.items if not self.item_refundable(item)), start=ZERO)
+        left = max(ZERO, order.total - blocked - order.refunded)
+        if left == ZERO:
+            if order.refunded > ZERO:
+                raise ToolRefused(f"order {order.number} has already been refunded")
+            raise ToolRefused("final-sale items and gift cards are never refundable")
+        return left
+
+    def check_address_change(self, order: OrderInfo) -> None:
+        if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+            raise ToolRefused(f"order {order.number} is {order.status}; the address can only change before shipment")
+
+
+DEFAULT_POLICY = ShopPolicy()
+POLICY_OVERRIDES: dict[str, ShopPolicy] = {}
+
+
+def policy_for(workspace: Workspace) -> ShopPolicy:
+    return POLICY_OVERRIDES.get(workspace.slug, DEFAULT_POLICY)

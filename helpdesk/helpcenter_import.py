@@ -1,0 +1,443 @@
+"""Help-center import: Markdown (front matter), HTML files, or a Zendesk articles export.
+
+`import_helpcenter` is the one entry point (management command, admin page, trial). Re-import
+updates articles in place (matched by external id, then URL), reports what the source no
+longer has as "missing" and deletes nothing. Each bad file fails on its own with a reason;
+nothing is written for it, so nothing is half-indexed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils.text import slugify
+
+from ai.services import knowledge_articles_changed
+from audit.services import Actor, audit_record
+from helpdesk.helpcenter_render import html_to_text, sanitize_html
+from helpdesk.models import Article, ArticleStatus, Workspace
+
+MAX_ARTICLE_BYTES: int = getattr(settings, "OASIS_MAX_ARTICLE_BYTES", 512 * 1024)
+MAX_EXPORT_BYTES: int = getattr(settings, "OASIS_MAX_HELPCENTER_EXPORT_BYTES", 200 * 1024 * 1024)
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+JSON_SUFFIXES = frozenset({".json"})
+SOURCE_MARKDOWN, SOURCE_HTML, SOURCE_ZENDESK = "markdown", "html", "zendesk"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    changed_ids: list[int] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "failed": len(self.failed),
+            "missing": len(self.missing),
+        }
+
+    def summary(self) -> str:
+        lines = [", ".join(f"{key}: {value}" for key, value in self.counts().items())]
+        lines += [f"failed  {origin}: {reason}" for origin, reason in self.failed]
+        lines += [f"missing {label} (no longer in the source; kept, not deleted)" for label in self.missing]
+        return "\n".join(lines)
+
+
+class ImportFileError(Exception):
+    """One file or export entry cannot be imported; the message says why."""
+
+
+@dataclass(frozen=True)
+class ParsedArticle:
+    origin: str
+    title: str
+    url: str
+    external_id: str
+    body: str
+    source: str
+    status: str = ArticleStatus.PUBLISHED
+
+
+def import_helpcenter(
+    *,
+    workspace: Workspace,
+    path: Path | str,
+    actor: Actor,
+    progress: Progress | None = None,
+    schedule_index: bool = True,
+) -> ImportReport:
+    """Import a folder or a single file into the workspace's help center; see module docstring."""
+    root = Path(path)
+    report = ImportReport()
+    if not root.exists():
+        report.failed.append((str(root), "no such file or folder"))
+        return report
+    files = _source_files(root, report)
+    parsed: list[ParsedArticle] = []
+    sources: set[str] = set()
+    for file in files:
+        origin = str(file.relative_to(root)) if root.is_dir() else file.name
+        sources.add(_source_of(file))
+        try:
+            parsed.extend(_parse_file(file, origin))
+        except ImportFileError as exc:
+            report.failed.append((origin, str(exc)))
+    parsed = _drop_duplicates(parsed, report)
+
+    seen: set[int] = set()
+    with transaction.atomic():
+        for done, item in enumerate(parsed, start=1):
+            try:
+                with transaction.atomic():
+                    outcome, article = _upsert(workspace, item)
+            except (ValidationError, ImportFileError) as exc:
+                report.failed.append((item.origin, _reason(exc)))
+            else:
+                seen.add(article.pk)
+                getattr(report, outcome).append(item.origin)
+                if outcome != "unchanged":
+                    report.changed_ids.append(article.pk)
+            if progress:
+                progress(done, len(parsed))
+        for article in Article.objects.filter(workspace=workspace, source__in=sources).exclude(pk__in=seen):
+            report.missing.append(f"{article.title} ({article.url or article.external_id or article.slug})")
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            kind="helpcenter.imported",
+            data={
+                "path": str(root),
+                **report.counts(),
+                "changed_article_ids": report.changed_ids[:1000],
+                "failures": [f"{o}: {r}" for o, r in report.failed[:200]],
+            },
+        )
+        if schedule_index:
+            knowledge_articles_changed(article_ids=report.changed_ids)
+    return report
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return (
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            if hasattr(exc, "error_dict")
+            else " ".join(exc.messages)
+        )
+    return str(exc)
+
+
+def _source_files(root: Path, report: ImportReport) -> list[Path]:
+    if root.is_file():
+        return [root]
+    out: list[Path] = []
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        if any(part.startswith(".") for part in file.relative_to(root).parts):
+            continue
+        if file.suffix.lower() in MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES:
+            out.append(file)
+        else:
+            report.skipped.append(str(file.relative_to(root)))
+    return out
+
+
+def _source_of(file: Path) -> str:
+    suffix = file.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return SOURCE_HTML
+    if suffix in JSON_SUFFIXES:
+        return SOURCE_ZENDESK
+    return SOURCE_MARKDOWN
+
+
+def _parse_file(file: Path, origin: str) -> list[ParsedArticle]:
+    suffix = file.suffix.lower()
+    if suffix not in MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES:
+        raise ImportFileError(f"unsupported file type {suffix or '(none)'}: use .md, .html or a Zendesk .json export")
+    limit = MAX_EXPORT_BYTES if suffix in JSON_SUFFIXES else MAX_ARTICLE_BYTES
+    size = file.stat().st_size
+    if size > limit:
+        raise ImportFileError(f"file is {size:,} bytes; the limit is {limit:,}")
+    text = _read_text(file.read_bytes())
+    if suffix in MARKDOWN_SUFFIXES:
+        return [_parse_markdown(text, origin)]
+    if suffix in HTML_SUFFIXES:
+        return [_parse_html(text, origin)]
+    return list(_parse_zendesk(text, origin))
+
+
+def _read_text(data: bytes) -> str:
+    if not data.strip():
+        raise ImportFileError("empty file")
+    if b"\x00" in data:
+        raise ImportFileError("binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _check_body(body: str) -> None:
+    if not body.strip():
+        raise ImportFileError("the article has no body")
+    size = len(body.encode())
+    if size > MAX_ARTICLE_BYTES:
+        raise ImportFileError(f"article body is {size:,} bytes; the limit is {MAX_ARTICLE_BYTES:,}")
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            raise ImportFileError(f"invalid url {url!r}") from None
+    return url
+
+
+def _status(value: Any) -> str:
+    text = str(value or ArticleStatus.PUBLISHED).strip().lower()
+    if text not in ArticleStatus.values:
+        raise ImportFileError(f"status must be one of {ArticleStatus.values}, got {text!r}")
+    return text
+
+
+_MD_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def _parse_markdown(text: str, origin: str) -> ParsedArticle:
+    try:
+        post = frontmatter.loads(text)
+    except Exception as exc:  # the YAML parser raises many types; each is a bad front matter
+        raise ImportFileError(f"bad front matter: {exc}") from None
+    meta = post.metadata if isinstance(post.metadata, dict) else {}
+    body = post.content.strip()
+    title = str(meta.get("title") or "").strip()
+    if not title:
+        match = _MD_HEADING.search(body)
+        if not match:
+            raise ImportFileError("no title: add `title:` to the front matter or start with a '# ' heading")
+        title = match.group(1).strip()
+    leading = _MD_HEADING.match(body)
+    if leading and leading.group(1).strip() == title:
+        # The page shows the title itself; a repeated leading "# Title" would show twice.
+        body = body[leading.end() :].strip()
+    _check_body(body)
+    return ParsedArticle(
+        origin=origin,
+        title=title,
+        url=_check_url(str(meta.get("url") or "")),
+        external_id=str(meta.get("id") or f"file:{origin}"),
+        body=body,
+        source=SOURCE_MARKDOWN,
+        status=_status(meta.get("status")),
+    )
+
+
+class _HTMLParts(HTMLParser):
+    """Finds <title>, the first <h1> and whether the document has any text at all."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.h1 = ""
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("title", "h1") and not getattr(self, tag):
+            self._in = tag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "title":
+            self.title += data
+        elif self._in == "h1":
+            self.h1 += data
+
+
+_BODY = re.compile(r"<body[^>]*>(.*?)(?:</body>|$)", re.IGNORECASE | re.DOTALL)
+_HEAD = re.compile(r"<head[^>]*>.*?(?:</head>|$)", re.IGNORECASE | re.DOTALL)
+_FIRST_H1 = re.compile(r"<h1(?:\s[^>]*)?>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+
+
+def _parse_html(text: str, origin: str) -> ParsedArticle:
+    parts = _HTMLParts()
+    parts.feed(text)
+    parts.close()
+    title = " ".join((parts.title or parts.h1).split())
+    if not title:
+        raise ImportFileError("no title: the HTML has neither <title> nor <h1>")
+    match = _BODY.search(text)
+    body_html = match.group(1) if match else _HEAD.sub("", text)
+    body = sanitize_html(body_html).strip()
+    first = _FIRST_H1.search(body)
+    if first and " ".join(html_to_text(first.group(1)).split()) == title:
+        body = (body[: first.start()] + body[first.end() :]).strip()
+    if not html_to_text(body):
+        raise ImportFileError("no readable text in the HTML body (broken or empty HTML)")
+    _check_body(body)
+    url = _meta_url(text)
+    return ParsedArticle(
+        origin=origin, title=title[:300], url=url, external_id=f"file:{origin}", body=body, source=SOURCE_HTML
+    )
+
+
+_CANONICAL = re.compile(r"<link[^>]+rel=[\"']canonical[\"'][^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
+
+
+def _meta_url(text: str) -> str:
+    link = _CANONICAL.search(text)
+    href = _HREF.search(link.group(0)) if link else None
+    if not href:
+        return ""
+    try:
+        return _check_url(href.group(1))
+    except ImportFileError:
+        return ""
+
+
+def _parse_zendesk(text: str, origin: str) -> Iterator[ParsedArticle]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("articles"), list):
+        raise ImportFileError('not a Zendesk articles export: expected {"articles": [...]}')
+    for index, entry in enumerate(data["articles"]):
+        label = f"{origin}#articles[{index}]"
+        if not isinstance(entry, dict):
+            yield _failed(label, "entry is not an object")
+            continue
+        if entry.get("id") is not None:
+            label = f"{origin}#{entry['id']}"
+        try:
+            title = " ".join(str(entry.get("title") or "").split())
+            if not title:
+                raise ImportFileError("no title")
+            if entry.get("id") in (None, ""):
+                raise ImportFileError("no id")
+            body = sanitize_html(str(entry.get("body") or "")).strip()
+            if not html_to_text(body):
+                raise ImportFileError("the article has no body")
+            _check_body(body)
+            yield ParsedArticle(
+                origin=label,
+                title=title[:300],
+                url=_check_url(str(entry.get("html_url") or "")),
+                external_id=f"zendesk:{entry['id']}",
+                body=body,
+                source=SOURCE_ZENDESK,
+                status=ArticleStatus.DRAFT if entry.get("draft") is True else ArticleStatus.PUBLISHED,
+            )
+        except ImportFileError as exc:
+            yield _failed(label, str(exc))
+
+
+def _failed(origin: str, reason: str) -> ParsedArticle:
+    # A placeholder carried to the upsert loop so entry-level failures keep their order.
+    return ParsedArticle(origin=origin, title="", url="", external_id="", body=reason, source="")
+
+
+def _drop_duplicates(items: list[ParsedArticle], report: ImportReport) -> list[ParsedArticle]:
+    keep: list[ParsedArticle] = []
+    urls: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for item in items:
+        if not item.source:
+            report.failed.append((item.origin, item.body))
+            continue
+        if item.url and item.url in urls:
+            report.failed.append((item.origin, f"duplicate URL {item.url} (already in {urls[item.url]})"))
+            continue
+        if item.external_id in ids:
+            report.failed.append((item.origin, f"duplicate id {item.external_id} (already in {ids[item.external_id]})"))
+            continue
+        if item.url:
+            urls[item.url] = item.origin
+        ids[item.external_id] = item.origin
+        keep.append(item)
+    return keep
+
+
+def _upsert(workspace: Workspace, item: ParsedArticle) -> tuple[str, Article]:
+    existing = Article.objects.select_for_update().filter(
+        workspace=workspace, external_id=item.external_id
+    ).first() or (
+        Article.objects.select_for_update().filter(workspace=workspace, url=item.url).first() if item.url else None
+    )
+    fields = {
+        "title": item.title,
+        "url": item.url,
+        "body": item.body,
+        "status": item.status,
+        "source": item.source,
+        "external_id": item.external_id,
+    }
+    if existing is None:
+        article = Article(workspace=workspace, slug=_unique_slug(workspace, item.title), **fields)
+        article.full_clean()
+        article.save()
+        return "created", article
+    if all(getattr(existing, name) == value for name, value in fields.items()):
+        return "unchanged", existing
+    for name, value in fields.items():
+        setattr(existing, name, value)
+    existing.full_clean()
+    existing.save()
+    return "updated", existing
+
+
+def _unique_slug(workspace: Workspace, title: str) -> str:
+    base = slugify(title)[:190] or "article"
+    taken = set(Article.objects.filter(workspace=workspace, slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+@transaction.atomic
+def article_save(*, article: Article, actor: Actor) -> Article:
+    """Create or update one article by hand (admin); the index follows after commit."""
+    created = article.pk is None
+    if not article.slug:
+        article.slug = _unique_slug(article.workspace, article.title)
+    if not article.source:
+        article.source = "admin"
+    article.full_clean()
+    article.save()
+    audit_record(
+        workspace=article.workspace,
+        actor=actor,
+        kind="article.created" if created else "article.updated",
+        data={"article_id": article.pk, "title": article.title, "status": article.status},
+    )
+    knowledge_articles_changed(article_ids=[article.pk])
+    return article
