@@ -63,3 +63,13 @@ bench-billing: install
 .PHONY: bench-audit
 bench-audit: install
 	OASIS_PGDATA=$(CURDIR)/var/bench-audit-pg $(BIN)/python bench/audit.py
+
+# Triage on banking77 (train.csv -> test.csv) with the local MiniLM + softmax classifier; last line JSON.
+.PHONY: bench-triage
+bench-triage: install
+	$(BIN)/python bench/triage.py
+
+# 1,000 generated tickets through the local Agent pipeline, inbound -> decision; last line JSON.
+.PHONY: bench-agent
+bench-agent: install
+	OASIS_PGDATA=$(CURDIR)/var/bench-agent-pg $(BIN)/python bench/agent.py

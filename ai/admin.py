@@ -60,4 +60,4 @@ class PassageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-from ai import admin_tools  # noqa: E402, F401
+from ai import admin_agent, admin_tools  # noqa: E402, F401

@@ -13,3 +13,7 @@ class AIConfig(AppConfig):
         from helpdesk import hooks
 
         hooks.workspace_created.connect(tool_defaults_create)
+        # Agent (issue 4): one run per inbound customer message, enqueued after commit.
+        from ai.agent.pipeline import agent_run_enqueue
+
+        hooks.customer_message.connect(agent_run_enqueue)

@@ -21,3 +21,15 @@ urlpatterns += [
     path("actions/<int:action_id>/approve/", api_tools.ActionApproveApi.as_view(), name="api-action-approve"),
     path("actions/<int:action_id>/reject/", api_tools.ActionRejectApi.as_view(), name="api-action-reject"),
 ]
+
+# The Copilot (issue 4).
+from ai import api_copilot  # noqa: E402
+
+urlpatterns += [
+    path("tickets/<int:ticket_id>/copilot/", api_copilot.CopilotApi.as_view(), name="api-ticket-copilot"),
+    path(
+        "tickets/<int:ticket_id>/copilot/feedback/",
+        api_copilot.CopilotFeedbackApi.as_view(),
+        name="api-ticket-copilot-feedback",
+    ),
+]

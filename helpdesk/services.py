@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.redaction import redact_text
 from audit.services import Actor, audit_record
 from helpdesk import hooks
 from helpdesk.models import (
@@ -197,7 +198,8 @@ def ticket_create(
         ticket=ticket,
         actor=actor,
         kind="ticket.created",
-        data={"number": number, "channel": channel, "subject": ticket.subject, "customer": customer.email},
+        # The subject may be the body's first line: redacted like every audit payload.
+        data={"number": number, "channel": channel, "subject": redact_text(ticket.subject), "customer": customer.email},
     )
     audit_record(workspace=workspace, ticket=ticket, actor=actor, kind="message.received", data=_message_data(message))
     transaction.on_commit(lambda: _on_customer_message(message))

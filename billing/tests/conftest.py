@@ -14,6 +14,7 @@ from billing.services import outcome_track_ai_reply, plan_for
 from conftest import make_user
 from helpdesk.models import Message, Role, Ticket, Workspace
 from helpdesk.services import membership_add, ticket_add_customer_message, ticket_create, ticket_reply
+from helpdesk.services_ai import ticket_record_ai_decision
 
 ANSWER = "Your order A1001 shipped yesterday with UPS, tracking 1Z999. It should arrive on Friday."
 
@@ -42,7 +43,12 @@ def new_ticket(workspace: Workspace, n: int = 1, channel: str = "chat") -> Ticke
     )
 
 
-def ai_reply(ticket: Ticket, body: str = ANSWER, track: bool = True) -> Any:
+def ai_reply(ticket: Ticket, body: str = ANSWER, track: bool = True, autosend: bool = True) -> Any:
+    """What an autosend does: record the decision, then send through the humans' reply service."""
+    if autosend:
+        ticket_record_ai_decision(
+            ticket=ticket, decision="autosend", confidence=0.95, reason="", actor=Actor.ai("local")
+        )
     message = ticket_reply(ticket=ticket, body=body, actor=Actor.ai("local"), author_kind="ai")
     return outcome_track_ai_reply(message=message) if track else message
 

@@ -100,7 +100,7 @@ def test_it_does_not_count_greetings_only_replies(ticket, plan):
 def test_it_does_not_count_escalations(ticket, plan):
     Ticket.objects.filter(pk=ticket.pk).update(ai_decision="escalate")
     ticket.refresh_from_db()
-    assert ai_reply(ticket) is None
+    assert ai_reply(ticket, autosend=False) is None
     assert not Outcome.objects.filter(ticket=ticket).exists()
 
 

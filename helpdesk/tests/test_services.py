@@ -146,3 +146,12 @@ def test_it_audits_workspace_settings_with_before_and_after(workspace, manager):
     assert event.data == {"mode": {"from": "copilot", "to": "agent"}, "name": {"from": "Acme Outfitters", "to": "Acme"}}
     with pytest.raises(ValidationError):
         workspace_update(workspace=workspace, actor=Actor.for_user(manager), changes={"inbound_secret": "x"})
+
+
+def test_it_keeps_card_numbers_out_of_the_audit_log(workspace):
+    ticket = ticket_create(
+        workspace=workspace, channel="web", customer_email="c@x.test", subject="", body="Card 4111 1111 1111 1111 pls"
+    )
+    assert "4111" in ticket.subject  # the ticket keeps the original
+    created = AuditEvent.objects.for_ticket(ticket.pk).get(kind="ticket.created")
+    assert "4111" not in str(created.data)

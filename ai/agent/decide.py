@@ -1,0 +1,85 @@
+"""Decide: autosend, draft, escalate or awaiting_approval, and say why.
+
+Order of the checks (the first that applies decides):
+  human-needed type -> escalate; suspected prompt injection -> escalate; nothing to go on
+  (no passage, no tool result) -> escalate "no matching article"; an approval rule ->
+  awaiting_approval (Agent mode); Copilot mode -> draft; confidence below the most specific
+  threshold -> draft; otherwise autosend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ai.models import AISettings, ConfidenceRule, Decision
+from helpdesk.models import HUMAN_NEEDED_TYPES, Workspace, WorkspaceMode
+
+DEFAULT_THRESHOLD = 0.85
+
+
+@dataclass
+class Verdict:
+    decision: str
+    reason: str
+    threshold: float
+    rule: dict[str, Any] = field(default_factory=dict)
+
+
+def threshold_for(*, workspace: Workspace, channel: str, ticket_type: str) -> tuple[float, dict[str, Any]]:
+    """The most specific rule wins: (channel, type) > (type) > (channel) > workspace default."""
+    rules = ConfidenceRule.objects.filter(
+        workspace=workspace, channel__in=[channel, ""], ticket_type__in=[ticket_type, ""]
+    )
+
+    def rank(rule: ConfidenceRule) -> int:
+        return (2 if rule.ticket_type else 0) + (1 if rule.channel else 0)
+
+    best = max(rules, key=rank, default=None)
+    if best is not None:
+        return best.autosend_threshold, {
+            "source": "confidence_rule",
+            "id": best.pk,
+            "channel": best.channel,
+            "ticket_type": best.ticket_type,
+            "threshold": best.autosend_threshold,
+        }
+    settings_row = AISettings.objects.filter(workspace=workspace).first()
+    if settings_row is not None:
+        return settings_row.default_threshold, {
+            "source": "workspace_default",
+            "threshold": settings_row.default_threshold,
+        }
+    return DEFAULT_THRESHOLD, {"source": "default", "threshold": DEFAULT_THRESHOLD}
+
+
+def decide(
+    *,
+    mode: str,
+    ticket_type: str,
+    confidence: float,
+    threshold: float,
+    rule: dict[str, Any],
+    has_sources: bool,
+    injection: bool = False,
+    approval: dict[str, Any] | None = None,
+) -> Verdict:
+    def verdict(decision: str, reason: str, extra: dict[str, Any] | None = None) -> Verdict:
+        return Verdict(decision, reason, threshold, {**rule, **(extra or {})})
+
+    if ticket_type in HUMAN_NEEDED_TYPES:
+        return verdict(Decision.ESCALATE, f"human-needed type: {ticket_type}")
+    if injection:
+        return verdict(Decision.ESCALATE, "possible prompt injection: the message tries to change the AI's rules")
+    if not has_sources:
+        return verdict(Decision.ESCALATE, "no matching article")
+    if approval is not None:
+        label = approval.get("label") or approval.get("reason") or "approval rule"
+        if mode == WorkspaceMode.AGENT:
+            return verdict(Decision.AWAITING_APPROVAL, f"approval required: {label}", {"approval": approval})
+        return verdict(Decision.DRAFT, f"copilot mode (approval would be required: {label})", {"approval": approval})
+    if mode != WorkspaceMode.AGENT:
+        return verdict(Decision.DRAFT, "copilot mode: a human sends every reply")
+    if confidence < threshold:
+        return verdict(Decision.DRAFT, f"confidence {confidence:.2f} below threshold {threshold:.2f}")
+    return verdict(Decision.AUTOSEND, f"confidence {confidence:.2f} >= threshold {threshold:.2f}")

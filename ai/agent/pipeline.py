@@ -1,0 +1,598 @@
+"""One Agent run: triage -> retrieve -> act -> draft -> score -> decide, every step audited.
+
+A run belongs to one inbound customer message (unique per message for kind "agent"), so a
+retried task finds it and never sends twice: the send step locks the run row and refuses
+when a reply is already attached or the run was superseded by a newer message. Any failure
+(provider down or slow, malformed output, time budget, a bug) fails the run and hands the
+ticket to a human with the reason; nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from ai.agent.confidence import Confidence, score, tool_outcome
+from ai.agent.decide import Verdict, decide, threshold_for
+from ai.agent.grounding import groundedness, retrieval_support, split_sentences
+from ai.agent.triage import Triage, triage
+from ai.models import AgentRun, AISettings, Decision, RunStatus
+from ai.providers.chat_base import (
+    ChatConfig,
+    ChatDraft,
+    ChatProvider,
+    ChatRequest,
+    PlannedCall,
+    ProviderError,
+    get_chat_provider,
+)
+from ai.search import search
+from audit.redaction import redact_text
+from audit.services import Actor, audit_record
+from helpdesk.models import HUMAN_NEEDED_TYPES, Message, MessageKind, Ticket, TicketType
+from helpdesk.services import ticket_reply, ticket_set_type
+from helpdesk.services_ai import ticket_record_ai_decision
+
+logger = logging.getLogger(__name__)
+
+PASSAGES_K = 4
+DEFAULT_BUDGET = 30.0
+PENDING = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class BudgetExceeded(Exception):
+    pass
+
+
+def _tools() -> Any | None:
+    """The bounded tools package (issue 5), or None: the pipeline works without tools."""
+    try:
+        import ai.tools as tools
+    except ImportError:
+        return None
+    return tools
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def ai_settings(workspace_id: int) -> AISettings | None:
+    return AISettings.objects.filter(workspace_id=workspace_id).first()
+
+
+def chat_config(settings_row: AISettings | None) -> ChatConfig:
+    if settings_row is None or settings_row.chat_provider == "local":
+        return ChatConfig()
+    return ChatConfig(
+        provider=settings_row.chat_provider,
+        model=settings_row.chat_model,
+        base_url=settings_row.chat_base_url,
+        api_key_env=settings_row.chat_api_key_env,
+        timeout=settings_row.time_budget_seconds,
+    )
+
+
+# --------------------------------------------------------------------------- enqueue
+
+
+def agent_run_enqueue(message: Message) -> None:
+    """Hook handler (runs after the message committed): one queued run, then the task."""
+    if message.kind != MessageKind.CUSTOMER:
+        return
+    _run_for_message(message)
+    from django_q.tasks import async_task
+
+    transaction.on_commit(
+        lambda: async_task("ai.tasks_agent.agent_run_task", message.pk, task_name=f"agent-run-{message.pk}")
+    )
+
+
+def _run_for_message(message: Message) -> AgentRun:
+    run, _ = AgentRun.objects.get_or_create(
+        trigger_message=message,
+        kind="agent",
+        defaults={"workspace_id": message.ticket.workspace_id, "ticket_id": message.ticket_id},
+    )
+    # A newer customer message supersedes the ticket's older pending runs: they never send.
+    AgentRun.objects.filter(
+        ticket_id=message.ticket_id,
+        kind="agent",
+        status__in=PENDING,
+        trigger_message__created_at__lt=message.created_at,
+    ).exclude(pk=run.pk).update(status=RunStatus.SUPERSEDED, reason="superseded by a newer message")
+    return run
+
+
+def _newer_customer_message(run: AgentRun) -> bool:
+    if run.trigger_message_id is None:
+        return False
+    trigger = Message.objects.only("created_at").get(pk=run.trigger_message_id)
+    return (
+        Message.objects.filter(ticket_id=run.ticket_id, kind=MessageKind.CUSTOMER)
+        .filter(created_at__gt=trigger.created_at)
+        .exists()
+    )
+
+
+def agent_run_for_message(*, message_id: int) -> AgentRun | None:
+    """Run the Agent for one inbound message, at most once (the task calls this)."""
+    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
+    if message is None or message.kind != MessageKind.CUSTOMER:
+        return None
+    run = _run_for_message(message)
+    if _newer_customer_message(run):
+        AgentRun.objects.filter(pk=run.pk, status__in=PENDING).update(
+            status=RunStatus.SUPERSEDED, reason="superseded by a newer message"
+        )
+        run.refresh_from_db()
+        return run
+    claimed = AgentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING)
+    if not claimed:
+        # A worker that died mid-run leaves it "running": reclaim it once it is clearly stale.
+        # Sending stays exactly-once: the send step checks the run's reply under a row lock.
+        settings_row = ai_settings(run.workspace_id)
+        budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
+        stale = timezone.now() - timedelta(seconds=2 * budget + 60)
+        claimed = AgentRun.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING, created_at__lt=stale, reply_message__isnull=True
+        ).update(status=RunStatus.RUNNING)
+        if not claimed:
+            run.refresh_from_db()
+            return run
+    run.refresh_from_db()
+    return execute_run(run=run, message=message)
+
+
+# ------------------------------------------------------------------------------- run
+
+
+@dataclass
+class RunContext:
+    run: AgentRun
+    ticket: Ticket
+    message: Message | None
+    provider: ChatProvider | None = None
+    deadline: float = 0.0
+    actor: Actor = field(default_factory=lambda: Actor.ai("local"))
+    applies: bool = True  # agent runs change the ticket; copilot and trial runs do not
+    shadow: bool = False
+
+    def check_budget(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise BudgetExceeded
+
+    def audit(self, kind: str, data: dict[str, Any]) -> None:
+        audit_record(
+            workspace=self.ticket.workspace,
+            ticket=self.ticket,
+            actor=self.actor,
+            kind=kind,
+            data=_jsonable({"run": self.run.pk, **data}),
+        )
+
+    def save(self, *fields: str) -> None:
+        self.run.save(update_fields=list(fields))
+
+
+def message_text(ticket: Ticket, message: Message | None) -> str:
+    body = message.body if message is not None else ""
+    if not body:
+        last = ticket.messages.filter(kind=MessageKind.CUSTOMER).order_by("-created_at", "-pk").first()
+        body = last.body if last else ""
+    subject = ticket.subject.strip()
+    if not subject or body.strip().startswith(subject.rstrip(".…")):
+        return body.strip()  # the subject was derived from the body's first line
+    return f"{subject}\n\n{body}".strip()
+
+
+def execute_run(*, run: AgentRun, message: Message | None, shadow: bool = False) -> AgentRun:
+    ticket = Ticket.objects.select_related("workspace", "customer").get(pk=run.ticket_id)
+    settings_row = ai_settings(ticket.workspace_id)
+    budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
+    ctx = RunContext(
+        run=run,
+        ticket=ticket,
+        message=message,
+        deadline=time.monotonic() + budget,
+        applies=run.kind == "agent",
+        shadow=shadow or run.kind == "trial",
+    )
+    try:
+        ctx.provider = get_chat_provider(chat_config(settings_row))
+        ctx.actor = Actor.ai(ctx.provider.model)
+        _steps(ctx)
+    except BudgetExceeded:
+        _fail(ctx, reason="time budget exceeded", error=f"the run took longer than {budget:g} s")
+    except ProviderError as exc:
+        _fail(ctx, reason=f"provider failure: {exc.short}", error=f"{exc.short}: {exc.detail}")
+    except Exception as exc:
+        logger.exception("agent run %s failed", run.pk)
+        _fail(ctx, reason=f"agent error: {type(exc).__name__}", error=str(exc))
+    run.refresh_from_db()
+    return run
+
+
+def _steps(ctx: RunContext) -> None:
+    run, ticket = ctx.run, ctx.ticket
+    assert ctx.provider is not None
+    provider = ctx.provider
+    with transaction.atomic():
+        run.provider, run.model, run.prompt_version = provider.name, provider.model, provider.prompt_version
+        ctx.save("provider", "model", "prompt_version")
+        ctx.audit(
+            "ai.run_started",
+            {
+                "trigger_message": run.trigger_message_id,
+                "kind": run.kind,
+                "provider": provider.name,
+                "model": provider.model,
+                "prompt_version": provider.prompt_version,
+            },
+        )
+
+    # 1. Triage
+    text = message_text(ticket, ctx.message)
+    tri = triage(text, workspace_id=ticket.workspace_id)
+    ticket_type = _effective_type(ctx, tri)
+    ctx.check_budget()
+    with transaction.atomic():
+        run.ticket_type, run.language, run.sentiment = ticket_type, tri.language, tri.sentiment
+        run.triage = tri.as_json()
+        run.redacted_input = tri.redacted_text
+        ctx.save("ticket_type", "language", "sentiment", "triage", "redacted_input")
+        ctx.audit(
+            "ai.triaged",
+            {
+                "ticket_type": ticket_type,
+                "type_confidence": round(tri.type_confidence, 4),
+                "language": tri.language,
+                "sentiment": tri.sentiment,
+                "sensitive": tri.sensitive,
+                "rule": tri.rule,
+                "injection": tri.injection,
+                "redacted_input": tri.redacted_text,
+            },
+        )
+        if ctx.applies and ticket_type != ticket.ticket_type:
+            ctx.ticket = ticket = ticket_set_type(
+                ticket=ticket, ticket_type=ticket_type, actor=ctx.actor, reason=f"triage (run {run.pk})"
+            )
+
+    # 2. Retrieve, with the redacted text only
+    hits = search(workspace=ticket.workspace, query=tri.redacted_text, k=PASSAGES_K)
+    passages = [
+        {
+            "n": i,
+            "passage": h.passage_id,
+            "article": h.article_id,
+            "title": h.article_title,
+            "url": h.url,
+            "heading": h.heading_path,
+            "score": round(h.score, 5),
+            "text": h.text[:2000],
+        }
+        for i, h in enumerate(hits, start=1)
+    ]
+    ctx.check_budget()
+    with transaction.atomic():
+        run.passages = passages
+        ctx.save("passages")
+        ctx.audit(
+            "ai.retrieved",
+            {"query": tri.redacted_text, "passages": [{k: v for k, v in p.items() if k != "text"} for p in passages]},
+        )
+
+    # 3. Act: plan calls; read calls run now, write calls are held until the decision
+    tools = _tools()
+    planned: list[PlannedCall] = []
+    schemas: list[dict[str, Any]] = []
+    if tools is not None:
+        if provider.name == "local":
+            planned = [
+                PlannedCall(c.tool, dict(c.args))
+                for c in tools.plan_tool_calls(ticket=ticket, ticket_type=ticket_type, text=tri.redacted_text)
+            ]
+        else:
+            schemas = tools.tool_schemas(workspace=ticket.workspace)
+    request = ChatRequest(
+        workspace_id=ticket.workspace_id,
+        workspace_name=ticket.workspace.name,
+        ticket_type=ticket_type,
+        language=tri.language,
+        customer_name=ticket.customer.name,
+        subject=redact_text(ticket.subject),
+        text=tri.redacted_text,
+        passages=passages,
+        tools=schemas,
+        planned=planned,
+        deadline=ctx.deadline,
+    )
+    plan = provider.plan(request)
+    ctx.check_budget()
+    entries, held = _run_tools(ctx, tools, plan.calls)
+
+    # 4. Draft
+    draft = provider.draft(request, plan, entries)
+    ctx.check_budget()
+    cited = [p for p in passages if p["n"] in set(draft.citations)]
+    citations = [{"n": p["n"], "title": p["title"], "url": p["url"]} for p in cited]
+    with transaction.atomic():
+        run.draft, run.citations, run.tool_calls = draft.reply, citations, _jsonable(entries)
+        ctx.save("draft", "citations", "tool_calls")
+        ctx.audit(
+            "ai.drafted",
+            {
+                "draft": draft.reply,
+                "citations": [{"title": c["title"], "url": c["url"]} for c in citations],
+                "provider": provider.name,
+                "model": provider.model,
+                "prompt_version": provider.prompt_version,
+            },
+        )
+
+    # 5. Score
+    confidence = _score(ctx, tri, passages, cited, entries, draft)
+    ctx.check_budget()
+    with transaction.atomic():
+        run.confidence, run.raw_confidence = confidence.value, confidence.raw
+        run.confidence_parts = {**confidence.parts, "calibration_map": confidence.calibration_map}
+        ctx.save("confidence", "raw_confidence", "confidence_parts")
+        ctx.audit(
+            "ai.scored",
+            {"confidence": confidence.value, "raw_confidence": confidence.raw, "parts": confidence.parts},
+        )
+
+    # 6. Decide
+    threshold, rule = threshold_for(workspace=ticket.workspace, channel=ticket.channel, ticket_type=ticket_type)
+    approval = next((e.get("rule") or {"label": e["reason"]} for _, _, e in held if e.get("requires_approval")), None)
+    if approval is None and tools is not None and ticket_type not in HUMAN_NEEDED_TYPES:
+        approval = tools.approval_required_for_reply(ticket=ticket)
+    escalation = next((e for e in entries if e["tool"] == "escalate_to_human" and e["status"] == "executed"), None)
+    verdict = decide(
+        mode=ticket.workspace.mode,
+        ticket_type=ticket_type,
+        confidence=confidence.value,
+        threshold=threshold,
+        rule=rule,
+        has_sources=bool(passages) or any(_is_fact(e) for e in entries),
+        injection=tri.injection,
+        approval=approval,
+    )
+    if escalation is not None and verdict.decision != Decision.ESCALATE:
+        verdict = Verdict(
+            Decision.ESCALATE, f"escalation requested: {escalation['args'].get('reason', '')}"[:300], threshold, rule
+        )
+    _apply(ctx, verdict, confidence, held, entries, tools)
+
+
+def _is_fact(entry: dict[str, Any]) -> bool:
+    """A read tool that ran and returned something the reply can state (an order, say)."""
+    return (
+        entry.get("status") == "executed"
+        and entry.get("kind") == "read"
+        and entry.get("tool") != "escalate_to_human"
+        and bool(entry.get("result"))
+    )
+
+
+def _effective_type(ctx: RunContext, tri: Triage) -> str:
+    """Triage labels a new ticket; on a follow-up a type already set (by a human) stands,
+    unless the new message is itself human-needed (a legal threat arriving later)."""
+    current = ctx.ticket.ticket_type
+    others = ctx.ticket.messages.filter(kind=MessageKind.CUSTOMER)
+    if ctx.message is not None:
+        others = others.exclude(pk=ctx.message.pk)
+    first = not others.exists()
+    if first or current == TicketType.OTHER or tri.ticket_type in HUMAN_NEEDED_TYPES or tri.rule:
+        return tri.ticket_type
+    return current
+
+
+def _run_tools(
+    ctx: RunContext, tools: Any | None, calls: list[PlannedCall]
+) -> tuple[list[dict[str, Any]], list[tuple[Any, Any, dict[str, Any]]]]:
+    entries: list[dict[str, Any]] = []
+    held: list[tuple[Any, Any, dict[str, Any]]] = []
+    for planned in calls:
+        entry: dict[str, Any] = {"tool": planned.tool, "args": _jsonable(planned.args), "call_id": planned.call_id}
+        entries.append(entry)
+        if tools is None:
+            entry.update(status="refused", result={}, reason="no tools are available")
+            with transaction.atomic():
+                ctx.audit("ai.tool_called", {**entry, "call_id": None})
+            continue
+        call = tools.ToolCall(planned.tool, dict(planned.args))
+        check = tools.tool_check(ticket=ctx.ticket, call=call)
+        entry.update(
+            kind=check.kind,
+            requires_approval=check.requires_approval,
+            rule=_jsonable(check.rule),
+            amount=str(check.amount) if check.amount is not None else None,
+        )
+        if not check.allowed or check.kind == "read":
+            # A refused call is still "executed" through the runner: it re-checks, refuses, audits.
+            result = tools.tool_execute(
+                ticket=ctx.ticket, call=call, actor=ctx.actor, run=ctx.run, shadow=ctx.shadow or not check.allowed
+            )
+            entry.update(status=result.status, result=_jsonable(result.result), reason=result.reason)
+        else:
+            entry.update(status="held", result={}, reason=check.reason)
+            held.append((call, check, entry))
+        ctx.check_budget()
+    return entries, held
+
+
+def _score(
+    ctx: RunContext,
+    tri: Triage,
+    passages: list[dict[str, Any]],
+    cited: list[dict[str, Any]],
+    entries: list[dict[str, Any]],
+    draft: ChatDraft,
+) -> Confidence:
+    support, _, _ = retrieval_support(tri.redacted_text, [f"{p['heading']}\n{p['text']}" for p in passages])
+    if any(_is_fact(e) for e in entries):
+        # A successful lookup (the customer's own order) supports the answer as well as an article.
+        support = max(support, 0.9)
+    sources = [p["text"] for p in (cited or passages)]
+    for entry in entries:
+        if entry.get("status") in ("executed", "simulated", "held"):
+            sources.append(json.dumps({"args": entry.get("args"), "result": entry.get("result")}, default=str))
+            from ai.agent.draft import tool_fact_sentences
+
+            sources.extend(tool_fact_sentences(entry, tri.language))
+    sentences = draft.sentences or _body_sentences(draft.reply)
+    grounded, _ = groundedness(sentences, sources)
+    return score(
+        workspace_id=ctx.ticket.workspace_id,
+        parts={
+            "retrieval": support,
+            "groundedness": grounded,
+            "triage": tri.type_confidence,
+            "tools": tool_outcome(entries),
+            "self_check": draft.self_check,
+        },
+    )
+
+
+def _body_sentences(reply: str) -> list[str]:
+    """A model's reply minus greeting and sign-off: the sentences that make claims."""
+    lines = [line for line in reply.splitlines() if line.strip()]
+    if lines and lines[0].rstrip().endswith((",", ":")) and len(lines[0].split()) <= 4:
+        lines = lines[1:]
+    if len(lines) >= 2 and len(lines[-2].split()) <= 3:
+        lines = lines[:-2]
+    return split_sentences("\n".join(lines), min_words=4)
+
+
+def _apply(
+    ctx: RunContext,
+    verdict: Verdict,
+    confidence: Confidence,
+    held: list[tuple[Any, Any, dict[str, Any]]],
+    entries: list[dict[str, Any]],
+    tools: Any | None,
+) -> None:
+    run, ticket = ctx.run, ctx.ticket
+    with transaction.atomic():
+        locked = AgentRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != RunStatus.RUNNING or locked.reply_message_id is not None:
+            return  # superseded, or a retry already finished it: never act twice
+        if ctx.applies and _newer_customer_message(run):
+            AgentRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.SUPERSEDED, reason="superseded by a newer message"
+            )
+            return
+        if ctx.applies and verdict.decision == Decision.AUTOSEND:
+            verdict = _autosend(ctx, verdict, confidence, held, tools)
+        elif ctx.applies and verdict.decision == Decision.AWAITING_APPROVAL and tools is not None:
+            _request_approval(ctx, verdict, held, tools)
+        for _, _, entry in held:
+            if entry["status"] == "held":
+                entry["status"] = "simulated"  # proposed to a human, not executed
+                entry["reason"] = f"proposed, not executed ({verdict.decision})"
+        run.tool_calls = _jsonable(entries)
+        run.decision, run.reason, run.rule = verdict.decision, verdict.reason[:300], _jsonable(verdict.rule)
+        run.status, run.finished_at = RunStatus.DONE, timezone.now()
+        ctx.save("tool_calls", "decision", "reason", "rule", "status", "finished_at", "reply_message")
+        ctx.audit(
+            "ai.decided",
+            {
+                "decision": verdict.decision,
+                "reason": verdict.reason,
+                "threshold": verdict.threshold,
+                "rule": verdict.rule,
+            },
+        )
+        if ctx.applies:
+            ticket_record_ai_decision(
+                ticket=ticket,
+                decision=verdict.decision,
+                confidence=confidence.value,
+                reason=verdict.reason,
+                actor=ctx.actor,
+                run=run.pk,
+            )
+
+
+def _autosend(
+    ctx: RunContext, verdict: Verdict, confidence: Confidence, held: list[tuple[Any, Any, dict[str, Any]]], tools: Any
+) -> Verdict:
+    for call, _, entry in held:
+        result = tools.tool_execute(ticket=ctx.ticket, call=call, actor=ctx.actor, run=ctx.run)
+        entry.update(status=result.status, result=_jsonable(result.result), reason=result.reason)
+        if result.status != "executed":
+            return Verdict(
+                Decision.ESCALATE,
+                f"tool {call.tool} {result.status}: {result.reason}"[:300],
+                verdict.threshold,
+                verdict.rule,
+            )
+    message = ticket_reply(
+        ticket=ctx.ticket,
+        body=ctx.run.draft,
+        actor=ctx.actor,
+        author_kind="ai",
+        data={"run": ctx.run.pk, "confidence": confidence.value},
+    )
+    ctx.run.reply_message = message
+    return verdict
+
+
+def _request_approval(
+    ctx: RunContext, verdict: Verdict, held: list[tuple[Any, Any, dict[str, Any]]], tools: Any
+) -> None:
+    gated = [(call, check, entry) for call, check, entry in held if entry.get("requires_approval")]
+    if not gated:
+        # A type-only rule: the reply itself waits for a manager.
+        call = tools.ToolCall(tools.REPLY_TOOL, {})
+        check = tools.ToolCheck(
+            call=call,
+            allowed=True,
+            kind="write",
+            reason=verdict.reason,
+            requires_approval=True,
+            rule=verdict.rule.get("approval"),
+            amount=None,
+        )
+        tools.action_request_create(
+            ticket=ctx.ticket, run=ctx.run, call=call, check=check, reply_draft=ctx.run.draft, actor=ctx.actor
+        )
+        return
+    for call, check, entry in gated:
+        action = tools.action_request_create(
+            ticket=ctx.ticket, run=ctx.run, call=call, check=check, reply_draft=ctx.run.draft, actor=ctx.actor
+        )
+        entry.update(status="pending_approval", action_request=action.pk)
+
+
+def _fail(ctx: RunContext, *, reason: str, error: str) -> None:
+    run = ctx.run
+    with transaction.atomic():
+        locked = AgentRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status == RunStatus.SUPERSEDED or locked.reply_message_id is not None:
+            return
+        run.status, run.decision, run.reason = RunStatus.FAILED, Decision.ESCALATE, reason[:300]
+        run.error = redact_text(error)[:4000]
+        run.finished_at = timezone.now()
+        ctx.save("status", "decision", "reason", "error", "finished_at")
+        ctx.audit("ai.failed", {"error": redact_text(error)[:500], "reason": reason})
+        ctx.audit("ai.decided", {"decision": Decision.ESCALATE, "reason": reason, "threshold": None, "rule": {}})
+        if ctx.applies:
+            ticket_record_ai_decision(
+                ticket=ctx.ticket,
+                decision=Decision.ESCALATE,
+                confidence=None,
+                reason=reason,
+                actor=ctx.actor,
+                run=run.pk,
+            )

@@ -1,0 +1,212 @@
+"""Triage: ticket type (classifier + forcing rules), language, sentiment, sensitive data.
+
+The type classifier is a softmax regression on all-MiniLM-L6-v2 embeddings of the seed
+examples (ai.agent.seed_examples) plus, once `manage.py train_triage` ran, the workspace's
+own resolved tickets. Rules run first: a legal threat, a chargeback, a data-protection
+request, an ask for a human, or a card number is never left to a statistical guess.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from ai.agent import softmax
+from ai.agent.language import detect_language
+from ai.agent.seed_examples import SEED_EXAMPLES
+from ai.agent.sentiment import sentiment
+from ai.providers.local import LocalEmbeddingProvider
+from audit.redaction import CARD, CREDENTIAL, HEALTH, IBAN, NATIONAL_ID, redact
+
+# (type, pattern, reason) in priority order; the first match forces the type.
+RULES: list[tuple[str, re.Pattern[str], str]] = [
+    (
+        "legal",
+        re.compile(
+            r"(?i)\b(lawyer|attorney|solicitor|lawsuit|sue\b|suing|legal action|small claims|court|liable|"
+            r"abogado|demanda|avocat|tribunal|anwalt|rechtliche schritte|klage)"
+        ),
+        "legal threat",
+    ),
+    (
+        "legal",
+        re.compile(
+            r"(?i)\b(chargeback|charge ?back|disputed? (the|this|a)? ?(charge|transaction|payment)|"
+            r"opened a dispute|dispute with (my|the) (bank|card))"
+        ),
+        "chargeback",
+    ),
+    (
+        "legal",
+        re.compile(
+            r"(?i)\b(gdpr|rgpd|dsgvo|ccpa|data protection|right to be forgotten|subject access request|"
+            r"(delete|erase|remove) (all )?(of )?my (personal )?data|copy of (all )?(the )?(my )?(personal )?data|"
+            r"datos personales|données personnelles|meiner daten)"
+        ),
+        "data-protection request",
+    ),
+    (
+        "complaint",
+        re.compile(
+            r"(?i)\b(speak|talk|let me talk|put me through) (to|with) (a|your|the) "
+            r"(manager|supervisor|human|real person|person)|\b(real|actual) (human|person)\b|"
+            r"not a bot|get a human|escalate (this|it) to|"
+            r"hablar con un (responsable|humano|gerente)|parler à un (responsable|humain)|"
+            r"mit einem (vorgesetzten|menschen)"
+        ),
+        "asks for a human",
+    ),
+]
+# Anything that asks the model to drop its rules, reveal itself, or skip the identity check.
+INJECTION_RE = re.compile(
+    r"(?i)(ignore (all |any |your |the |previous |prior )*(instructions|rules|policy)|"
+    r"disregard (all |your |the |previous )*(instructions|rules)|system prompt|developer message|"
+    r"(reveal|print|show|repeat) (me )?(your|the) (prompt|instructions|tools?|keys?|secrets?)|"
+    r"\btool keys?\b|api keys?|you are now|act as (an? )?(admin|administrator|developer)|"
+    r"(customer|user|i) (is|am) (already )?(verified|authenticated|an admin)|jailbreak)"
+)
+SENSITIVE_KINDS = (CARD, NATIONAL_ID, IBAN, HEALTH, CREDENTIAL)
+
+
+@dataclass
+class Triage:
+    ticket_type: str
+    type_confidence: float
+    language: str
+    sentiment: str
+    sentiment_score: float
+    sensitive: list[str]
+    redacted_text: str
+    rule: str = ""
+    injection: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ticket_type": self.ticket_type,
+            "type_confidence": round(self.type_confidence, 4),
+            "language": self.language,
+            "sentiment": self.sentiment,
+            "sentiment_score": self.sentiment_score,
+            "sensitive": self.sensitive,
+            "rule": self.rule,
+            "injection": self.injection,
+            "scores": {k: round(v, 4) for k, v in sorted(self.scores.items(), key=lambda kv: -kv[1])[:4]},
+        }
+
+
+_embedder = LocalEmbeddingProvider()
+_lock = threading.Lock()
+_workspace_models: dict[int, tuple[float, softmax.SoftmaxModel]] = {}
+
+
+def embed(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    return _embedder.embed_array(texts)
+
+
+def model_dir() -> Path:
+    return Path(os.getenv("OASIS_TRIAGE_DIR", "") or settings.BASE_DIR / "var" / "triage")
+
+
+def model_path(workspace_id: int) -> Path:
+    return model_dir() / f"workspace-{workspace_id}.npz"
+
+
+def training_examples() -> tuple[list[str], list[str]]:
+    texts = [t for examples in SEED_EXAMPLES.values() for t in examples]
+    labels = [label for label, examples in SEED_EXAMPLES.items() for _ in examples]
+    return texts, labels
+
+
+@functools.cache
+def seed_model() -> softmax.SoftmaxModel:
+    """The classifier on the seed examples alone, trained once per process (~1 s)."""
+    texts, labels = training_examples()
+    return softmax.fit_calibrated(embed(texts).astype(np.float64), labels, **TRAIN_KWARGS)
+
+
+TRAIN_KWARGS: dict[str, Any] = {"l2": 1e-4, "epochs": 250, "lr": 0.05, "scale": 4.0}
+
+
+def model_for(workspace_id: int | None) -> softmax.SoftmaxModel:
+    """The workspace's trained model when `train_triage` wrote one, else the seed model."""
+    if workspace_id is not None:
+        path = model_path(workspace_id)
+        if path.is_file():
+            mtime = path.stat().st_mtime
+            with _lock:
+                cached = _workspace_models.get(workspace_id)
+                if cached is None or cached[0] != mtime:
+                    with np.load(path) as data:
+                        cached = (mtime, softmax.SoftmaxModel.from_arrays(data))
+                    _workspace_models[workspace_id] = cached
+            return cached[1]
+    return seed_model()
+
+
+def train_workspace_model(*, workspace_id: int, extra: list[tuple[str, str]]) -> tuple[Path, int]:
+    """Seeds + (text, type) pairs of the workspace's resolved tickets -> the saved model file."""
+    texts, labels = training_examples()
+    texts = texts + [t for t, _ in extra]
+    labels = labels + [label for _, label in extra]
+    model = softmax.fit_calibrated(embed(texts).astype(np.float64), labels, **TRAIN_KWARGS)
+    path = model_path(workspace_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **model.to_arrays())
+    tmp.replace(path)  # atomic: a running worker never reads half a file
+    return path, len(texts)
+
+
+def classify(text: str, *, workspace_id: int | None = None) -> tuple[str, float, dict[str, float]]:
+    model = model_for(workspace_id)
+    from ai.agent.grounding import embed as embed_cached
+
+    # Cached: retrieval support and drafting embed the same text again.
+    probs = model.predict_proba(embed_cached([text]).astype(np.float64))[0]
+    scores = {label: float(p) for label, p in zip(model.labels, probs, strict=True)}
+    best = max(scores, key=lambda label: scores[label])
+    return best, scores[best], scores
+
+
+def triage(text: str, *, workspace_id: int | None = None, allowed_types: set[str] | None = None) -> Triage:
+    """Type, language, sentiment and sensitive data of one customer message (plus subject)."""
+    redaction = redact(text)
+    language = detect_language(text)
+    label, score = sentiment(text)
+    injection = bool(INJECTION_RE.search(text))
+    rule = ""
+    ticket_type = ""
+    confidence = 1.0
+    scores: dict[str, float] = {}
+    for rule_type, pattern, reason in RULES:
+        if pattern.search(text):
+            ticket_type, rule = rule_type, reason
+            break
+    if not ticket_type and any(kind in redaction.kinds for kind in SENSITIVE_KINDS):
+        ticket_type, rule = "sensitive_data", "sensitive data: " + ", ".join(redaction.kinds)
+    if not ticket_type:
+        # The classifier sees the redacted text only, like every model.
+        ticket_type, confidence, scores = classify(redaction.text, workspace_id=workspace_id)
+        if allowed_types is not None and ticket_type not in allowed_types:
+            ticket_type = "other"
+    return Triage(
+        ticket_type=ticket_type,
+        type_confidence=confidence,
+        language=language,
+        sentiment=label,
+        sentiment_score=score,
+        sensitive=redaction.kinds,
+        redacted_text=redaction.text,
+        rule=rule,
+        injection=injection,
+        scores=scores,
+    )

@@ -1,0 +1,34 @@
+"""The django-q2 schedules of the Agent; created by migration 0004_agent_schedules and by `setup_schedules`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+SCHEDULES: list[dict[str, Any]] = [
+    # Nightly: feedback accumulates slowly, and a map that moves every hour would make
+    # yesterday's thresholds mean something else today.
+    {"name": "ai.calibration_refit", "func": "ai.tasks_agent.calibration_refit_task", "schedule_type": "D"},
+]
+
+
+def setup_schedules(schedule_model: Any = None) -> int:
+    """Create or update the schedules (idempotent); returns how many exist."""
+    if schedule_model is None:
+        from django_q.models import Schedule
+
+        schedule_model = Schedule
+    now = datetime.now(UTC)
+    first = (now + timedelta(days=1)).replace(hour=2, minute=15, second=0, microsecond=0)
+    for spec in SCHEDULES:
+        schedule_model.objects.update_or_create(
+            name=spec["name"],
+            defaults={"func": spec["func"], "schedule_type": spec["schedule_type"], "repeats": -1},
+            create_defaults={
+                "func": spec["func"],
+                "schedule_type": spec["schedule_type"],
+                "repeats": -1,
+                "next_run": first,
+            },
+        )
+    return len(SCHEDULES)
