@@ -60,4 +60,8 @@ class PassageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-from ai import admin_agent, admin_tools  # noqa: E402, F401
+from ai import (  # noqa: E402, F401
+    admin_agent,
+    admin_controls,
+    admin_tools,
+)

@@ -404,3 +404,97 @@ class ActionRequest(models.Model):
 
 
 # ----------------------------------------------------------- manager controls (issue 11)
+
+
+class AgentPause(models.Model):
+    """The kill switch: while a row is active (not resumed) the Agent sends nothing on its own
+    and runs no write action for the workspace (blank channel) or for one channel."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="agent_pauses")
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True, help_text="Blank: every channel.")
+    reason = models.CharField(max_length=300)
+    paused_by = models.CharField(max_length=255, help_text="Who paused: the audit actor label.")
+    paused_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    paused_at = models.DateTimeField()
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    resumed_by = models.CharField(max_length=255, blank=True)
+    resume_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-paused_at"]
+        constraints = [
+            # One active pause per scope: a second click finds the first one.
+            models.UniqueConstraint(
+                fields=["workspace", "channel"],
+                condition=models.Q(resumed_at__isnull=True),
+                name="agent_pause_one_active_per_scope",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.get_channel_display() if self.channel else "all channels"
+        state = "resumed" if self.resumed_at else "active"
+        return f"Agent paused on {scope} ({state}): {self.reason}"
+
+    @property
+    def active(self) -> bool:
+        return self.resumed_at is None
+
+
+class AlertSettings(models.Model):
+    """Thresholds of the manager alerts. No row means the defaults."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="alert_settings")
+    enabled = models.BooleanField(default=True)
+    approval_wait_minutes = models.PositiveIntegerField(default=120)
+    escalation_jump_factor = models.FloatField(default=2.0)
+    escalation_min_count = models.PositiveIntegerField(default=5)
+    provider_failures_per_hour = models.PositiveIntegerField(default=3)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "alert settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(escalation_jump_factor__gt=1), name="alert_jump_factor_gt_one"),
+            models.CheckConstraint(condition=models.Q(approval_wait_minutes__gt=0), name="alert_wait_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert settings of {self.workspace}"
+
+
+class AlertState(models.Model):
+    """One row per (workspace, alert): `active` while the condition holds, so an alert is
+    emailed once when the condition starts, not on every check."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="alert_states")
+    kind = models.CharField(max_length=32)
+    active = models.BooleanField(default=False)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "kind"], name="alert_state_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({'active' if self.active else 'clear'})"
+
+
+class GapVector(models.Model):
+    """Embedding cache of escalated questions, keyed by a hash of the redacted text, so the
+    knowledge-gaps report embeds each distinct question once."""
+
+    text_hash = models.CharField(max_length=64)
+    model = models.CharField(max_length=200)
+    embedding = VectorField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["text_hash", "model"], name="gap_vector_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.model}:{self.text_hash[:12]}"
+
+
+# ------------------------------------------------------------------- trial (issue 9)

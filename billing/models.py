@@ -51,6 +51,19 @@ class Plan(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
         help_text="A fraction: 0.2000 is 20 %.",
     )
+    # The spend cap (issue 11): outcome charges of a month never pass it (ai.controls).
+    monthly_spend_cap = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Monthly cap on outcome charges; blank for none.",
+    )
+    cap_alert_sent_for = models.DateField(null=True, blank=True, help_text="Month (1st) the 80 % email went out.")
+    cap_reached_for = models.DateField(
+        null=True, blank=True, help_text="Month (1st) the cap switched the Agent to Copilot-only."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

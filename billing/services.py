@@ -261,6 +261,9 @@ def outcome_confirm(*, outcome: Outcome, actor: Actor, message: Message | None =
         kind="outcome.confirmed",
         data={"outcome": outcome.pk, "message": message.pk if message else None, "price": outcome.price},
     )
+    from ai.controls import spend_cap_enforce
+
+    spend_cap_enforce(workspace=outcome.workspace_id)
     return outcome
 
 
@@ -395,6 +398,11 @@ def _finalize_batch(*, now: datetime, batch_size: int) -> tuple[int, int]:
                     "tickets": [i[1] for i in items],
                 },
             )
+    # The spend cap is exact only inside the transaction that confirms outcomes (it locks the plan).
+    from ai.controls import spend_cap_enforce
+
+    for workspace_id in sorted({row[1] for row in finalized}):
+        spend_cap_enforce(workspace=workspace_id)
     return len(finalized), len(voided)
 
 

@@ -21,4 +21,5 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("trust/", audit_views.trust, name="trust"),
     path("approvals/", include("ai.approvals_urls")),
+    path("reports/", include("ai.reports_urls")),
 ]

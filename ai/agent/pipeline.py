@@ -24,6 +24,7 @@ from ai.agent.confidence import Confidence, score, tool_outcome
 from ai.agent.decide import Verdict, decide, threshold_for
 from ai.agent.grounding import groundedness, retrieval_support, split_sentences
 from ai.agent.triage import Triage, triage
+from ai.controls import agent_paused_reason
 from ai.models import AgentRun, AISettings, Decision, RunStatus
 from ai.providers.chat_base import (
     ChatConfig,
@@ -371,6 +372,10 @@ def _steps(ctx: RunContext) -> None:
         verdict = Verdict(
             Decision.ESCALATE, f"escalation requested: {escalation['args'].get('reason', '')}"[:300], threshold, rule
         )
+    # The kill switch: while paused, nothing is sent and no write action runs; drafts go on for humans.
+    paused = agent_paused_reason(workspace=ticket.workspace, channel=ticket.channel)
+    if paused and ctx.applies and verdict.decision in (Decision.AUTOSEND, Decision.AWAITING_APPROVAL):
+        verdict = Verdict(Decision.DRAFT, paused, threshold, {**rule, "paused": True})
     _apply(ctx, verdict, confidence, held, entries, tools)
 
 
