@@ -64,6 +64,11 @@ bench-billing: install
 bench-audit: install
 	OASIS_PGDATA=$(CURDIR)/var/bench-audit-pg $(BIN)/python bench/audit.py
 
+# 200 concurrent widget sessions x 5 messages over HTTP (gunicorn on loopback); last line JSON.
+.PHONY: bench-chat
+bench-chat: install
+	$(BIN)/python bench/chat.py
+
 # Triage on banking77 (train.csv -> test.csv) with the local MiniLM + softmax classifier; last line JSON.
 .PHONY: bench-triage
 bench-triage: install
@@ -78,3 +83,20 @@ bench-agent: install
 .PHONY: bench-reports
 bench-reports: install
 	OASIS_PGDATA=$(CURDIR)/var/bench-reports-pg $(BIN)/python bench/reports.py
+
+# tau2 retail trial end to end on 40 tickets (inputs built from ../shared/data, never copied in);
+# nothing is opened or sent; the report is written to var/trial/retail-report.json.
+.PHONY: trial-demo
+trial-demo: install
+	OASIS_PGDATA=$(CURDIR)/var/trial-demo-pg OASIS_Q_SYNC=1 $(BIN)/python manage.py migrate --verbosity 0
+	OASIS_PGDATA=$(CURDIR)/var/trial-demo-pg $(BIN)/python manage.py trial_tau2 retail --out var/trial/retail \
+		--now 2026-03-20T12:00:00Z --workspace tau2-retail
+	OASIS_PGDATA=$(CURDIR)/var/trial-demo-pg $(BIN)/python manage.py trial --workspace tau2-retail \
+		--helpcenter var/trial/retail/helpcenter --tickets var/trial/retail/tickets.jsonl \
+		--orders var/trial/retail/orders.json --now 2026-03-20T12:00:00Z --sample 40 --out var/trial/retail-report.json
+	@echo "Trial report: $(CURDIR)/var/trial/retail-report.json (open /trial/ in the app to review the drafts)"
+
+# Inbox benchmark: 1,000,000 tickets in its own embedded Postgres; last line JSON (see bench/RESULTS.md).
+.PHONY: bench-inbox
+bench-inbox: install
+	OASIS_PGDATA=$(CURDIR)/var/bench-inbox-pg $(BIN)/python bench/inbox.py

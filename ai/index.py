@@ -58,7 +58,7 @@ def ensure_active_space(workspace: Workspace) -> EmbeddingSpace:
     config = workspace_provider_config(workspace)
     provider = get_embedding_provider(config)
     with transaction.atomic():
-        Workspace.objects.select_for_update().get(pk=workspace.pk)
+        Workspace.objects.select_for_update(no_key=True).get(pk=workspace.pk)
         space = active_space(workspace.pk)
         if space is None:
             space = EmbeddingSpace.objects.create(
@@ -232,7 +232,7 @@ def build_space(*, space_id: int, progress: Progress | None = None) -> Embedding
         logger.warning("building embedding space %s failed: %s", space.pk, exc)
         return space
     with transaction.atomic():
-        Workspace.objects.select_for_update().get(pk=space.workspace_id)
+        Workspace.objects.select_for_update(no_key=True).get(pk=space.workspace_id)
         # Only a space still BUILDING may flip: a newer settings change may have superseded it.
         if not EmbeddingSpace.objects.filter(pk=space.pk, status=SpaceStatus.BUILDING).exists():
             space.refresh_from_db()

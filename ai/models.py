@@ -498,3 +498,80 @@ class GapVector(models.Model):
 
 
 # ------------------------------------------------------------------- trial (issue 9)
+
+
+class TrialStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class TrialRun(models.Model):
+    """One shadow trial: a help center and a batch of tickets run through the Agent without
+    sending, executing or billing anything; `report` is the DESIGN.md report JSON."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="trial_runs")
+    status = models.CharField(max_length=16, choices=TrialStatus.choices, default=TrialStatus.QUEUED)
+    progress = models.PositiveIntegerField(default=0, help_text="Tickets run so far.")
+    total = models.PositiveIntegerField(default=0, help_text="Tickets to run.")
+    params = models.JSONField(default=dict, blank=True, help_text="Input paths, --now, --sample.")
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"trial {self.pk} of {self.workspace} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.progress / self.total) if self.total else 0
+
+
+class TrialItem(models.Model):
+    """One imported ticket of a trial and the shadow run on it."""
+
+    trial = models.ForeignKey(TrialRun, on_delete=models.CASCADE, related_name="items")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="trial_items")
+    run = models.ForeignKey(AgentRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    external_id = models.CharField(max_length=200)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["trial", "external_id"], name="trial_item_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} (trial {self.trial_id})"
+
+
+class TrialMarkKind(models.TextChoices):
+    GOOD = "good", "Good"
+    NEEDS_EDIT = "needs_edit", "Needs edit"
+    WRONG = "wrong", "Wrong"
+    MADE_THINGS_UP = "made_things_up", "Made things up"
+
+
+class TrialMark(models.Model):
+    """A reviewer's verdict on one draft of a trial (the last mark wins)."""
+
+    trial = models.ForeignKey(TrialRun, on_delete=models.CASCADE, related_name="marks")
+    external_id = models.CharField(max_length=200)
+    mark = models.CharField(max_length=16, choices=TrialMarkKind.choices)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["trial", "external_id"], name="trial_mark_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.mark}"

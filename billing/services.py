@@ -181,7 +181,11 @@ def outcome_track_ai_reply(*, message: Message, actor: Actor | None = None) -> O
     if message.kind != MessageKind.REPLY or message.author_kind != AuthorKind.AI:
         raise ValidationError({"message": "Only a public AI reply can open an outcome."})
     actor = actor or Actor.system("billing")
-    ticket = Ticket.objects.select_for_update().select_related("workspace").get(pk=message.ticket_id)
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("workspace")
+        .get(pk=message.ticket_id)
+    )
     outcome = Outcome.objects.select_for_update().filter(ticket=ticket).first()
     reason = not_an_outcome_reason(ticket=ticket, message=message)
     if reason:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.mail import EmailMessage
 
-from helpdesk.models import Message, MessageKind
+from helpdesk.models import AuthorKind, Channel, Message, MessageKind
 
 
 def build_reply_email(message: Message) -> EmailMessage:
@@ -24,7 +24,7 @@ def build_reply_email(message: Message) -> EmailMessage:
         headers["References"] = " ".join(earlier[-20:])
     return EmailMessage(
         subject=reply_subject(ticket.subject, number=ticket.number),
-        body=message.body,
+        body=message.body + _footer(message),
         from_email=f"{workspace.name} <{workspace.reply_address}>",
         to=[ticket.customer.email],
         headers=headers,
@@ -39,3 +39,21 @@ def reply_subject(subject: str, *, number: int) -> str:
         subject = f"Re: {subject}"
     token = f"[#{number}]"
     return subject if token in subject else f"{subject} {token}"
+
+
+def _footer(message: Message) -> str:
+    """Links the customer can act on: "did this solve it?" under an AI answer, and the portal
+    for web-form tickets (whose customers may not keep the thread in a mail client)."""
+    from helpdesk.services_channels import portal_url, solved_url
+
+    ticket = message.ticket
+    lines = []
+    if message.author_kind == AuthorKind.AI:
+        lines += [
+            "Did this answer solve your question?",
+            f"  Yes, solved: {solved_url(ticket, 'yes')}",
+            f"  No, I need a person: {solved_url(ticket, 'no')}",
+        ]
+    if ticket.channel == Channel.WEB:
+        lines.append(f"Follow your request online: {portal_url(ticket)}")
+    return "\n\n--\n" + "\n".join(lines) if lines else ""

@@ -17,10 +17,18 @@ from django.core.exceptions import ValidationError
 from helpdesk.models import Channel, Membership, TicketStatus, TicketType
 
 AI_DECISIONS = [
-    ("autosend", "Sent by AI"),
-    ("draft", "Draft for review"),
+    ("autosend", "Autosent"),
+    ("draft", "Draft ready"),
     ("escalate", "Escalated"),
     ("awaiting_approval", "Awaiting approval"),
+]
+
+# Why a human threw a Copilot draft away: the labels calibration learns from.
+DISCARD_REASONS = [
+    ("wrong", "Wrong"),
+    ("unhelpful", "Unhelpful"),
+    ("tone", "Wrong tone"),
+    ("made_things_up", "Made things up"),
 ]
 
 ASSIGNEE_ME = "me"
@@ -65,7 +73,9 @@ class InboxFilterForm(forms.Form):
     ticket_type = forms.ChoiceField(required=False, label="Type", choices=[("", "Any type"), *TicketType.choices])
     channel = forms.ChoiceField(required=False, choices=[("", "Any channel"), *Channel.choices])
     assignee = forms.ChoiceField(required=False)
-    ai_decision = forms.ChoiceField(required=False, label="AI decision", choices=[("", "Any"), *AI_DECISIONS])
+    ai_decision = forms.ChoiceField(required=False, label="AI state", choices=[("", "Any"), *AI_DECISIONS])
+    confidence_min = forms.IntegerField(required=False, min_value=0, max_value=100, label="Min confidence %")
+    confidence_max = forms.IntegerField(required=False, min_value=0, max_value=100, label="Max confidence %")
     after = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, memberships: Sequence[Membership] = (), **kwargs: Any) -> None:
@@ -98,6 +108,24 @@ class MessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": "The message is empty."},
     )
+
+
+class ReplyForm(MessageForm):
+    """A reply; `copilot_run` is set when the text started as a Copilot draft (Insert)."""
+
+    copilot_run = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class CopilotRunForm(forms.Form):
+    run = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class DiscardForm(CopilotRunForm):
+    reason = forms.ChoiceField(label="Why discard it?", choices=DISCARD_REASONS)
+
+
+class ToolRunForm(CopilotRunForm):
+    call = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
 
 
 class AssignForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from helpdesk import helpcenter_views
 
@@ -10,5 +10,7 @@ app_name = "helpcenter"
 
 urlpatterns = [
     path("<slug:workspace_slug>/", helpcenter_views.home, name="home"),
+    # Before the article route, which would otherwise take "contact" for an article slug.
+    path("<slug:workspace_slug>/contact/", include("helpdesk.channels.contact_urls")),
     path("<slug:workspace_slug>/<slug:article_slug>/", helpcenter_views.article, name="article"),
 ]

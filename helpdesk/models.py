@@ -337,3 +337,6 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+from helpdesk.models_channels import *  # noqa: F403, E402

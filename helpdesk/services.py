@@ -69,7 +69,7 @@ def workspace_update(*, workspace: Workspace, actor: Actor, changes: dict[str, o
     unknown = set(changes) - set(WORKSPACE_SETTINGS)
     if unknown:
         raise ValidationError(f"Not a workspace setting: {', '.join(sorted(unknown))}.")
-    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    workspace = Workspace.objects.select_for_update(no_key=True).get(pk=workspace.pk)
     diff = {
         field: {"from": getattr(workspace, field), "to": value}
         for field, value in changes.items()
@@ -166,8 +166,10 @@ def ticket_create(
         actor=actor or Actor.system(f"{channel}-inbound"),
     )
     actor = actor or Actor.for_customer(customer)
-    # Lock the workspace row so two inbound messages never draw the same ticket number.
-    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    # Lock the workspace row so two inbound messages never draw the same ticket number. NO KEY
+    # UPDATE, not UPDATE: the audit rows' foreign-key checks (KEY SHARE) of concurrent
+    # transactions must not wait on it while we wait on their audit-chain lock (a deadlock).
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).first()
     number = (Ticket.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"] or 0) + 1
     now = created_at or timezone.now()
     ticket = Ticket(
@@ -212,7 +214,7 @@ def ticket_add_customer_message(
 ) -> Message:
     """A customer wrote again on an existing ticket: it comes back to the team's queue."""
     body = _clean_body(body)
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     actor = actor or Actor.for_customer(ticket.customer)
     message = Message.objects.create(
         ticket=ticket,
@@ -252,7 +254,7 @@ def ticket_reply(
 ) -> Message:
     """Send a public reply (a human's, or the AI's through the same path) to the customer."""
     body = _clean_body(body)
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     if ticket.status == TicketStatus.CLOSED:
         raise InvalidTransition("The ticket is closed; reopen it before replying.")
     message = Message.objects.create(
@@ -275,7 +277,8 @@ def ticket_reply(
         kind="message.replied",
         data={**_message_data(message), **(data or {})},
     )
-    if ticket.channel == Channel.EMAIL:
+    # Email and web-form customers hear back by email; chat and API clients read the thread.
+    if ticket.channel in (Channel.EMAIL, Channel.WEB):
         from helpdesk.tasks import enqueue_reply_email
 
         transaction.on_commit(lambda: enqueue_reply_email(message.pk))
@@ -302,7 +305,7 @@ def ticket_add_note(*, ticket: Ticket, body: str, actor: Actor) -> Message:
 def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: Actor) -> Ticket:
     if assignee is not None and not Membership.objects.filter(workspace_id=ticket.workspace_id, user=assignee).exists():
         raise ValidationError({"assignee": "The assignee is not a member of this workspace."})
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     previous = ticket.assignee
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
@@ -323,7 +326,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: Actor) -> Tic
 def ticket_set_type(*, ticket: Ticket, ticket_type: str, actor: Actor, reason: str = "") -> Ticket:
     if ticket_type not in TicketType.values:
         raise ValidationError({"ticket_type": f"Unknown ticket type {ticket_type!r}."})
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     previous = ticket.ticket_type
     ticket.ticket_type = ticket_type
     ticket.save(update_fields=["ticket_type", "updated_at"])

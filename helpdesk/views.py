@@ -23,6 +23,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
+from ai.models import ActionRequest, ActionStatus, AgentRun
 from audit.services import Actor
 from helpdesk import services
 from helpdesk.access import SESSION_KEY, active_membership, membership_for, memberships_for, ticket_for_user
@@ -33,11 +34,13 @@ from helpdesk.forms import (
     Cursor,
     InboxFilterForm,
     MessageForm,
+    ReplyForm,
     StatusChangeForm,
     TicketTypeForm,
     WorkspaceSwitchForm,
 )
 from helpdesk.models import Membership, Message, Ticket, TicketStatus
+from helpdesk.views_copilot import reply_from_draft, version_key
 
 PAGE_SIZE = 25
 INBOX_TEMPLATE = "helpdesk/inbox.html"
@@ -89,6 +92,11 @@ def _filtered_tickets(form: InboxFilterForm, *, workspace_id: int, user: User) -
     for field in ("status", "ticket_type", "channel", "ai_decision"):
         if data.get(field):
             tickets = tickets.filter(**{field: data[field]})
+    # Confidence is typed in percent; a ticket without an AI score never matches a range.
+    if data.get("confidence_min") is not None:
+        tickets = tickets.filter(ai_confidence__gte=data["confidence_min"] / 100)
+    if data.get("confidence_max") is not None:
+        tickets = tickets.filter(ai_confidence__lte=data["confidence_max"] / 100)
     assignee = data.get("assignee")
     if assignee == ASSIGNEE_ME:
         tickets = tickets.filter(assignee=user)
@@ -116,6 +124,17 @@ def _filtered_tickets(form: InboxFilterForm, *, workspace_id: int, user: User) -
     return tickets.order_by("-last_message_at", "-id")
 
 
+def _approvals_box(membership: Membership) -> dict[str, Any]:
+    """Managers see what waits for them: a count and the oldest few (two queries, any size)."""
+    if not membership.can_manage:
+        return {"approvals_pending": None, "approvals_oldest": []}
+    pending = ActionRequest.objects.filter(workspace_id=membership.workspace_id, status=ActionStatus.PENDING)
+    return {
+        "approvals_pending": pending.count(),
+        "approvals_oldest": list(pending.select_related("ticket").order_by("created_at")[:3]),
+    }
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -129,6 +148,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     next_cursor = str(Cursor(tickets[-1].last_message_at, tickets[-1].pk)) if more else ""
     context = {
         **_layout_context(request, membership),
+        **_approvals_box(membership),
         "form": form,
         "tickets": tickets,
         "next_cursor": next_cursor,
@@ -152,11 +172,24 @@ def switch_workspace(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------- one ticket
 
 
-def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:
+def thread_of(ticket: Ticket) -> QuerySet[Message]:
+    return ticket.messages.select_related("author_user").order_by("created_at", "id")
+
+
+def _reply_form_for(request: HttpRequest, ticket: Ticket) -> ReplyForm:
+    """`?insert=<run>` (the Copilot's no-JS Insert link) starts the reply from that draft."""
+    raw = request.GET.get("insert", "")
+    run = AgentRun.objects.filter(pk=int(raw), ticket=ticket).only("pk", "draft").first() if raw.isdigit() else None
+    if run is None or not run.draft:
+        return ReplyForm(prefix="reply")
+    return ReplyForm(prefix="reply", initial={"body": run.draft, "copilot_run": run.pk})
+
+
+def ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:
     members = _workspace_members(ticket.workspace_id)
     current = Membership(user=_staff_user(request), workspace=ticket.workspace)
     membership = next((m for m in members if m.user_id == request.user.pk), current)
-    thread = ticket.messages.select_related("author_user").order_by("created_at", "id")
+    thread = thread_of(ticket)
     assignee = (
         ASSIGNEE_NONE
         if ticket.assignee_id is None
@@ -166,7 +199,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         **_layout_context(request, membership),
         "ticket": ticket,
         "thread": thread,
-        "reply_form": MessageForm(prefix="reply"),
+        "reply_form": _reply_form_for(request, ticket),
+        "version": version_key(ticket.pk),
         "note_form": MessageForm(prefix="note"),
         "assign_form": AssignForm(initial={"assignee": assignee}, memberships=members),
         "type_form": TicketTypeForm(initial={"ticket_type": ticket.ticket_type}),
@@ -182,7 +216,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
 @require_GET
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = ticket_for_user(user=request.user, ticket_id=ticket_id, workspace_id=None)
-    return render(request, TICKET_TEMPLATE, _ticket_context(request, ticket))
+    return render(request, TICKET_TEMPLATE, ticket_context(request, ticket))
 
 
 def _errors_of(exc: ValidationError) -> list[str]:
@@ -194,26 +228,31 @@ def _ticket_url(ticket: Ticket) -> str:
 
 
 def _post_message(
-    request: HttpRequest, ticket_id: int, *, prefix: str, post: Callable[[Ticket, str], object]
+    request: HttpRequest,
+    ticket_id: int,
+    *,
+    prefix: str,
+    post: Callable[[Ticket, dict[str, Any]], object],
+    form_class: type[MessageForm] = MessageForm,
 ) -> HttpResponse:
     ticket = ticket_for_user(user=request.user, ticket_id=ticket_id, workspace_id=None)
-    form = MessageForm(request.POST, prefix=prefix)
+    form = form_class(request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            post(ticket, form.cleaned_data["body"])
+            post(ticket, form.cleaned_data)
         except ValidationError as exc:
             for message in _errors_of(exc):
                 form.add_error("body", message)
     form_key = f"{prefix}_form"
     if not form.is_valid():
-        context = _ticket_context(request, ticket, **{form_key: form})
+        context = ticket_context(request, ticket, **{form_key: form})
         if _is_partial(request):
             response = render(request, f"{TICKET_TEMPLATE}#{form_key}", context, status=400)
             return reswap(retarget(response, f"#{prefix}-form"), "outerHTML")
         return render(request, TICKET_TEMPLATE, context, status=400)
     if _is_partial(request):
         ticket.refresh_from_db()
-        return render(request, f"{TICKET_TEMPLATE}#thread_update", _ticket_context(request, ticket, posted=prefix))
+        return render(request, f"{TICKET_TEMPLATE}#thread_update", ticket_context(request, ticket, posted=prefix))
     return HttpResponseRedirect(f"{_ticket_url(ticket)}#thread-end")
 
 
@@ -221,12 +260,16 @@ def _post_message(
 @require_POST
 def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = Actor.for_user(request.user)
-    return _post_message(
-        request,
-        ticket_id,
-        prefix="reply",
-        post=lambda ticket, body: services.ticket_reply(ticket=ticket, body=body, actor=actor),
-    )
+
+    def post(ticket: Ticket, data: dict[str, Any]) -> Message:
+        # A reply that started as a Copilot draft also labels the draft (edited or unchanged).
+        run_id = data.get("copilot_run")
+        run = AgentRun.objects.filter(pk=run_id, ticket=ticket).first() if run_id else None
+        if run is not None:
+            return reply_from_draft(ticket=ticket, run=run, body=data["body"], user=request.user)
+        return services.ticket_reply(ticket=ticket, body=data["body"], actor=actor)
+
+    return _post_message(request, ticket_id, prefix="reply", post=post, form_class=ReplyForm)
 
 
 @login_required
@@ -237,7 +280,7 @@ def ticket_note(request: HttpRequest, ticket_id: int) -> HttpResponse:
         request,
         ticket_id,
         prefix="note",
-        post=lambda ticket, body: services.ticket_add_note(ticket=ticket, body=body, actor=actor),
+        post=lambda ticket, data: services.ticket_add_note(ticket=ticket, body=data["body"], actor=actor),
     )
 
 
@@ -261,7 +304,7 @@ def _ticket_action(
     if not error and not _is_partial(request):
         return HttpResponseRedirect(_ticket_url(ticket))
     ticket.refresh_from_db()
-    context = _ticket_context(request, ticket, action_error=error)
+    context = ticket_context(request, ticket, action_error=error)
     status = 400 if error else 200
     template = f"{TICKET_TEMPLATE}#meta_update" if _is_partial(request) else TICKET_TEMPLATE
     return render(request, template, context, status=status)

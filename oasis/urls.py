@@ -21,5 +21,8 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("trust/", audit_views.trust, name="trust"),
     path("approvals/", include("ai.approvals_urls")),
+    path("chat/", include("helpdesk.channels_urls")),
+    path("portal/", include("helpdesk.channels.portal_urls")),
     path("reports/", include("ai.reports_urls")),
+    path("trial/", include("ai.trial_urls")),
 ]

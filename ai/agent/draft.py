@@ -160,6 +160,12 @@ TOOL_LABELS = {
         "fr": "changement d'e-mail demandé",
         "de": "E-Mail-Änderung angefordert",
     },
+    "cancel_order": {
+        "en": "order cancelled",
+        "es": "pedido cancelado",
+        "fr": "commande annulée",
+        "de": "Bestellung storniert",
+    },
     "update_shipping_address": {
         "en": "shipping address updated",
         "es": "dirección de envío actualizada",

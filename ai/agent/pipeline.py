@@ -38,7 +38,7 @@ from ai.providers.chat_base import (
 from ai.search import search
 from audit.redaction import redact_text
 from audit.services import Actor, audit_record
-from helpdesk.models import HUMAN_NEEDED_TYPES, Message, MessageKind, Ticket, TicketType
+from helpdesk.models import HUMAN_NEEDED_TYPES, Message, MessageKind, Ticket, TicketType, WorkspaceMode
 from helpdesk.services import ticket_reply, ticket_set_type
 from helpdesk.services_ai import ticket_record_ai_decision
 
@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 PASSAGES_K = 4
 DEFAULT_BUDGET = 30.0
 PENDING = (RunStatus.QUEUED, RunStatus.RUNNING)
+# Tickets a trial imports carry this external_id prefix; the real Agent never runs on them.
+TRIAL_EXTERNAL_PREFIX = "trial:"
 
 
 class BudgetExceeded(Exception):
@@ -89,6 +91,8 @@ def agent_run_enqueue(message: Message) -> None:
     """Hook handler (runs after the message committed): one queued run, then the task."""
     if message.kind != MessageKind.CUSTOMER:
         return
+    if message.ticket.external_id.startswith(TRIAL_EXTERNAL_PREFIX):
+        return  # a trial ticket: the trial runner starts its own shadow run (ai/trial/runner.py)
     _run_for_message(message)
     from django_q.tasks import async_task
 
@@ -359,7 +363,9 @@ def _steps(ctx: RunContext) -> None:
         approval = tools.approval_required_for_reply(ticket=ticket)
     escalation = next((e for e in entries if e["tool"] == "escalate_to_human" and e["status"] == "executed"), None)
     verdict = decide(
-        mode=ticket.workspace.mode,
+        # A trial answers "what would the Agent do": the Agent mode is on for it, whatever the
+        # workspace's real mode (which the trial never changes).
+        mode=WorkspaceMode.AGENT if run.kind == "trial" else ticket.workspace.mode,
         ticket_type=ticket_type,
         confidence=confidence.value,
         threshold=threshold,
@@ -502,7 +508,11 @@ def _apply(
         elif ctx.applies and verdict.decision == Decision.AWAITING_APPROVAL and tools is not None:
             _request_approval(ctx, verdict, held, tools)
         for _, _, entry in held:
-            if entry["status"] == "held":
+            if entry["status"] == "held" and ctx.shadow and entry.get("requires_approval"):
+                # Shadow: a rule would hold it for a manager, but no ActionRequest is created.
+                entry["status"] = "pending_approval"
+                entry["reason"] = f"shadow: would wait for approval ({entry.get('reason', '')})"[:300]
+            elif entry["status"] == "held":
                 entry["status"] = "simulated"  # proposed to a human, not executed
                 entry["reason"] = f"proposed, not executed ({verdict.decision})"
         run.tool_calls = _jsonable(entries)

@@ -1,11 +1,22 @@
 """Labelled seed examples per ticket type (the DESIGN.md taxonomy), written for the triage
 classifier. A workspace's own resolved tickets are added by `manage.py train_triage`.
-Mostly English, with a few Spanish, French and German lines per type."""
+Mostly English, with a few Spanish, French and German lines per type; the order, refund,
+replacement and account lines include retail-style requests (cancel a pending order, exchange an
+item for another variant, change an order's address), often followed by how the customer
+identifies themself (name and zip code, email, user id)."""
 
 from __future__ import annotations
 
 SEED_EXAMPLES: dict[str, list[str]] = {
     "order_status": [
+        "I want to cancel my pending order, I no longer need it. I am Jane Park, zip code 30301.",
+        "Please cancel all of my pending orders, I ordered them by mistake.",
+        "I placed an order yesterday and want to cancel the whole thing before it ships.",
+        "Cancel the order with the phone case, I changed my mind. My email is sam.lee@example.com.",
+        "If the blender can't be removed on its own, cancel the entire pending order.",
+        "What is the tracking number of the order I received last week? I am Tom Reyes in 60601.",
+        "Can you tell me which address my last order was sent to and whether it is still in transit?",
+        "How much did I pay for my most recent order? My user id is ana_ruiz_1234.",
         "Where is my order? It has not arrived yet.",
         "My order A1001 still hasn't shipped, can you check?",
         "Can you give me the tracking number for my parcel?",
@@ -30,6 +41,17 @@ SEED_EXAMPLES: dict[str, list[str]] = {
         "Wann wird mein Paket geliefert?",
     ],
     "refund": [
+        "I want to return the tablet I received and get the refund on my credit card. My zip code is 85001.",
+        "Return the two mugs from my last order and put the refund on my gift card. My name is Ali Khan and "
+        "my zip code is 20002.",
+        "I want to return the headphones and the backpack I received and get the refund on my original card.",
+        "Please return everything in my last delivered order except the lamp. I am Omar Haddad, zip 10013.",
+        "I received two speakers but only need one, I want to return the more expensive one.",
+        "Return the vacuum cleaner from my recent order, refund to my gift card please.",
+        "I want to send back the jacket and the boots I got and know the total refund amount.",
+        "I'm not happy with the quality of the sneakers, I want to return them for a refund to PayPal.",
+        "I want to return all the items I bought for my office. My email is li.wei@example.com.",
+        "How much will I get back if I return the coffee maker? I'd like to return it.",
         "I would like a refund for my order.",
         "I returned the jacket two weeks ago, when do I get my money back?",
         "Can I get a refund? The shoes don't fit.",
@@ -52,6 +74,20 @@ SEED_EXAMPLES: dict[str, list[str]] = {
         "Wie kann ich einen Artikel zurückschicken und mein Geld zurückbekommen?",
     ],
     "replacement": [
+        "I want to exchange the kettle with item id 1234567890 for the ceramic one. My name is Eva Stone and "
+        "my email is eva.stone@example.com.",
+        "For my order, exchange the backpack {'color': 'green', 'size': 'small'} to {'color': 'black', "
+        "'size': 'large'}; use my credit card for the difference.",
+        "I received my order and want to exchange the keyboard for the same one with different switches.",
+        "I want to exchange the t-shirt for one size smaller in the same color.",
+        "Please exchange the water bottle for a bigger one and the lamp for a dimmer one. I am Kai Sato, zip 94110.",
+        "I want to modify the shoes in my pending order to size 9, same material.",
+        "Can you change the jacket in my order to the red one with a half zip? My email is ravi.n@example.com.",
+        "I'd like to swap the laptop I received for the model with more storage, same color.",
+        "Exchange my camera for the version with the longest zoom, I'll pay the difference with PayPal.",
+        "I want to upgrade all the items in my pending order to the most expensive variants.",
+        "Change the desk lamp in my order to the cheapest one available and put the difference on a gift card.",
+        "For my order I want to exchange the blue earbuds to the black ones with longer battery life.",
         "The item arrived damaged, can you send a new one?",
         "I received the wrong size, I ordered a medium and got a large.",
         "The zipper broke on the first day, I need a replacement.",
@@ -119,6 +155,12 @@ SEED_EXAMPLES: dict[str, list[str]] = {
         "Ist diese Jacke wasserdicht?",
     ],
     "account_change": [
+        "I want to change the shipping address of my pending order to 12 Oak Lane, Austin, TX 73301.",
+        "I typed my address wrong on my latest order, please correct it. I am Nina Holt in 02139.",
+        "Please update my default address to my new apartment and fix the address on my open orders.",
+        "My order is going to my old house by mistake, send it to my new home instead.",
+        "Change the address on all my pending orders to the one in my profile.",
+        "I moved to another city, please change my user address and the address of the order I just placed.",
         "I need to change the email address on my account.",
         "Please update my shipping address.",
         "Can you change the delivery address on my order?",

@@ -3,7 +3,8 @@
 The type classifier is a softmax regression on all-MiniLM-L6-v2 embeddings of the seed
 examples (ai.agent.seed_examples) plus, once `manage.py train_triage` ran, the workspace's
 own resolved tickets. Rules run first: a legal threat, a chargeback, a data-protection
-request, an ask for a human, or a card number is never left to a statistical guess.
+request, an ask for a human (ai.agent.phrasing), a request outside the written policy, or a
+card number is never left to a statistical guess.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.conf import settings
 
 from ai.agent import softmax
 from ai.agent.language import detect_language
+from ai.agent.phrasing import asks_for_human, outside_policy
 from ai.agent.seed_examples import SEED_EXAMPLES
 from ai.agent.sentiment import sentiment
 from ai.providers.local import LocalEmbeddingProvider
@@ -52,17 +54,6 @@ RULES: list[tuple[str, re.Pattern[str], str]] = [
             r"datos personales|données personnelles|meiner daten)"
         ),
         "data-protection request",
-    ),
-    (
-        "complaint",
-        re.compile(
-            r"(?i)\b(speak|talk|let me talk|put me through) (to|with) (a|your|the) "
-            r"(manager|supervisor|human|real person|person)|\b(real|actual) (human|person)\b|"
-            r"not a bot|get a human|escalate (this|it) to|"
-            r"hablar con un (responsable|humano|gerente)|parler à un (responsable|humain)|"
-            r"mit einem (vorgesetzten|menschen)"
-        ),
-        "asks for a human",
     ),
 ]
 # Anything that asks the model to drop its rules, reveal itself, or skip the identity check.
@@ -191,6 +182,10 @@ def triage(text: str, *, workspace_id: int | None = None, allowed_types: set[str
         if pattern.search(text):
             ticket_type, rule = rule_type, reason
             break
+    if not ticket_type and asks_for_human(text):
+        ticket_type, rule = "complaint", "asks for a human"
+    if not ticket_type and outside_policy(text):
+        ticket_type, rule = "policy_exception", "outside written policy"
     if not ticket_type and any(kind in redaction.kinds for kind in SENSITIVE_KINDS):
         ticket_type, rule = "sensitive_data", "sensitive data: " + ", ".join(redaction.kinds)
     if not ticket_type:

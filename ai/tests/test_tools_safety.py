@@ -164,3 +164,23 @@ def test_the_planned_refund_passes_the_tools_own_check(workspace, shop):
     [_, refund] = plan_tool_calls(ticket=ticket, ticket_type="refund", text=body)
     check = tool_check(ticket=ticket, call=refund)
     assert check.allowed and check.amount == Decimal("40.00") and not check.requires_approval
+
+
+def test_an_unsigned_chat_visitor_cannot_have_tools_act_on_an_account(workspace):
+    """A visitor who merely typed an email into the widget is not who they say they are."""
+    from ai.tools import ToolCall, tool_check
+    from helpdesk.models_channels import ChatSession
+    from helpdesk.services import ticket_create
+
+    ticket = ticket_create(
+        workspace=workspace, channel="chat", customer_email="victim@customer.test", subject="s", body="my order?"
+    )
+    call = ToolCall("lookup_order", {"order_number": "A1001"})
+    assert "not verified" not in tool_check(ticket=ticket, call=call).reason  # API/import chat: trusted
+    ChatSession.objects.create(
+        workspace=workspace, ticket=ticket, token_hash="x" * 64, email="victim@customer.test", verified=False
+    )
+    check = tool_check(ticket=ticket, call=call)
+    assert not check.allowed
+    assert "not verified" in check.reason
+    assert tool_check(ticket=ticket, call=ToolCall("escalate_to_human", {"reason": "help"})).allowed

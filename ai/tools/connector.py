@@ -81,6 +81,7 @@ class ShopConnector(Protocol):
     def issue_refund(self, order: OrderInfo, *, amount: Decimal, reason: str, key: str) -> dict[str, Any]: ...
     def create_replacement(self, order: OrderInfo, *, skus: list[str], reason: str, key: str) -> dict[str, Any]: ...
     def update_shipping_address(self, order: OrderInfo, *, address: str, key: str) -> dict[str, Any]: ...
+    def cancel_order(self, order: OrderInfo, *, reason: str, key: str) -> dict[str, Any]: ...
     def send_password_reset(self, *, email: str, key: str) -> dict[str, Any]: ...
     def request_email_change(self, *, email: str, new_email: str, key: str) -> dict[str, Any]: ...
     def book_appointment(self, *, email: str, when: str, topic: str, key: str) -> dict[str, Any]: ...
@@ -214,6 +215,29 @@ class DbShopConnector:
             {"order": row.number, "confirmation": _confirmation("AD", key), "key": key},
         )
 
+    def cancel_order(self, order: OrderInfo, *, reason: str, key: str) -> dict[str, Any]:
+        if (done := self._done("shop.order_cancelled", key)) is not None:
+            return done
+        row = self._lock(order.number)  # a cancel racing the warehouse (or another cancel) serialises here
+        if row.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+            raise ToolFailed(f"order {row.number} is {row.status} and can no longer be cancelled")
+        previous = row.status
+        row.status = OrderStatus.CANCELLED
+        row.save(update_fields=["status"])
+        return self._record(
+            "shop.order_cancelled",
+            {
+                "order": row.number,
+                "previous_status": previous,
+                "order_status": row.status,
+                "total": str(row.total),
+                "currency": row.currency,
+                "reason": reason,
+                "confirmation": _confirmation("CX", key),
+                "key": key,
+            },
+        )
+
     def send_password_reset(self, *, email: str, key: str) -> dict[str, Any]:
         if (done := self._done("shop.password_reset_sent", key)) is not None:
             return done
@@ -335,6 +359,10 @@ class HttpShopConnector:
 
     def update_shipping_address(self, order: OrderInfo, *, address: str, key: str) -> dict[str, Any]:
         data = self._call("POST", self._order_path(order, "shipping-address"), {"address": address}, key)
+        return {"order": order.number, **_public(data)}
+
+    def cancel_order(self, order: OrderInfo, *, reason: str, key: str) -> dict[str, Any]:
+        data = self._call("POST", self._order_path(order, "cancellation"), {"reason": reason}, key)
         return {"order": order.number, **_public(data)}
 
     def send_password_reset(self, *, email: str, key: str) -> dict[str, Any]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
 from ai.tools.base import WRITE, ToolContext, ToolRefused, ToolSpec
 from ai.tools.common import AMOUNT, ORDER_NUMBER, REASON, obj, owned_order, parse_amount
-from ai.tools.policy import policy_for
+from ai.tools.policy import policy_for, policy_now
 
 
 def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     order = owned_order(ctx, args["order_number"])
     amount = parse_amount(args["amount"])
-    refundable = policy_for(ctx.ticket.workspace).refundable(order, now=timezone.now())
+    refundable = policy_for(ctx.ticket.workspace).refundable(order, now=policy_now())
     if amount > refundable:
         raise ToolRefused(
             f"{amount} {order.currency} is more than the {refundable} {order.currency} "

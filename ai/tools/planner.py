@@ -1,21 +1,29 @@
 """The local provider's deterministic planner: which tool calls a ticket's text suggests.
 
-It reads order numbers, amounts, new email addresses and dates from the text, but never an
-identity: every call acts on the ticket's customer. An amount in the text is a wish, capped by
-what the policy allows on that order; tools the workspace has not enabled are never planned.
+It reads order numbers, amounts, new email addresses, item names and dates from the text, but
+never an identity: every call acts on the ticket's customer, and write calls only ever name one
+of the customer's own orders. An amount in the text is a wish, capped by what the policy allows
+on that order; tools the workspace has not enabled are never planned.
+
+Besides the ticket type it reads what the customer asks for, in the order they ask: cancel an
+order not yet shipped, exchange or modify items, change a shipping address, return for a refund.
+An explicit ask for a person, or a request the written policy cannot grant, hands the ticket over.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from ai.agent.phrasing import asks_for_human, outside_policy
 from ai.tools.base import ToolCall, ToolRefused
-from ai.tools.connector import OrderInfo, connector_for
-from ai.tools.policy import policy_for
+from ai.tools.connector import OrderInfo, ShopConnector, connector_for
+from ai.tools.policy import policy_for, policy_now
 from ai.tools.registry import permissions
 from audit.services import Actor
-from helpdesk.models import HUMAN_NEEDED_TYPES, Ticket, TicketType
+from helpdesk.models import HUMAN_NEEDED_TYPES, OrderStatus, Ticket, TicketType
 
 ORDER_RE = re.compile(r"(?<![\w@.])#?([A-Z]{1,4}-?\d{3,10})\b", re.IGNORECASE)
 AMOUNT_RE = re.compile(
@@ -25,8 +33,41 @@ AMOUNT_RE = re.compile(
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 WHEN_RE = re.compile(r"\b(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})\b")
 ADDRESS_RE = re.compile(
-    r"(?:new address|address to|ship (?:it )?to)\s*[:\-]?\s*(.{10,300}?)(?:\n\n|$)", re.IGNORECASE | re.S
+    r"(?:new address(?: is)?|address(?:es)? to(?: be)?|ship (?:it |them )?to|deliver (?:it |them )?to)\s*[:\-]?\s*"
+    r"(\d[^\n]{8,300}?)(?:\.\s|\.$|\n|$)",
+    re.IGNORECASE,
 )
+# A street address written out: "1234 Elm St, Springfield, IL, 62701".
+STREET_RE = re.compile(
+    r"\b(\d{1,6}\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ln|Lane|Blvd|Boulevard|Way|"
+    r"Ct|Court|Pl|Place|Highway|Hwy|Terrace|Parkway)\b\.?(?:,\s*[^,.\n]{2,40}){0,4})",
+)
+
+SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]?")
+CANCEL_RE = re.compile(r"(?i)\b(?:cancel(?:l?ing)?|call off)\b")
+EXCHANGE_RE = re.compile(
+    r"(?i)\b(?:exchange|swap|switch|upgrade|downgrade|modify|change|adjust|replace|replacement|"
+    r"another (?:size|colou?r)|(?:a |one )?size (?:smaller|bigger|larger|up|down)|wrong (?:size|colou?r|item))\b"
+)
+RETURN_RE = re.compile(
+    r"(?i)\b(?:return(?:ing)?|refund(?:ed)?|money back|send (?:it|them|this|these) back|reimburse\w*)\b"
+    r"(?!\s+(?:policy|window|label|period))"
+)
+ADDRESS_WORD_RE = re.compile(r"(?i)\b(?:address|ship(?:ping)? to|deliver(?:y|ed)? to|sent to)\b")
+ACCOUNT_WORD_RE = re.compile(r"(?i)\b(?:e-?mail|password|phone|username|user name|login|newsletter)\b")
+CHANGE_WORD_RE = re.compile(r"(?i)\b(?:change|update|modify|correct|fix|switch|move|moved|wrong|typed|typo|instead)\b")
+NEGATED_RE = re.compile(
+    r"(?i)(?:\b(?:not|never|no)\b|n't)\s+(?:\w+\s+){0,2}$"  # "I do not want to cancel", "don't cancel"
+)
+# Write intents, by the first place the text asks for them.
+CANCEL, EXCHANGE, ADDRESS, RETURN = "cancel", "exchange", "address", "return"
+ORDER_TYPES = (TicketType.ORDER_STATUS, TicketType.REFUND, TicketType.REPLACEMENT)
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: str
+    at: int
 
 
 def _amount(text: str) -> Decimal | None:
@@ -48,52 +89,189 @@ def _orders_in(text: str) -> list[str]:
     return seen
 
 
+def _asked(pattern: re.Pattern[str], sentence: str) -> int:
+    """Where in the sentence the customer asks for it (-1: not asked, or asked NOT to)."""
+    for match in pattern.finditer(sentence):
+        if not NEGATED_RE.search(sentence[: match.start()]):
+            return match.start()
+    return -1
+
+
+def intents(text: str) -> list[Intent]:
+    """The write actions the text asks for, first asked first; each kind once."""
+    found: dict[str, int] = {}
+    for sentence_match in SENTENCE_RE.finditer(text):
+        sentence = sentence_match.group(0)
+        base = sentence_match.start()
+        about_address = bool(ADDRESS_WORD_RE.search(sentence)) and bool(CHANGE_WORD_RE.search(sentence))
+        hits = {
+            CANCEL: _asked(CANCEL_RE, sentence),
+            RETURN: _asked(RETURN_RE, sentence),
+            # "change my address" is an address change, not an item exchange.
+            EXCHANGE: -1 if about_address or ACCOUNT_WORD_RE.search(sentence) else _asked(EXCHANGE_RE, sentence),
+            ADDRESS: _asked(CHANGE_WORD_RE, sentence) if about_address else -1,
+        }
+        for kind, at in hits.items():
+            if at >= 0 and kind not in found:
+                found[kind] = base + at
+    return sorted((Intent(kind, at) for kind, at in found.items()), key=lambda i: i.at)
+
+
+def _address(text: str) -> str:
+    match = ADDRESS_RE.search(text) or STREET_RE.search(text)
+    return match.group(1).strip().rstrip(".,") if match else ""
+
+
+def _words(text: str) -> set[str]:
+    return {w.removesuffix("s") for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2}
+
+
+def _named_items(order: OrderInfo, text: str) -> list[str]:
+    """SKUs of the order's items the text names ("the desk lamp", "my keyboards"): the item
+    name's last word (its noun) is enough."""
+    words = _words(text)
+    named = []
+    for item in order.items:
+        noun = re.findall(r"[a-z]+", item.name.lower())
+        if noun and noun[-1].removesuffix("s") in words:
+            named.append(item.sku)
+    return named
+
+
+class _Orders:
+    """The customer's orders the planner may act on: those the text names, else their latest."""
+
+    def __init__(self, *, ticket: Ticket, text: str) -> None:
+        self.email = ticket.customer.email
+        self.connector: ShopConnector = connector_for(ticket=ticket, actor=Actor.system("planner"))
+        self.numbers = _orders_in(text)
+        self.text = text
+        self._named: list[OrderInfo] | None = None
+        self._recent: list[OrderInfo] | None = None
+
+    def named(self) -> list[OrderInfo]:
+        if self._named is None:
+            found = (self.connector.get_order(n) for n in self.numbers[:3])
+            self._named = [o for o in found if o is not None]
+        return self._named
+
+    def recent(self) -> list[OrderInfo]:
+        if self._recent is None:
+            self._recent = self.connector.recent_orders(self.email, limit=10)
+        return self._recent
+
+    def pick(self, statuses: tuple[str, ...], usable: Callable[[OrderInfo], bool] | None = None) -> OrderInfo | None:
+        """The customer's own order in one of `statuses`: a named one first, else the one whose
+        items the text names most (earlier statuses win a tie), else the latest."""
+        own = [o for o in self.named() if o.belongs_to(self.email)]
+        if own:
+            fitting = [o for o in own if o.status in statuses and (usable is None or usable(o))]
+            return fitting[0] if fitting else None
+        if self.numbers:
+            return None  # the numbers given are not the customer's: nothing to act on
+        candidates = [
+            o
+            for o in self.recent()
+            if o.status in statuses and o.belongs_to(self.email) and (usable is None or usable(o))
+        ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda o: (len(_named_items(o, self.text)), -statuses.index(o.status)))
+
+
 def plan_tool_calls(*, ticket: Ticket, ticket_type: str, text: str) -> list[ToolCall]:
     """Calls the text suggests for this ticket type, among the workspace's enabled tools."""
     enabled = {name for name, p in permissions(ticket.workspace_id).items() if p.enabled}
     calls: list[ToolCall] = []
 
     def add(tool: str, **args: object) -> None:
-        if tool in enabled:
-            calls.append(ToolCall(tool, dict(args)))
+        call = ToolCall(tool, dict(args))
+        if tool in enabled and call not in calls:
+            calls.append(call)
 
     if ticket_type in HUMAN_NEEDED_TYPES:
         add("escalate_to_human", reason=f"{TicketType(ticket_type).label} tickets need a person")
         return calls
-    if ticket_type in (TicketType.PASSWORD_RESET, TicketType.ACCOUNT_CHANGE, TicketType.SCHEDULING):
+    if asks_for_human(text):
+        add("escalate_to_human", reason="the customer asks for a person")
+        return calls
+    if outside_policy(text):
+        add("escalate_to_human", reason="the request is outside the written policy")
+        return calls
+    if ticket_type in (TicketType.PASSWORD_RESET, TicketType.SCHEDULING):
         return [
             call for call in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text) if call.tool in enabled
         ]
 
-    connector = connector_for(ticket=ticket, actor=Actor.system("planner"))
-    numbers = _orders_in(text)
-    order: OrderInfo | None = None
-    if not numbers and ticket_type in (TicketType.ORDER_STATUS, TicketType.REFUND, TicketType.REPLACEMENT):
-        # No number given: the customer's own latest order (looked up by the ticket's address).
-        recent = connector.recent_orders(ticket.customer.email, limit=1)
-        order = recent[0] if recent else None
-        numbers = [order.number] if order else []
-    elif numbers:
-        order = connector.get_order(numbers[0])
-
-    if ticket_type in (TicketType.ORDER_STATUS, TicketType.REFUND, TicketType.REPLACEMENT):
-        for number in numbers[:3]:
-            add("lookup_order", order_number=number)
-    if not numbers:
+    wanted = intents(text)
+    if ticket_type == TicketType.ACCOUNT_CHANGE:
+        calls.extend(c for c in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text) if c.tool in enabled)
+        wanted = [i for i in wanted if i.kind != ADDRESS]  # the account plan handled it
+    if not wanted and ticket_type == TicketType.REFUND:
+        wanted = [Intent(RETURN, 0)]
+    elif not wanted and ticket_type == TicketType.REPLACEMENT:
+        wanted = [Intent(EXCHANGE, 0)]
+    if not wanted and ticket_type not in ORDER_TYPES:
         return calls
 
-    if ticket_type == TicketType.REFUND and order is not None and order.belongs_to(ticket.customer.email):
-        try:
-            refundable = policy_for(ticket.workspace).refundable(order)
-        except ToolRefused:
-            refundable = None
-        if refundable is not None:
-            wished = _amount(text)
-            amount = min(wished, refundable) if wished else refundable
-            add("issue_refund", order_number=order.number, amount=str(amount), reason="customer request")
-    elif ticket_type == TicketType.REPLACEMENT:
-        add("create_replacement", order_number=numbers[0], reason="customer request")
+    orders = _Orders(ticket=ticket, text=text)
+    if not wanted:  # an order question: look up what the customer names, else their latest order
+        for order in orders.named() or orders.recent()[:1]:
+            add("lookup_order", order_number=order.number)
+        return calls
+
+    writes: list[ToolCall] = []
+    looked_up: list[str] = []
+    for intent in wanted:
+        call = _write_for(intent, ticket=ticket, text=text, orders=orders)
+        if call is not None and call.tool in enabled:
+            writes.append(call)
+            if call.args["order_number"] not in looked_up:
+                looked_up.append(call.args["order_number"])
+    for number in looked_up or [o.number for o in orders.named()[:3]]:
+        add("lookup_order", order_number=number)
+    for call in writes:
+        add(call.tool, **call.args)
     return calls
+
+
+def _write_for(intent: Intent, *, ticket: Ticket, text: str, orders: _Orders) -> ToolCall | None:
+    if intent.kind == CANCEL:
+        order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
+        return ToolCall("cancel_order", {"order_number": order.number, "reason": "customer request"}) if order else None
+    if intent.kind == ADDRESS:
+        order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
+        address = _address(text)
+        if order is None or not address:
+            return None  # no new address written out: the reply asks for it
+        return ToolCall("update_shipping_address", {"order_number": order.number, "address": address})
+    if intent.kind == EXCHANGE:
+        # The order whose items the customer names; a pending one gets the tool's own refusal
+        # (only delivered orders are exchanged), which the reply then explains.
+        order = orders.pick((OrderStatus.DELIVERED, OrderStatus.PENDING, OrderStatus.PROCESSING))
+        if order is None:
+            return None
+        args: dict[str, object] = {"order_number": order.number, "reason": "customer request"}
+        if skus := _named_items(order, text):
+            args["skus"] = skus
+        return ToolCall("create_replacement", args)
+    policy = policy_for(ticket.workspace)
+
+    def refundable_or_none(order: OrderInfo) -> Decimal | None:
+        try:
+            return policy.refundable(order, now=policy_now())
+        except ToolRefused:
+            return None
+
+    order = orders.pick((OrderStatus.DELIVERED,), usable=lambda o: refundable_or_none(o) is not None)
+    refundable = refundable_or_none(order) if order is not None else None
+    if order is None or refundable is None:
+        return None
+    named = _named_items(order, text)
+    items_total = sum((i.price * i.qty for i in order.items if i.sku in named), start=Decimal("0.00"))
+    wished = _amount(text) or (items_total if named and items_total > 0 else None)
+    amount = min(wished, refundable) if wished else refundable
+    return ToolCall("issue_refund", {"order_number": order.number, "amount": str(amount), "reason": "customer request"})
 
 
 def _plan_account(*, ticket: Ticket, ticket_type: str, text: str) -> list[ToolCall]:
@@ -105,12 +283,12 @@ def _plan_account(*, ticket: Ticket, ticket_type: str, text: str) -> list[ToolCa
         others = [e for e in EMAIL_RE.findall(text) if e.lower() != own]
         if others:
             calls.append(ToolCall("request_email_change", {"new_email": others[-1]}))
-        address = ADDRESS_RE.search(text)
-        numbers = _orders_in(text)
-        if address and numbers:
-            calls.append(
-                ToolCall("update_shipping_address", {"order_number": numbers[0], "address": address.group(1).strip()})
-            )
+        address = _address(text)
+        if address:
+            orders = _Orders(ticket=ticket, text=text)
+            order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
+            if order is not None:
+                calls.append(ToolCall("update_shipping_address", {"order_number": order.number, "address": address}))
     elif ticket_type == TicketType.SCHEDULING:
         when = WHEN_RE.search(text)
         if when:

@@ -1,13 +1,16 @@
 """The written shop policy the tools enforce (DESIGN.md "Bounded tools").
 
 Defaults for every workspace: returns within 30 days of delivery, final-sale items and gift
-cards never refundable, shipping address changes only before shipment. A workspace may get its
+cards never refundable, shipping address changes and cancellations only before shipment. A workspace may get its
 own values in POLICY_OVERRIDES (by slug) until policies get their own settings page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +21,23 @@ from ai.tools.connector import ItemInfo, OrderInfo
 from helpdesk.models import OrderStatus, Workspace
 
 ZERO = Decimal("0.00")
+
+# The clock policy windows read. A trial replays old tickets "as of" their own date (--now).
+_policy_clock: ContextVar[dt.datetime | None] = ContextVar("policy_clock", default=None)
+
+
+def policy_now() -> dt.datetime:
+    return _policy_clock.get() or timezone.now()
+
+
+@contextmanager
+def policy_clock(now: dt.datetime | None) -> Iterator[None]:
+    """Within the block, return windows and other policy dates are judged as of `now`."""
+    token = _policy_clock.set(now)
+    try:
+        yield
+    finally:
+        _policy_clock.reset(token)
 
 
 @dataclass(frozen=True)
@@ -36,7 +56,7 @@ class ShopPolicy:
 
     def check_return_window(self, order: OrderInfo, *, now: dt.datetime | None = None) -> None:
         closes = self.window_closes(order)
-        if closes is not None and (now or timezone.now()) > closes:
+        if closes is not None and (now or policy_now()) > closes:
             raise ToolRefused(
                 f"order {order.number} was delivered on {order.delivered_at:%Y-%m-%d}, outside the "
                 f"{self.return_window_days}-day return window"
@@ -58,6 +78,15 @@ class ShopPolicy:
     def check_address_change(self, order: OrderInfo) -> None:
         if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
             raise ToolRefused(f"order {order.number} is {order.status}; the address can only change before shipment")
+
+    def check_cancellation(self, order: OrderInfo) -> None:
+        if order.status == OrderStatus.CANCELLED:
+            raise ToolRefused(f"order {order.number} is already cancelled")
+        if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+            raise ToolRefused(
+                f"order {order.number} is {order.status}; only orders not yet shipped can be cancelled "
+                "(a delivered order can be returned instead)"
+            )
 
 
 DEFAULT_POLICY = ShopPolicy()

@@ -14,6 +14,7 @@ from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 from ai.models import ApprovalRule, HttpAction, ToolPermission
 from ai.tools import (
     book_appointment,
+    cancel_order,
     create_replacement,
     escalate_to_human,
     http_action,
@@ -36,6 +37,7 @@ BUILTIN_TOOLS: dict[str, ToolSpec] = {
         send_password_reset.SPEC,
         request_email_change.SPEC,
         update_shipping_address.SPEC,
+        cancel_order.SPEC,
         book_appointment.SPEC,
         escalate_to_human.SPEC,
     )

@@ -18,6 +18,7 @@ from ai.tools.connector import ShopConnector, _public, connector_for
 from ai.tools.http_client import idempotency_key
 from ai.tools.registry import permissions, schema_error, workspace_specs
 from audit.services import Actor, audit_record
+from helpdesk.services_channels import chat_identity_verified
 
 if TYPE_CHECKING:
     from ai.models import ActionRequest, AgentRun
@@ -39,6 +40,10 @@ def _refuse(call: ToolCall, reason: str, kind: str = "", amount: Decimal | None 
     return _Evaluation(check=check, spec=None, preview={})
 
 
+# Tools that touch no customer account (a hand-off to a person is always allowed).
+IDENTITY_FREE_TOOLS = frozenset({"escalate_to_human"})
+
+
 def _evaluate(*, ticket: Ticket, call: ToolCall, connector: ShopConnector) -> _Evaluation:
     from ai.tools.approvals import matching_rule
 
@@ -50,6 +55,10 @@ def _evaluate(*, ticket: Ticket, call: ToolCall, connector: ShopConnector) -> _E
         return _refuse(call, f"the tool {call.tool} is not enabled in this workspace", spec.kind)
     if not isinstance(call.args, dict):
         return _refuse(call, "arguments must be a JSON object", spec.kind)
+    if call.tool not in IDENTITY_FREE_TOOLS and not chat_identity_verified(ticket):
+        # An unsigned chat visitor typed an email: anyone could have. Nothing that reads or
+        # changes that account runs until the merchant vouches for who is talking.
+        return _refuse(call, "the chat visitor's identity is not verified by the merchant", spec.kind)
     problem = schema_error(spec.schema, call.args)
     if problem:
         return _refuse(call, problem, spec.kind)

@@ -194,3 +194,13 @@ def test_it_keeps_the_reply_subject_on_one_line_with_one_token(
     assert sent["Subject"] == "Re: [#1] broken Bcc: victim@elsewhere.test"
     assert sent["Bcc"] is None
     assert smtp.envelopes[0].rcpt_tos == ["eve@buyer.test"]
+
+
+def test_an_ai_answer_carries_the_did_this_solve_it_links(ticket):
+    from helpdesk.email_out import build_reply_email
+    from helpdesk.services import ticket_reply
+
+    reply = ticket_reply(ticket=ticket, body="It ships today.", actor=Actor.ai("local"), author_kind="ai")
+    body = build_reply_email(reply).body
+    assert "Did this answer solve your question?" in body
+    assert "/solved/yes/" in body and "/solved/no/" in body

@@ -124,6 +124,53 @@ def test_it_filters_by_status_type_channel_assignee_and_ai_decision(agent_client
     assert "Escalated · 40%" in page
 
 
+def test_it_filters_by_ai_confidence_range_and_shows_the_ai_state(agent_client, workspace):
+    low = make_ticket(workspace, subject="Low")
+    mid = make_ticket(workspace, subject="Mid")
+    high = make_ticket(workspace, subject="High")
+    unscored = make_ticket(workspace, subject="Unscored")
+    Ticket.objects.filter(pk=low.pk).update(ai_decision="escalate", ai_confidence=0.2, ai_reason="no matching article")
+    Ticket.objects.filter(pk=mid.pk).update(ai_decision="draft", ai_confidence=0.6)
+    Ticket.objects.filter(pk=high.pk).update(ai_decision="autosend", ai_confidence=0.93)
+
+    def listed(**params: str) -> list[int]:
+        return sorted(numbers(agent_client.get(INBOX, params)))
+
+    assert listed() == sorted([low.number, mid.number, high.number, unscored.number])
+    assert listed(confidence_min="50") == sorted([mid.number, high.number])
+    assert listed(confidence_max="60") == sorted([low.number, mid.number])
+    assert listed(confidence_min="50", confidence_max="90") == [mid.number]
+    assert listed(confidence_min="60", ai_decision="autosend") == [high.number]
+    # Out of range drops only that filter.
+    assert listed(confidence_min="150", confidence_max="20") == [low.number]
+    page = agent_client.get(INBOX).content.decode()
+    for label in ("Autosent · 93%", "Draft ready · 60%", "Escalated · 20%", "no matching article"):
+        assert label in page
+
+
+def test_it_shows_managers_the_pending_approvals(client, agent, manager, workspace, django_assert_num_queries):
+    from ai.models import ActionRequest
+
+    tickets = [make_ticket(workspace, subject=f"Refund {i}", email=f"r{i}@customer.test") for i in range(4)]
+    client.force_login(agent)
+    assert "awaiting approval</a>" not in client.get(INBOX).content.decode()
+    client.force_login(manager)
+    page = client.get(INBOX).content.decode()
+    assert "Nothing waits for approval." in page
+    with CaptureQueriesContext(connection) as few:
+        client.get(INBOX)
+    for t in tickets:
+        ActionRequest.objects.create(
+            workspace=workspace, ticket=t, tool="issue_refund", args={}, amount="150.00", requested_by="ai"
+        )
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(INBOX)
+    page = response.content.decode()
+    assert "4 awaiting approval</a>" in page
+    assert 'href="/approvals/"' in page
+    assert page.count("<code>issue_refund</code>") == 3  # the oldest three in the box
+
+
 def test_it_searches_message_bodies_and_subjects(agent_client, ticket, workspace):
     other = make_ticket(workspace, subject="Sizing of boots", body="Do the hiking boots run small?")
     ticket_id = ticket.pk
@@ -350,6 +397,8 @@ def test_it_resolves_reopens_and_closes(agent_client, ticket):
     assert AuditEvent.objects.filter(ticket=ticket, kind="ticket.closed").exists()
 
 
+GET_URLS = ["ticket", "ticket_poll", "ticket_copilot"]
+
 ACTIONS = [
     ("ticket_reply", {"reply-body": "hi"}),
     ("ticket_note", {"note-body": "hi"}),
@@ -358,16 +407,20 @@ ACTIONS = [
     ("ticket_resolve", {}),
     ("ticket_reopen", {}),
     ("ticket_close", {}),
+    ("ticket_copilot_regenerate", {}),
+    ("ticket_copilot_send", {"run": "1"}),
+    ("ticket_copilot_discard", {"run": "1", "reason": "wrong"}),
+    ("ticket_copilot_tool", {"run": "1", "call": "0"}),
 ]
 
 
 def test_it_covers_every_ticket_url_in_the_outsider_test():
     ticket_urls = {p.name for p in helpdesk_urls.urlpatterns if "ticket_id" in str(p.pattern)}
-    assert ticket_urls == {"ticket"} | {name for name, _ in ACTIONS}
+    assert ticket_urls == set(GET_URLS) | {name for name, _ in ACTIONS}
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-@pytest.mark.parametrize(("name", "data"), [("ticket", None), *ACTIONS])
+@pytest.mark.parametrize(("name", "data"), [*((name, None) for name in GET_URLS), *ACTIONS])
 def test_it_hides_tickets_from_outsiders(client, outsider, ticket, name, data, htmx):
     client.force_login(outsider)
     headers = HTMX if htmx else {}
@@ -377,6 +430,7 @@ def test_it_hides_tickets_from_outsiders(client, outsider, ticket, name, data, h
     ticket.refresh_from_db()
     assert (ticket.status, ticket.assignee_id, ticket.ticket_type) == (TicketStatus.NEW, None, TicketType.OTHER)
     assert ticket.messages.count() == 1
+    assert not ticket.agent_runs.exists()
     assert not AuditEvent.objects.filter(ticket=ticket, actor=outsider.email).exists()
 
 

@@ -66,7 +66,9 @@ def test_it_sends_a_reply_without_reloading_the_page(page: Page, live_server, ag
     page.evaluate("window.__oasisMarker = 'inbox'")
     page.select_option("#id_channel", "chat")
     expect(page.locator("#ticket-list tbody tr")).to_have_count(1)
-    expect(page).to_have_url(f"{live_server.url}/inbox/?q=&status=&ticket_type=&channel=chat&assignee=&ai_decision=")
+    expect(page).to_have_url(
+        f"{live_server.url}/inbox/?q=&status=&ticket_type=&channel=chat&assignee=&ai_decision=&confidence_min=&confidence_max="
+    )
     assert page.evaluate("window.__oasisMarker") == "inbox"
     page.select_option("#id_channel", "")
     expect(page.locator("#ticket-list tbody tr")).to_have_count(4)

@@ -1,0 +1,202 @@
+"""manage.py trial on the tests' own fixture: the report contract, shadow mode, re-runs, --now."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+from ai.models import ActionRequest, AgentRun, TrialItem, TrialRun
+from ai.tests.trial_support import NOW, ORDERS, enable_shop_tools
+from ai.trial.inputs import parse_tickets
+from ai.trial.report import ACTION_STATUSES, CURVE_THRESHOLDS, DECISIONS, TICKET_KEYS
+from audit.models import AuditEvent
+from audit.services import Actor
+from billing.models import Outcome
+from helpdesk.models import Message, MessageKind, Order, Ticket, TicketStatus, WorkspaceMode
+from helpdesk.shop import orders_load
+
+pytest_plugins = ["ai.tests.trial_support"]
+
+
+def run_trial(workspace_slug, inputs, tmp_path, now=NOW, name="report.json"):
+    out = tmp_path / name
+    stdout, stderr = StringIO(), StringIO()
+    args = [
+        "trial",
+        "--workspace",
+        workspace_slug,
+        "--helpcenter",
+        str(inputs["helpcenter"]),
+        "--tickets",
+        str(inputs["tickets"]),
+        "--orders",
+        str(inputs["orders"]),
+        "--out",
+        str(out),
+    ]
+    if now:
+        args += ["--now", now]
+    call_command(*args, stdout=stdout, stderr=stderr)
+    return json.loads(out.read_text()), stdout.getvalue(), stderr.getvalue()
+
+
+def by_id(report):
+    return {t["external_id"]: t for t in report["tickets"]}
+
+
+def test_it_writes_a_report_that_follows_the_contract(workspace, trial_inputs, tmp_path):
+    enable_shop_tools(workspace)
+    report, stdout, stderr = run_trial(workspace.slug, trial_inputs, tmp_path)
+    assert set(report) == {"summary", "tickets"}
+    assert [t["external_id"] for t in report["tickets"]] == ["T-1", "T-2", "T-3", "T-5", "T-6"]
+    for entry in report["tickets"]:
+        assert tuple(entry) == TICKET_KEYS
+        assert isinstance(entry["ticket_type"], str) and entry["ticket_type"]
+        assert isinstance(entry["language"], str) and entry["language"]
+        assert isinstance(entry["confidence"], float) and 0 <= entry["confidence"] <= 1
+        assert entry["decision"] in DECISIONS
+        assert isinstance(entry["reply"], str) and entry["reply"]
+        assert isinstance(entry["reason"], str)
+        for citation in entry["citations"]:
+            assert set(citation) == {"title", "url"}
+        for action in entry["actions"]:
+            assert set(action) == {"tool", "args", "status"}
+            assert action["status"] in ACTION_STATUSES
+            assert isinstance(action["args"], dict)
+    tickets = by_id(report)
+    # The refund over 100 waits for approval (the default rule), as a trial action only.
+    assert tickets["T-1"]["decision"] == "awaiting_approval"
+    refund = [a for a in tickets["T-1"]["actions"] if a["tool"] == "issue_refund"]
+    assert refund == [{"tool": "issue_refund", "args": refund[0]["args"], "status": "pending_approval"}]
+    assert refund[0]["args"]["order_number"] == "B2001"
+    # The order status is looked up (a read: it ran) and answered from the order.
+    assert tickets["T-2"]["ticket_type"] == "order_status"
+    assert {"tool": "lookup_order", "args": {"order_number": "B2002"}, "status": "executed"} in tickets["T-2"][
+        "actions"
+    ]
+    assert "JD0002" in tickets["T-2"]["reply"]
+    # The legal threat is escalated with its reason; password answered with a citation.
+    assert tickets["T-3"]["decision"] == "escalate"
+    assert tickets["T-3"]["reason"] == "human-needed type: legal"
+    assert "Signing in" in [c["title"] for c in tickets["T-5"]["citations"]]
+    assert all(c["url"] for c in tickets["T-5"]["citations"])
+    # A small in-window refund is simulated, never executed.
+    assert [a["status"] for a in tickets["T-6"]["actions"] if a["tool"] == "issue_refund"] == ["simulated"]
+
+    summary = report["summary"]
+    assert summary["tickets"] == 5 and summary["tickets_in_file"] == 5
+    assert summary["input_errors"] == [
+        "tickets.jsonl line 4: not valid JSON (Expecting value at column 35)"
+    ] or summary["input_errors"][0].startswith("tickets.jsonl line 4: not valid JSON")
+    assert "skipped tickets.jsonl line 4" in stderr
+    assert sum(summary["by_decision"].values()) == 5
+    assert set(summary["by_decision"]) == set(DECISIONS)
+    assert summary["would_autosend_rate"] == summary["by_decision"]["autosend"] / 5
+    assert [p["threshold"] for p in summary["autosend_curve"]] == list(CURVE_THRESHOLDS)
+    rates = [p["autosend_rate"] for p in summary["autosend_curve"]]
+    assert rates == sorted(rates, reverse=True)
+    assert summary["escalations_by_reason"]["human-needed type: legal"] == 1
+    assert summary["by_type"]["legal"] == 1
+    cost = summary["cost"]
+    assert set(cost) >= {"per_seat", "per_attempt", "per_outcome", "currency", "inputs"}
+    assert cost["inputs"]["tickets"] == 5
+    assert "report:" in stdout
+
+
+def test_it_sends_executes_and_bills_nothing(workspace, trial_inputs, tmp_path):
+    enable_shop_tools(workspace)
+    orders_load(workspace=workspace, data=ORDERS, actor=Actor.system("test"))
+    before = {o.number: (o.status, o.total, o.shipping_address) for o in Order.objects.filter(workspace=workspace)}
+    run_trial(workspace.slug, trial_inputs, tmp_path)
+    after = {o.number: (o.status, o.total, o.shipping_address) for o in Order.objects.filter(workspace=workspace)}
+    assert after == before
+    assert not Message.objects.filter(ticket__workspace=workspace, kind=MessageKind.REPLY).exists()
+    assert mail.outbox == []
+    assert not ActionRequest.objects.filter(workspace=workspace).exists()
+    assert not Outcome.objects.filter(workspace=workspace).exists()
+    assert not AuditEvent.objects.filter(workspace=workspace, kind__startswith="shop.").exists()
+    assert not AuditEvent.objects.filter(workspace=workspace, kind="message.replied").exists()
+    statuses = AuditEvent.objects.filter(workspace=workspace, kind="ai.tool_called").values_list(
+        "data__tool", "data__status"
+    )
+    assert ("issue_refund", "executed") not in set(statuses)
+    # The Agent ran in trial runs only, with the workspace's own mode left as it was.
+    assert set(AgentRun.objects.filter(workspace=workspace).values_list("kind", flat=True)) == {"trial"}
+    workspace.refresh_from_db()
+    assert workspace.mode == WorkspaceMode.COPILOT
+    # Trial tickets are marked and closed: none waits in a working queue.
+    trial_tickets = Ticket.objects.filter(workspace=workspace, external_id__startswith="trial:")
+    assert trial_tickets.count() == 5
+    assert set(trial_tickets.values_list("status", flat=True)) == {TicketStatus.CLOSED}
+
+
+def test_it_reruns_cleanly_and_leaves_other_data_alone(workspace, ticket, trial_inputs, tmp_path):
+    enable_shop_tools(workspace)
+    first, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path, name="one.json")
+    # A trial ticket someone reopened is closed again by the next trial.
+    old = Ticket.objects.get(workspace=workspace, external_id="trial:T-2")
+    Ticket.objects.filter(pk=old.pk).update(status=TicketStatus.OPEN)
+    second, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path, name="two.json")
+    assert second["summary"]["tickets"] == first["summary"]["tickets"] == 5
+    assert second["summary"]["by_decision"] == first["summary"]["by_decision"]
+    assert [t["decision"] for t in second["tickets"]] == [t["decision"] for t in first["tickets"]]
+    assert second["summary"]["retired_trial_tickets"] == 1
+    latest = TrialRun.objects.filter(workspace=workspace).order_by("-pk")[0]
+    assert TrialItem.objects.filter(trial=latest).count() == 5
+    assert not TrialItem.objects.filter(trial=latest, ticket=old).exists()
+    assert (
+        not Ticket.objects.filter(workspace=workspace, external_id__startswith="trial:")
+        .exclude(status=TicketStatus.CLOSED)
+        .exists()
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.NEW and ticket.external_id == ""
+
+
+def test_it_judges_the_return_window_as_of_now(workspace, trial_inputs, tmp_path):
+    enable_shop_tools(workspace)
+    inside, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path, now="2026-03-20T12:00:00Z", name="in.json")
+    outside, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path, now="2026-05-20T12:00:00Z", name="out.json")
+    tools_in = [a["tool"] for a in by_id(inside)["T-6"]["actions"]]
+    tools_out = [a["tool"] for a in by_id(outside)["T-6"]["actions"]]
+    assert "issue_refund" in tools_in
+    assert "issue_refund" not in tools_out  # delivered 2026-02-25: outside the 30 days by May
+    assert outside["summary"]["now"] == "2026-05-20T12:00:00+00:00"
+
+
+def test_it_reports_each_bad_line_clearly():
+    text = "\n".join(
+        [
+            '{"external_id": "a", "body": "hi", "customer": {"email": "a@b.test"}}',
+            "{not json",
+            '{"external_id": "b", "channel": "fax", "body": "x", "customer": {"email": "nope"}}',
+            '{"external_id": "a", "body": "again", "customer": {"email": "a@b.test"}}',
+            '{"external_id": "c", "body": "x", "customer": {"email": "c@b.test"}, "created_at": "yesterday"}',
+        ]
+    )
+    tickets, errors = parse_tickets(text, source="t.jsonl")
+    assert [t.external_id for t in tickets] == ["a"]
+    assert errors[0].startswith("t.jsonl line 2: not valid JSON")
+    assert errors[1] == (
+        "t.jsonl line 3: channel 'fax' is not one of email, chat, web, api; "
+        "customer.email 'nope' is not an email address"
+    )
+    assert errors[2] == "t.jsonl line 4: duplicate external_id 'a'"
+    assert errors[3] == "t.jsonl line 5: created_at 'yesterday' is not an ISO 8601 date-time"
+
+
+def test_it_refuses_a_bad_clock_before_anything_runs(workspace, trial_inputs, tmp_path):
+    with pytest.raises(CommandError, match="--now 'soon' is not an ISO 8601 date-time"):
+        run_trial(workspace.slug, trial_inputs, tmp_path, now="soon")
+    assert not TrialRun.objects.exists()
+
+
+def test_it_creates_the_workspace_in_copilot_mode(db, trial_inputs, tmp_path):
+    report, stdout, _ = run_trial("newshop", trial_inputs, tmp_path)
+    assert "created workspace newshop" in stdout
+    assert report["summary"]["workspace"] == "newshop"
+    assert report["summary"]["by_decision"]["escalate"] >= 1

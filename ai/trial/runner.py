@@ -1,0 +1,204 @@
+"""The shadow trial: import a help center, orders and tickets, run the Agent on each ticket
+without sending, executing or billing anything, and write the report.
+
+What "shadow" means here (and what the tests prove):
+- each ticket gets an AgentRun of kind "trial": the pipeline runs with the workspace's real
+  thresholds, approval rules and allow-list, and with the Agent mode on for the decision only
+  (the workspace's own mode is never changed);
+- a trial run never applies anything: no reply (so no email), no ActionRequest, no ticket type
+  or decision written to the ticket, write tools only `simulated` (or `pending_approval` where
+  an approval rule matches), so no Outcome can ever be billed;
+- trial tickets carry the external_id prefix "trial:" so the real Agent never picks them up, and
+  each one is closed right after its run, so none sits in a working queue where a person could
+  answer a real customer by mistake;
+- running again closes every earlier trial ticket still open (tickets are kept, not deleted: the
+  audit log refers to them) and the new report covers only the new trial's tickets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ai import index
+from ai.agent.pipeline import TRIAL_EXTERNAL_PREFIX, execute_run
+from ai.models import AgentRun, RunStatus, TrialItem, TrialRun, TrialStatus
+from ai.tools.policy import policy_clock
+from ai.trial.inputs import InputError, TicketInput, parse_datetime_text, read_orders, read_tickets
+from ai.trial.report import build_report
+from audit.services import Actor
+from helpdesk.helpcenter_import import import_helpcenter
+from helpdesk.models import MessageKind, Ticket, TicketStatus, Workspace
+from helpdesk.services import OPEN_STATES, ticket_close, ticket_create
+from helpdesk.shop import orders_load
+
+logger = logging.getLogger(__name__)
+
+ACTOR = Actor.system("trial")
+SAMPLE_SEED = 9  # the same file and --sample always pick the same tickets
+
+
+@dataclass(frozen=True)
+class TrialParams:
+    helpcenter: str
+    tickets: str
+    orders: str = ""
+    now: str = ""
+    sample: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "helpcenter": self.helpcenter,
+            "tickets": self.tickets,
+            "orders": self.orders,
+            "now": self.now,
+            "sample": self.sample,
+        }
+
+
+def trial_create(*, workspace: Workspace, params: TrialParams, user_id: int | None = None) -> TrialRun:
+    if params.now:
+        parse_datetime_text(params.now, name="--now")  # refuse a bad clock before anything runs
+    if params.sample is not None and params.sample < 1:
+        raise InputError("--sample must be at least 1")
+    return TrialRun.objects.create(workspace=workspace, params=params.as_json(), created_by_id=user_id)
+
+
+def trial_enqueue(*, trial: TrialRun) -> None:
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("ai.trial.runner.trial_task", trial.pk, task_name=f"trial-{trial.pk}"))
+
+
+def trial_task(trial_id: int) -> str:
+    """django-q2 entry point: tasks take ids."""
+    return str(trial_execute(trial_id=trial_id).status)
+
+
+def sample_tickets(tickets: list[TicketInput], sample: int | None) -> list[TicketInput]:
+    if sample is None or sample >= len(tickets):
+        return tickets
+    chosen = sorted(random.Random(SAMPLE_SEED).sample(range(len(tickets)), sample))
+    return [tickets[i] for i in chosen]
+
+
+def trial_execute(*, trial_id: int) -> TrialRun:
+    """Run one trial to the end (the command calls it inline, the page through django-q2)."""
+    claimed = TrialRun.objects.filter(pk=trial_id, status=TrialStatus.QUEUED).update(status=TrialStatus.RUNNING)
+    trial = TrialRun.objects.select_related("workspace").get(pk=trial_id)
+    if not claimed:
+        return trial  # already run (a retried task) or running elsewhere
+    try:
+        _execute(trial)
+    except InputError as exc:
+        _finish(trial, TrialStatus.FAILED, error=str(exc))
+    except Exception as exc:
+        logger.exception("trial %s failed", trial_id)
+        _finish(trial, TrialStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+    trial.refresh_from_db()
+    return trial
+
+
+def _finish(trial: TrialRun, status: str, *, error: str = "", report: dict[str, Any] | None = None) -> None:
+    TrialRun.objects.filter(pk=trial.pk).update(
+        status=status, error=error[:4000], report=report or {}, finished_at=timezone.now()
+    )
+
+
+def _execute(trial: TrialRun) -> None:
+    workspace = trial.workspace
+    params = trial.params
+    now = parse_datetime_text(params["now"], name="--now") if params.get("now") else None
+    tickets, input_errors = read_tickets(Path(params["tickets"]))
+    if not tickets:
+        raise InputError("no usable ticket: " + ("; ".join(input_errors[:10]) or "the file is empty"))
+    orders = read_orders(Path(params["orders"]), default_currency=workspace.currency) if params.get("orders") else None
+    chosen = sample_tickets(tickets, params.get("sample"))
+    TrialRun.objects.filter(pk=trial.pk).update(total=len(chosen), progress=0)
+
+    imported = import_helpcenter(workspace=workspace, path=params["helpcenter"], actor=ACTOR, schedule_index=False)
+    if imported.failed and not (imported.created or imported.updated or imported.unchanged):
+        raise InputError("help center: nothing imported: " + "; ".join(f"{o}: {r}" for o, r in imported.failed[:10]))
+    # The trial searches the help center right away: index it now, not in the background.
+    index.index_articles(article_ids=imported.changed_ids)
+    loaded = orders_load(workspace=workspace, data=orders, actor=ACTOR) if orders is not None else None
+    retired = retire_trial_tickets(workspace=workspace, reason=f"replaced by trial {trial.pk}")
+    _warm_up(workspace)
+
+    with policy_clock(now):
+        for position, item in enumerate(chosen, start=1):
+            _run_one(trial, item, position)
+            TrialRun.objects.filter(pk=trial.pk).update(progress=F("progress") + 1)
+
+    context = {
+        "input_errors": input_errors,
+        "tickets_in_file": len(tickets),
+        "ticket_dates": [t.created_at.isoformat() for t in tickets if t.created_at is not None],
+        "helpcenter": imported.counts() | {"failures": [f"{o}: {r}" for o, r in imported.failed[:50]]},
+        "orders": ({"created": loaded.created, "updated": loaded.updated, "items": loaded.items} if loaded else None),
+        "retired_tickets": retired,
+        "now": now.isoformat() if now else None,
+    }
+    report = build_report(trial=trial, context=context)
+    _finish(trial, TrialStatus.DONE, report=report)
+
+
+def _warm_up(workspace: Workspace) -> None:
+    """Load the local models once before the first ticket, so its time budget is not spent on that."""
+    from ai.agent.triage import triage
+    from ai.search import search
+
+    triage("Where is my order?", workspace_id=workspace.pk)
+    search(workspace=workspace, query="Where is my order?", k=1)
+
+
+def retire_trial_tickets(*, workspace: Workspace, reason: str) -> int:
+    """Close every earlier trial ticket still open. Only trial tickets: other data is untouched."""
+    open_ones = Ticket.objects.filter(
+        workspace=workspace, external_id__startswith=TRIAL_EXTERNAL_PREFIX, status__in=OPEN_STATES
+    )
+    count = 0
+    for ticket in open_ones:
+        ticket_close(ticket=ticket, actor=ACTOR, reason=reason)
+        count += 1
+    return count
+
+
+def _run_one(trial: TrialRun, item: TicketInput, position: int) -> None:
+    ticket = ticket_create(
+        workspace=trial.workspace,
+        channel=item.channel,
+        customer_email=item.customer_email,
+        customer_name=item.customer_name,
+        subject=item.subject,
+        body=item.body,
+        actor=ACTOR,
+        external_id=f"{TRIAL_EXTERNAL_PREFIX}{item.external_id}",
+        created_at=item.created_at,
+    )
+    message = ticket.messages.filter(kind=MessageKind.CUSTOMER).order_by("created_at", "pk").first()
+    run = AgentRun.objects.create(
+        workspace_id=ticket.workspace_id,
+        ticket=ticket,
+        trigger_message=message,
+        kind="trial",
+        status=RunStatus.RUNNING,
+    )
+    TrialItem.objects.create(trial=trial, ticket=ticket, run=run, external_id=item.external_id, position=position)
+    execute_run(run=run, message=message, shadow=True)
+    ticket.refresh_from_db()
+    if ticket.status != TicketStatus.CLOSED:
+        ticket_close(ticket=ticket, actor=ACTOR, reason=f"trial {trial.pk}: shadow run only")
+
+
+def trial_now(trial: TrialRun) -> dt.datetime | None:
+    value = (trial.params or {}).get("now")
+    return parse_datetime_text(value, name="now") if value else None

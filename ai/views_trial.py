@@ -1,0 +1,230 @@
+"""The trial pages: start a shadow trial (upload or pick server files), watch its progress,
+read the sampled drafts beside their tickets and mark them.
+
+Managers and admins of the active workspace only; anyone else gets a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ai.models import TrialItem, TrialMark, TrialMarkKind, TrialRun, TrialStatus
+from ai.trial.inputs import InputError
+from ai.trial.report import ordered, review_figures
+from ai.trial.runner import TrialParams, trial_create, trial_enqueue
+from helpdesk.access import MANAGER_ROLES, active_membership
+from helpdesk.models import Membership, MessageKind
+
+TEMPLATE = "ai/trial_report.html"
+REVIEW_SIZE = 20
+REVIEW_SEED = 20
+
+
+def server_folder() -> Path:
+    """Where an operator drops trial inputs for the page to pick (var/trial-inputs)."""
+    return Path(getattr(settings, "OASIS_TRIAL_INPUTS", Path(settings.BASE_DIR) / "var" / "trial-inputs"))
+
+
+def _choices() -> list[tuple[str, str]]:
+    root = server_folder()
+    if not root.is_dir():
+        return [("", "—")]
+    entries = sorted(p for p in root.rglob("*") if p.is_dir() or p.suffix in (".jsonl", ".json", ".md", ".html"))
+    return [("", "—")] + [(str(p), str(p.relative_to(root)) + ("/" if p.is_dir() else "")) for p in entries[:500]]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (the Django docs' recipe): a help center is many files."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return super().clean(data, initial)
+
+
+class TrialForm(forms.Form):
+    helpcenter_path = forms.ChoiceField(required=False, label="Help center (server folder or file)")
+    tickets_path = forms.ChoiceField(required=False, label="Tickets JSONL (server file)")
+    orders_path = forms.ChoiceField(required=False, label="Orders JSON (server file)")
+    helpcenter_files = MultipleFileField(
+        required=False, label="…or upload help center files (Markdown, HTML or a Zendesk export)"
+    )
+    tickets_file = forms.FileField(required=False, label="…or upload tickets JSONL")
+    orders_file = forms.FileField(required=False, label="…or upload orders JSON")
+    now = forms.CharField(required=False, label="Clock for policy windows (ISO 8601, optional)")
+    sample = forms.IntegerField(required=False, min_value=1, max_value=5000, label="Run a sample of N tickets")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = _choices()
+        for name in ("helpcenter_path", "tickets_path", "orders_path"):
+            self.fields[name].choices = choices  # type: ignore[attr-defined]
+
+
+def _manager(request: HttpRequest) -> Membership:
+    membership = active_membership(request)
+    if membership.role not in MANAGER_ROLES:
+        raise Http404("No such page.")
+    return membership
+
+
+def _trial(request: HttpRequest, trial_id: int) -> TrialRun:
+    membership = _manager(request)
+    trial = TrialRun.objects.filter(pk=trial_id, workspace_id=membership.workspace_id).first()
+    if trial is None:
+        raise Http404("No such trial.")
+    return trial
+
+
+def _save_uploads(files: list[UploadedFile], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for upload in files:
+        name = Path(upload.name or "upload").name  # never a path from the browser
+        with (folder / name).open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+    return folder
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trial_home(request: HttpRequest) -> HttpResponse:
+    membership = _manager(request)
+    form = TrialForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload_dir = Path(settings.BASE_DIR) / "var" / "trial" / "uploads" / uuid.uuid4().hex
+        helpcenter = data["helpcenter_path"]
+        if request.FILES.getlist("helpcenter_files"):
+            helpcenter = str(_save_uploads(request.FILES.getlist("helpcenter_files"), upload_dir / "helpcenter"))
+        tickets = data["tickets_path"]
+        if data["tickets_file"]:
+            tickets = str(_save_uploads([data["tickets_file"]], upload_dir) / Path(data["tickets_file"].name).name)
+        orders = data["orders_path"]
+        if data["orders_file"]:
+            orders = str(_save_uploads([data["orders_file"]], upload_dir) / Path(data["orders_file"].name).name)
+        if not helpcenter or not tickets:
+            form.add_error(None, "Choose or upload a help center and a tickets file.")
+        else:
+            params = TrialParams(
+                helpcenter=helpcenter, tickets=tickets, orders=orders, now=data["now"], sample=data["sample"]
+            )
+            try:
+                with transaction.atomic():
+                    trial = trial_create(workspace=membership.workspace, params=params, user_id=request.user.pk)
+                    trial_enqueue(trial=trial)
+            except (InputError, ValueError) as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("trial:report", trial_id=trial.pk)
+    trials = TrialRun.objects.filter(workspace_id=membership.workspace_id).order_by("-created_at")[:20]
+    context = {"form": form, "trials": trials, "server_folder": server_folder(), "workspace": membership.workspace}
+    return render(request, "ai/trial_home.html", context)
+
+
+def review_sample(report: dict[str, Any], size: int = REVIEW_SIZE) -> list[dict[str, Any]]:
+    """The drafts put in front of a reviewer: a fixed random sample, in file order."""
+    tickets = report.get("tickets", [])
+    if len(tickets) <= size:
+        return list(tickets)
+    chosen = sorted(random.Random(REVIEW_SEED).sample(range(len(tickets)), size))
+    return [tickets[i] for i in chosen]
+
+
+def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:
+    report = trial.report or {}
+    sample = review_sample(report, int(request.GET.get("n", REVIEW_SIZE) or REVIEW_SIZE))
+    ids = [e["external_id"] for e in sample]
+    items = {
+        i.external_id: i for i in TrialItem.objects.filter(trial=trial, external_id__in=ids).select_related("ticket")
+    }
+    first_messages: dict[int, str] = {}
+    for item in items.values():
+        first = item.ticket.messages.filter(kind=MessageKind.CUSTOMER).order_by("created_at", "pk").first()
+        first_messages[item.ticket_id] = first.body if first else ""
+    marks = dict(TrialMark.objects.filter(trial=trial).values_list("external_id", "mark"))
+    rows = []
+    for entry in sample:
+        found = items.get(entry["external_id"])
+        rows.append(
+            {
+                "entry": entry,
+                "ticket": found.ticket if found else None,
+                "body": first_messages.get(found.ticket_id, "") if found else "",
+                "mark": marks.get(entry["external_id"], ""),
+            }
+        )
+    return {
+        "trial": trial,
+        "summary": report.get("summary", {}),
+        "rows": rows,
+        "figures": review_figures(sample, marks),
+        "mark_kinds": TrialMarkKind.choices,
+    }
+
+
+@login_required
+@require_GET
+def trial_report(request: HttpRequest, trial_id: int) -> HttpResponse:
+    trial = _trial(request, trial_id)
+    return render(request, TEMPLATE, _report_context(request, trial))
+
+
+@login_required
+@require_GET
+def trial_progress(request: HttpRequest, trial_id: int) -> HttpResponse:
+    trial = _trial(request, trial_id)
+    response = render(request, f"{TEMPLATE}#progress", {"trial": trial})
+    if trial.status in (TrialStatus.DONE, TrialStatus.FAILED) and getattr(request, "htmx", False):
+        response["HX-Refresh"] = "true"  # the finished report replaces the progress bar
+    return response
+
+
+@login_required
+@require_POST
+def trial_mark(request: HttpRequest, trial_id: int) -> HttpResponse:
+    trial = _trial(request, trial_id)
+    external_id = request.POST.get("external_id", "")
+    mark = request.POST.get("mark", "")
+    if mark not in TrialMarkKind.values or not TrialItem.objects.filter(trial=trial, external_id=external_id).exists():
+        return HttpResponse("Unknown draft or mark.", status=400)
+    TrialMark.objects.update_or_create(
+        trial=trial, external_id=external_id, defaults={"mark": mark, "marked_by": request.user}
+    )
+    if getattr(request, "htmx", False):
+        context = _report_context(request, trial)
+        row = next((r for r in context["rows"] if r["entry"]["external_id"] == external_id), None)
+        return render(request, f"{TEMPLATE}#mark_response", {**context, "row": row})
+    return redirect("trial:report", trial_id=trial.pk)
+
+
+@login_required
+@require_GET
+def trial_download(request: HttpRequest, trial_id: int) -> HttpResponse:
+    trial = _trial(request, trial_id)
+    response = HttpResponse(
+        json.dumps(ordered(trial.report or {}), indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="trial-{trial.pk}-report.json"'
+    return response

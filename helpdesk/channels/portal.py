@@ -1,0 +1,104 @@
+"""The customer portal (light): a signed link opens one ticket's public thread and a reply form.
+
+The token is a TimestampSigner signature of the ticket id (salted for this purpose), valid
+30 days; anything tampered, expired or pointing elsewhere is a plain 404.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from audit.services import Actor
+from helpdesk.channels.identity import portal_ticket_id
+from helpdesk.channels.ratelimit import check, too_many
+from helpdesk.channels.thread import thread_json, thread_state
+from helpdesk.models import Ticket
+from helpdesk.services_channels import customer_message_post, last_ai_reply, ticket_customer_feedback
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 5}), max_length=10000)
+
+
+def _ticket(token: str) -> Ticket:
+    ticket_id = portal_ticket_id(token)
+    if ticket_id is None:
+        raise Http404("This link is not valid (or has expired).")
+    ticket = Ticket.objects.select_related("workspace", "customer").filter(pk=ticket_id).first()
+    if ticket is None:
+        raise Http404("This link is not valid (or has expired).")
+    return ticket
+
+
+def _limited(request: HttpRequest, scope: str, ticket: Ticket) -> HttpResponse | None:
+    verdict = check(request, scope=scope, workspace_key=ticket.workspace.slug)
+    return None if verdict.allowed else too_many(verdict, json=False)
+
+
+@require_http_methods(["GET", "POST"])
+def thread(request: HttpRequest, token: str) -> HttpResponse:
+    ticket = _ticket(token)
+    limited = _limited(request, "portal_post" if request.method == "POST" else "portal", ticket)
+    if limited is not None:
+        return limited
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_message_post(ticket=ticket, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            form.add_error("body", exc)
+        else:
+            return redirect("portal:thread", token=token)
+    ticket.refresh_from_db()
+    return render(
+        request,
+        "channels/portal.html",
+        {
+            "workspace": ticket.workspace,
+            "ticket": ticket,
+            "token": token,
+            "messages_": thread_json(ticket),
+            "state": thread_state(ticket),
+            "form": form,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def solved(request: HttpRequest, token: str, answer: str) -> HttpResponse:
+    """GET shows a confirm button (mail scanners follow links); only the POST acts."""
+    if answer not in ("yes", "no"):
+        raise Http404
+    ticket = _ticket(token)
+    limited = _limited(request, "portal_post" if request.method == "POST" else "portal", ticket)
+    if limited is not None:
+        return limited
+    reply = last_ai_reply(ticket)
+    if request.method == "POST" and reply is not None:
+        source = "email" if request.POST.get("source") == "email" else "portal"
+        ticket_customer_feedback(
+            ticket=ticket,
+            solved=answer == "yes",
+            actor=Actor.for_customer(ticket.customer),
+            message=reply,
+            source=source,
+        )
+        return redirect("portal:thread", token=token)
+    return render(
+        request,
+        "channels/portal_solved.html",
+        {
+            "workspace": ticket.workspace,
+            "ticket": ticket,
+            "token": token,
+            "answer": answer,
+            "reply": reply,
+            "site_url": settings.SITE_URL,
+        },
+    )

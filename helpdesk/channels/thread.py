@@ -1,0 +1,103 @@
+"""A ticket's public thread as the customer sees it: their messages and public replies, never notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from helpdesk.channels.hours import waiting_notice
+from helpdesk.models import AuthorKind, Message, MessageKind, Ticket
+from helpdesk.models_channels import ChatMessageKey, CustomerFeedback
+
+PUBLIC_KINDS = (MessageKind.CUSTOMER, MessageKind.REPLY)
+# The AI handed the ticket to people (or its reply waits for a manager): say so to the customer.
+HUMAN_PENDING_DECISIONS = ("escalate", "awaiting_approval", "draft")
+PAGE = 200
+
+
+def public_messages(ticket: Ticket, *, after: int = 0) -> QuerySet[Message]:
+    # Message ids grow in commit order within one ticket: every writer (customer message,
+    # reply) inserts while holding the ticket's row lock, so `after=<last id seen>` never
+    # skips a message that committed late.
+    return (
+        Message.objects.filter(ticket=ticket, kind__in=PUBLIC_KINDS, pk__gt=after)
+        .select_related("author_user")
+        .order_by("pk")[:PAGE]
+    )
+
+
+def citations_for(message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The help-center articles each AI reply cites (kept on the Agent's run)."""
+    if not message_ids:
+        return {}
+    from ai.models import AgentRun
+
+    rows = AgentRun.objects.filter(reply_message_id__in=message_ids).values_list("reply_message_id", "citations")
+    return {int(mid): [c for c in (cits or []) if isinstance(c, dict)] for mid, cits in rows if mid is not None}
+
+
+def _author_name(message: Message) -> str:
+    if message.author_kind == AuthorKind.CUSTOMER:
+        return "You"
+    if message.author_kind == AuthorKind.AI:
+        return f"{message.ticket.workspace.name} assistant"
+    if message.author_user is not None:
+        return message.author_user.first_name or message.ticket.workspace.name
+    return message.ticket.workspace.name
+
+
+def message_json(
+    message: Message, *, client_id: str = "", citations: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "kind": message.kind,
+        "author": message.author_kind,
+        "author_name": _author_name(message),
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+        "client_id": client_id,
+        "citations": [
+            {"n": c.get("n"), "title": str(c.get("title", "")), "url": str(c.get("url", ""))} for c in citations or []
+        ],
+    }
+
+
+def thread_json(ticket: Ticket, *, after: int = 0) -> list[dict[str, Any]]:
+    messages = list(public_messages(ticket, after=after))
+    ids = [m.pk for m in messages]
+    keys = dict(ChatMessageKey.objects.filter(message_id__in=ids).values_list("message_id", "client_id")) if ids else {}
+    ai_ids = [m.pk for m in messages if m.author_kind == AuthorKind.AI]
+    cites = citations_for(ai_ids)
+    for m in messages:
+        m.ticket = ticket  # the same row; avoids one query per message
+    return [message_json(m, client_id=keys.get(m.pk, ""), citations=cites.get(m.pk)) for m in messages]
+
+
+def thread_state(ticket: Ticket) -> dict[str, Any]:
+    """What the customer should see under the thread: a waiting notice, the feedback question."""
+    last = (
+        Message.objects.filter(ticket=ticket, kind__in=PUBLIC_KINDS)
+        .order_by("-pk")
+        .only("pk", "kind", "author_kind")
+        .first()
+    )
+    notice = ""
+    if last is not None and last.kind == MessageKind.CUSTOMER and ticket.ai_decision in HUMAN_PENDING_DECISIONS:
+        notice = waiting_notice(ticket)
+    ask_feedback_for = None
+    if (
+        last is not None
+        and last.author_kind == AuthorKind.AI
+        and not CustomerFeedback.objects.filter(message_id=last.pk).exists()
+    ):
+        ask_feedback_for = last.pk
+    answered = CustomerFeedback.objects.filter(ticket=ticket).order_by("-pk").values("message_id", "solved").first()
+    return {
+        "status": ticket.status,
+        "notice": notice,
+        "ask_feedback_for": ask_feedback_for,
+        "feedback": answered,
+        "handed_off": ticket.ai_decision == "escalate",
+    }

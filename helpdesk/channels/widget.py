@@ -1,0 +1,204 @@
+"""The chat widget's JSON API, called cross-origin from merchant sites: /chat/api/<slug>/...
+
+No cookies are read or set here: the visitor's session token travels in the X-Oasis-Session
+header, so allowing any origin (CORS `*`) exposes nothing and CSRF does not apply. The rest
+of the site keeps its CSRF protection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from audit.services import Actor
+from helpdesk.channels.identity import IdentityError, identity_token_verify, widget_secret
+from helpdesk.channels.ratelimit import rate_limited
+from helpdesk.channels.thread import message_json, thread_json, thread_state
+from helpdesk.models import Message, Workspace
+from helpdesk.models_channels import ChatSession
+from helpdesk.services_channels import (
+    chat_message_post,
+    chat_session_for_token,
+    chat_session_start,
+    ticket_customer_feedback,
+)
+
+SESSION_HEADER = "HTTP_X_OASIS_SESSION"
+MAX_BODY_BYTES = 16 * 1024
+MAX_MESSAGE_CHARS = 4000
+
+View = Callable[..., HttpResponse]
+
+
+def cors(methods: str) -> Callable[[View], View]:
+    """Any origin may call the widget API (no cookies involved); preflights answered here."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            preflight = request.method == "OPTIONS"
+            response = HttpResponse(status=204) if preflight else view(request, *args, **kwargs)
+            response["Access-Control-Allow-Origin"] = "*"
+            response["Access-Control-Allow-Methods"] = f"{methods}, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Content-Type, X-Oasis-Session"
+            response["Access-Control-Expose-Headers"] = "Retry-After"
+            response["Access-Control-Max-Age"] = "600"
+            response["Cache-Control"] = "no-store"
+            return response
+
+        return csrf_exempt(wrapper)
+
+    return decorator
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
+    if len(request.body) > MAX_BODY_BYTES:
+        return _error(413, "too_large", f"The request is larger than {MAX_BODY_BYTES} bytes.")
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "bad_json", "The request body is not JSON.")
+    if not isinstance(data, dict):
+        return _error(400, "bad_json", "The request body must be a JSON object.")
+    return data
+
+
+def _workspace(slug: str) -> Workspace | None:
+    return Workspace.objects.filter(slug=slug).first()
+
+
+def _session(request: HttpRequest, workspace: Workspace) -> ChatSession | None:
+    return chat_session_for_token(workspace=workspace, token=str(request.META.get(SESSION_HEADER, "")))
+
+
+def _session_json(session: ChatSession) -> dict[str, Any]:
+    return {"name": session.name, "email": session.email, "verified": session.verified}
+
+
+def _validation_detail(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return " ".join(str(m) for messages in exc.message_dict.values() for m in messages)
+    return " ".join(str(m) for m in exc.messages)
+
+
+@cors("POST")
+@rate_limited("chat_start", json=True)
+def sessions(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    """Start a conversation: a signed identity token, or a name and email typed by the visitor."""
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", "Use POST.")
+    workspace = _workspace(workspace_slug)
+    if workspace is None:
+        return _error(404, "not_found", "No such workspace.")
+    data = _json_body(request)
+    if isinstance(data, JsonResponse):
+        return data
+    token = data.get("identity_token")
+    if token:
+        try:
+            identity = identity_token_verify(str(token), secret=widget_secret(workspace))
+        except IdentityError as exc:
+            return _error(401, "identity_invalid", str(exc))
+        email, name, verified = identity.email, identity.name, True
+    else:
+        email, name, verified = str(data.get("email", "")), str(data.get("name", "")), False
+    try:
+        started = chat_session_start(workspace=workspace, email=email, name=name, verified=verified)
+    except ValidationError as exc:
+        return _error(400, "invalid", _validation_detail(exc))
+    return JsonResponse({"session_token": started.token, "session": _session_json(started.session)}, status=201)
+
+
+@cors("GET, POST")
+def messages(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    if request.method == "POST":
+        return _post_message(request, workspace_slug=workspace_slug)
+    if request.method == "GET":
+        return _list_messages(request, workspace_slug=workspace_slug)
+    return _error(405, "method_not_allowed", "Use GET or POST.")
+
+
+@rate_limited("chat_message", json=True)
+def _post_message(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    workspace = _workspace(workspace_slug)
+    if workspace is None:
+        return _error(404, "not_found", "No such workspace.")
+    session = _session(request, workspace)
+    if session is None:
+        return _error(401, "session_invalid", "Unknown or missing chat session; start a new one.")
+    data = _json_body(request)
+    if isinstance(data, JsonResponse):
+        return data
+    body = str(data.get("body", ""))
+    if len(body) > MAX_MESSAGE_CHARS:
+        return _error(413, "too_large", f"A chat message is at most {MAX_MESSAGE_CHARS} characters.")
+    try:
+        posted = chat_message_post(session=session, client_id=str(data.get("client_id", "")), body=body)
+    except ValidationError as exc:
+        return _error(400, "invalid", _validation_detail(exc))
+    return JsonResponse(
+        {"message": message_json(posted.message, client_id=str(data.get("client_id", "")))},
+        status=201 if posted.created else 200,
+    )
+
+
+@rate_limited("chat_poll", json=True)
+def _list_messages(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    workspace = _workspace(workspace_slug)
+    if workspace is None:
+        return _error(404, "not_found", "No such workspace.")
+    session = _session(request, workspace)
+    if session is None:
+        return _error(401, "session_invalid", "Unknown or missing chat session; start a new one.")
+    try:
+        after = max(0, int(request.GET.get("after", "0") or 0))
+    except ValueError:
+        return _error(400, "invalid", "`after` must be a message id.")
+    payload: dict[str, Any] = {"session": _session_json(session), "messages": [], "state": None}
+    if session.ticket is not None:
+        ticket = session.ticket
+        ticket.workspace = workspace
+        payload["messages"] = thread_json(ticket, after=after)
+        payload["state"] = thread_state(ticket)
+    return JsonResponse(payload)
+
+
+@cors("POST")
+@rate_limited("chat_feedback", json=True)
+def feedback(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    """'Did this solve it?' from the widget: {"message_id": <AI reply id>, "solved": true|false}."""
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", "Use POST.")
+    workspace = _workspace(workspace_slug)
+    if workspace is None:
+        return _error(404, "not_found", "No such workspace.")
+    session = _session(request, workspace)
+    if session is None or session.ticket is None:
+        return _error(401, "session_invalid", "Unknown or missing chat session.")
+    data = _json_body(request)
+    if isinstance(data, JsonResponse):
+        return data
+    solved = data.get("solved")
+    if not isinstance(solved, bool):
+        return _error(400, "invalid", "`solved` must be true or false.")
+    ticket = session.ticket
+    raw_id = data.get("message_id")
+    message_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else 0
+    message = Message.objects.filter(ticket=ticket, pk=message_id).first()
+    try:
+        result = ticket_customer_feedback(
+            ticket=ticket, solved=solved, actor=Actor.for_customer(ticket.customer), message=message, source="chat"
+        )
+    except ValidationError as exc:
+        return _error(400, "invalid", _validation_detail(exc))
+    return JsonResponse({"solved": result.feedback.solved, "recorded": result.created})

@@ -1,0 +1,126 @@
+"""The chat widget in real Chromium, on the demo merchant page (the Agent answers in-request)."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from ai.models import ConfidenceRule
+from ai.tests.agent_support import agent_mode, helpcenter, orders  # noqa: F401 (fixtures)
+from billing.models import Outcome, OutcomeStatus
+from helpdesk.models import Ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def shop(workspace, helpcenter, orders, agent_mode):  # noqa: F811
+    # Chat answers go out on their own once the Agent has an answer with sources.
+    ConfidenceRule.objects.create(workspace=workspace, channel="chat", ticket_type="", autosend_threshold=0.0)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return workspace
+
+
+def test_it_answers_an_order_question_with_a_citation_and_confirms_on_yes(page: Page, live_server, shop):
+    page.goto(f"{live_server.url}/chat/demo/{shop.slug}/?customer=carla@customer.test&name=Carla%20Customer")
+    page.locator(".launcher").click()
+    compose = page.locator("textarea[name=body]")
+    expect(compose).to_be_visible()
+    compose.fill("Where is my order A1001? It has not arrived yet.")
+    compose.press("Enter")
+
+    reply = page.locator(".msg.theirs.ai")
+    expect(reply).to_have_count(1, timeout=20000)
+    expect(reply).to_contain_text("A1001")
+    expect(reply.locator(".sources li").first).to_contain_text("[1]")
+    # The merchant's hostile CSS (hotpink buttons) does not reach into the widget.
+    assert page.locator(".send").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(37, 99, 235)"
+    page.screenshot(path=str(SCREENSHOTS / "widget-ai-answer.png"))
+
+    page.locator(".feedback .yes").click()
+    expect(page.locator(".notice")).to_contain_text("glad it's solved")
+    ticket = Ticket.objects.get()
+    assert ticket.channel == "chat"
+    assert Outcome.objects.get(ticket=ticket).status == OutcomeStatus.CONFIRMED
+
+    # A reload keeps the conversation: the session token is in localStorage.
+    page.reload()
+    expect(page.locator(".msg.mine")).to_have_count(1, timeout=10000)
+    expect(page.locator(".msg.theirs.ai")).to_have_count(1)
+    page.screenshot(path=str(SCREENSHOTS / "widget-after-reload.png"))
+
+
+def test_it_hands_a_visitor_who_asks_for_a_human_to_the_team(page: Page, live_server, shop):
+    page.goto(f"{live_server.url}/chat/demo/{shop.slug}/")
+    page.locator(".launcher").click()
+    page.locator("input[name=name]").fill("Hugo Human")
+    page.locator("input[name=email]").fill("hugo@customer.test")
+    page.locator(".start button").click()
+    compose = page.locator("textarea[name=body]")
+    compose.fill("Can I talk to a human please?")
+    page.locator(".send").click()
+    expect(page.locator(".notice")).to_contain_text("a person will answer", timeout=20000)
+    expect(page.locator(".msg.theirs")).to_have_count(0)
+    ticket = Ticket.objects.get()
+    assert ticket.ai_decision == "escalate" and ticket.customer.email == "hugo@customer.test"
+    page.screenshot(path=str(SCREENSHOTS / "widget-handoff.png"))
+
+    page.reload()
+    expect(page.locator(".msg.mine")).to_contain_text("talk to a human")
+
+
+@contextmanager
+def merchant_site(html: str):
+    """A merchant's page on another origin (its own port on loopback) that embeds our widget."""
+    body = html.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/product"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_it_refuses_a_forged_identity_from_another_origin_and_falls_back_to_asking(page: Page, live_server, shop):
+    # A merchant site on another origin: the widget calls our API cross-origin (CORS).
+    forged = "eyJlbWFpbCI6ImJvc3NAYWNtZS50ZXN0IiwiZXhwIjo5OTk5OTk5OTk5fQ.00"
+    html = (
+        f'<html><body><h1>Other shop</h1><script src="{live_server.url}/static/widget/oasis-chat.js" '
+        f'data-workspace="{shop.slug}" data-identity-token="{forged}"></script></body></html>'
+    )
+    with merchant_site(html) as shop_url:
+        page.goto(shop_url)
+        page.locator(".launcher").click()
+        expect(page.locator(".error")).to_contain_text("signature does not match")
+        page.locator("input[name=name]").fill("Vera Visitor")
+        page.locator("input[name=email]").fill("vera@customer.test")
+        page.locator(".start button").click()
+        page.locator("textarea[name=body]").fill("Do you ship to Canada?")
+        page.locator(".send").click()
+        expect(page.locator(".msg.mine")).to_have_count(1)
+        expect(page.locator(".msg.mine.sending")).to_have_count(0, timeout=10000)
+        page.screenshot(path=str(SCREENSHOTS / "widget-cross-origin-unverified.png"))
+    ticket = Ticket.objects.get()
+    assert ticket.customer.email == "vera@customer.test"
+    assert ticket.chat_sessions.get().verified is False
