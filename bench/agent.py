@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ os.environ.setdefault("OASIS_TESTING", "1")
 os.environ["OASIS_Q_SYNC"] = "1"  # the run happens inside the inbound call: inbound -> decision
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oasis.settings")
 sys.path.insert(0, str(ROOT))
+from bench.common import fresh_database, say  # noqa: E402
+
 N = int(os.environ.get("BENCH_TICKETS", "1000"))
 
 ARTICLES = {
@@ -69,18 +70,8 @@ TEMPLATES = [
 ]
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def fresh_database() -> None:
-    if PGDATA.exists():
-        subprocess.run([sys.executable, "-m", "oasis.embedded_pg", "stop", str(PGDATA)], cwd=ROOT, check=False)
-        shutil.rmtree(PGDATA)
-
-
 def main() -> None:
-    fresh_database()
+    fresh_database(PGDATA)
     import django
 
     django.setup()

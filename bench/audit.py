@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -25,30 +22,11 @@ PGDATA = Path(os.environ.setdefault("OASIS_PGDATA", str(ROOT / "var" / "bench-au
 os.environ.setdefault("OASIS_TESTING", "1")  # a local key and hosts; nothing else changes
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oasis.settings")
 sys.path.insert(0, str(ROOT))
+from bench.common import fresh_database, peak_rss_mb, rss_mb, say  # noqa: E402
+
 N = int(os.environ.get("BENCH_EVENTS", "1000000"))
 BATCH = 20_000
 EXPORT = ROOT / "var" / "bench-audit-export.jsonl"
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def fresh_database() -> None:
-    if PGDATA.exists():
-        subprocess.run([sys.executable, "-m", "oasis.embedded_pg", "stop", str(PGDATA)], cwd=ROOT, check=False)
-        shutil.rmtree(PGDATA)
 
 
 class RssSampler(threading.Thread):
@@ -150,7 +128,7 @@ def event_data(i: int) -> tuple[str, str, str, dict[str, Any]]:
 
 
 def main() -> None:
-    fresh_database()
+    fresh_database(PGDATA)
     import django
 
     django.setup()

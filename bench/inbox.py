@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,19 +25,11 @@ PGDATA = Path(os.environ.setdefault("OASIS_PGDATA", str(ROOT / "var" / "bench-in
 os.environ.setdefault("OASIS_TESTING", "1")  # a local key and test hosts; nothing else changes
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oasis.settings")
 sys.path.insert(0, str(ROOT))
+from bench.common import fresh_database, say  # noqa: E402
+
 N = int(os.environ.get("BENCH_TICKETS", "1000000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
 MESSAGES = 50
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def fresh_database() -> None:
-    if PGDATA.exists():
-        subprocess.run([sys.executable, "-m", "oasis.embedded_pg", "stop", str(PGDATA)], cwd=ROOT, check=False)
-        shutil.rmtree(PGDATA)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -70,7 +61,7 @@ def timed(client: Any, url: str) -> tuple[list[float], int]:
 
 
 def main() -> None:
-    fresh_database()
+    fresh_database(PGDATA)
     import django
 
     django.setup()

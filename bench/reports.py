@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +21,8 @@ PGDATA = Path(os.environ.setdefault("OASIS_PGDATA", str(ROOT / "var" / "bench-re
 os.environ.setdefault("OASIS_TESTING", "1")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oasis.settings")
 sys.path.insert(0, str(ROOT))
+from bench.common import fresh_database, say  # noqa: E402
+
 N = int(os.environ.get("BENCH_TICKETS", "1000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
 DAYS = 365  # tickets spread over a year: a 30-day period holds about 1/12 of them
@@ -37,16 +37,6 @@ QUESTIONS = [
     "Do you have a store in Berlin?",
     "Are your jackets vegan?",
 ]
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def fresh_database() -> None:
-    if PGDATA.exists():
-        subprocess.run([sys.executable, "-m", "oasis.embedded_pg", "stop", str(PGDATA)], cwd=ROOT, check=False)
-        shutil.rmtree(PGDATA)
 
 
 TICKETS_SQL = """
@@ -120,7 +110,7 @@ FROM billing_outcome o WHERE o.workspace_id = %(ws)s AND o.status IN ('confirmed
 
 
 def main() -> None:
-    fresh_database()
+    fresh_database(PGDATA)
     import django
 
     django.setup()
