@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -16,8 +17,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_PGDATA = BASE_DIR / "var" / "pgdata"
 
 
+_started: dict[Path, dict[str, str]] = {}
+# pgserver serialises processes with a file lock, which every thread of one process holds at
+# once; without this, a second thread can get its half-initialised handle and fail.
+_thread_lock = threading.Lock()
+
+
 def ensure_running(pgdata: Path) -> dict[str, str]:
     """Start the server if needed (cheap when it already runs) and return connection parts."""
+    with _thread_lock:
+        if pgdata not in _started:
+            _started[pgdata] = _start(pgdata)
+        return _started[pgdata]
+
+
+def _start(pgdata: Path) -> dict[str, str]:
     _prepare_runtime_dir()
     from pgserver.postgres_server import get_server  # lazily: production never needs the wheel
 
@@ -37,6 +51,8 @@ def stop(pgdata: Path) -> None:
 
     # pgserver builds its command wrappers at import time, invisible to type checkers.
     pg_ctl = importlib.import_module("pgserver._commands").pg_ctl
+    with _thread_lock:
+        _started.pop(pgdata, None)
     if (pgdata / "postmaster.pid").exists():
         user = "pgserver" if _is_root() else None
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
