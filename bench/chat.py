@@ -181,8 +181,11 @@ class Client:
                 self.conn.request(method, "/chat/api/bench/" + path, body=payload, headers=headers)
                 response = self.conn.getresponse()
                 data = response.read()
+                if response.status >= 500:
+                    # What the widget does too: a server error is retried (posts are idempotent).
+                    raise http.client.HTTPException(f"server error {response.status}")
                 return response.status, json.loads(data or b"{}")
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException, ValueError):
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=ANSWER_TIMEOUT_S)
                 time.sleep(0.5 * (attempt + 1))

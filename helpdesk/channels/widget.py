@@ -28,6 +28,7 @@ from helpdesk.services_channels import (
     chat_session_start,
     ticket_customer_feedback,
 )
+from oasis.db import retry_on_deadlock
 
 SESSION_HEADER = "HTTP_X_OASIS_SESSION"
 MAX_BODY_BYTES = 16 * 1024
@@ -113,7 +114,7 @@ def sessions(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     else:
         email, name, verified = str(data.get("email", "")), str(data.get("name", "")), False
     try:
-        started = chat_session_start(workspace=workspace, email=email, name=name, verified=verified)
+        started = retry_on_deadlock(chat_session_start)(workspace=workspace, email=email, name=name, verified=verified)
     except ValidationError as exc:
         return _error(400, "invalid", _validation_detail(exc))
     return JsonResponse({"session_token": started.token, "session": _session_json(started.session)}, status=201)
@@ -143,7 +144,10 @@ def _post_message(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     if len(body) > MAX_MESSAGE_CHARS:
         return _error(413, "too_large", f"A chat message is at most {MAX_MESSAGE_CHARS} characters.")
     try:
-        posted = chat_message_post(session=session, client_id=str(data.get("client_id", "")), body=body)
+        # Idempotent by client id, so a retry after a deadlock never doubles the message.
+        posted = retry_on_deadlock(chat_message_post)(
+            session=session, client_id=str(data.get("client_id", "")), body=body
+        )
     except ValidationError as exc:
         return _error(400, "invalid", _validation_detail(exc))
     return JsonResponse(
