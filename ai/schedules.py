@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from oasis.schedules import schedule_upsert
+
 SCHEDULES: list[dict[str, Any]] = [
     # Nightly: feedback accumulates slowly, and a map that moves every hour would make
     # yesterday's thresholds mean something else today.
@@ -21,14 +23,5 @@ def setup_schedules(schedule_model: Any = None) -> int:
     now = datetime.now(UTC)
     first = (now + timedelta(days=1)).replace(hour=2, minute=15, second=0, microsecond=0)
     for spec in SCHEDULES:
-        schedule_model.objects.update_or_create(
-            name=spec["name"],
-            defaults={"func": spec["func"], "schedule_type": spec["schedule_type"], "repeats": -1},
-            create_defaults={
-                "func": spec["func"],
-                "schedule_type": spec["schedule_type"],
-                "repeats": -1,
-                "next_run": first,
-            },
-        )
+        schedule_upsert(schedule_model, **spec, first_run=first)
     return len(SCHEDULES)

@@ -1,8 +1,7 @@
 """The five questions a buyer asks, answered from the workspace's own data.
 
-The AI models (approval rules, the tool allow-list) are looked up through the app registry,
-so this page answers truthfully ("none configured") before those models exist and lists them
-as soon as they do.
+Every answer is a query over live rows (audit events, approval rules, the allow-list,
+outcomes), never a setting restated: if the data changes, the answer does.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.db import models
 from django.db.models import Count, Sum
 from django.db.models.fields.json import KT
@@ -41,17 +39,6 @@ def timeline_url(ticket_id: int, run: str | None = None) -> str:
     return f"{url}#run-{run}" if run else url
 
 
-def _optional_model(label: str) -> type[models.Model] | None:
-    """An AI model if that app defines it yet; the trust page must not depend on it existing."""
-    app_label, name = label.split(".")
-    if not apps.is_installed(app_label):
-        return None
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
-
-
 def _describe(obj: models.Model) -> dict[str, Any]:
     described: dict[str, Any] = {}
     for model_field in obj._meta.concrete_fields:
@@ -64,15 +51,6 @@ def _describe(obj: models.Model) -> dict[str, Any]:
             value = str(value)
         described[model_field.name] = value
     return described
-
-
-def _rows_for(model: type[models.Model], workspace: Workspace, **flags: bool) -> list[dict[str, Any]]:
-    queryset = model._default_manager.filter(workspace=workspace)
-    names = {f.name for f in model._meta.concrete_fields}
-    active = {name: value for name, value in flags.items() if name in names}
-    if active:
-        queryset = queryset.filter(**active)
-    return [_describe(obj) for obj in queryset.order_by("pk")]
 
 
 @dataclass(frozen=True)
@@ -150,8 +128,9 @@ def _confidence(workspace: Workspace, now: datetime) -> dict[str, Any]:
 
 
 def _approval_rules(workspace: Workspace) -> dict[str, Any]:
-    model = _optional_model("ai.ApprovalRule")
-    rules = _rows_for(model, workspace, enabled=True, active=True) if model else []
+    from ai.models import ApprovalRule
+
+    rules = [_describe(r) for r in ApprovalRule.objects.filter(workspace=workspace, enabled=True).order_by("pk")]
     return {"question": QUESTIONS["approval_rules"], "configured": bool(rules), "rules": rules}
 
 
@@ -167,8 +146,9 @@ def _sample_timeline(workspace: Workspace) -> dict[str, Any]:
 
 
 def _allow_list(workspace: Workspace) -> dict[str, Any]:
-    model = _optional_model("ai.ToolPermission")
-    tools = _rows_for(model, workspace, enabled=True) if model else []
+    from ai.models import ToolPermission
+
+    tools = [_describe(t) for t in ToolPermission.objects.filter(workspace=workspace, enabled=True).order_by("pk")]
     return {"question": QUESTIONS["allow_list"], "configured": bool(tools), "tools": tools}
 
 

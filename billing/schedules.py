@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from oasis.schedules import schedule_upsert
+
 SCHEDULES: list[dict[str, Any]] = [
     {"name": "billing.finalize_outcomes", "func": "billing.tasks.finalize_outcomes", "schedule_type": "H"},
     {"name": "billing.monthly_invoices", "func": "billing.tasks.generate_monthly_invoices", "schedule_type": "M"},
@@ -27,15 +29,5 @@ def setup_schedules(schedule_model: Any = None) -> int:
         schedule_model = Schedule
     now = datetime.now(UTC)
     for spec in SCHEDULES:
-        schedule_model.objects.update_or_create(
-            name=spec["name"],
-            defaults={"func": spec["func"], "schedule_type": spec["schedule_type"], "repeats": -1},
-            # A re-run keeps the next run django-q2 already planned.
-            create_defaults={
-                "func": spec["func"],
-                "schedule_type": spec["schedule_type"],
-                "repeats": -1,
-                "next_run": _first_run(spec["schedule_type"], now),
-            },
-        )
+        schedule_upsert(schedule_model, **spec, first_run=_first_run(spec["schedule_type"], now))
     return len(SCHEDULES)
