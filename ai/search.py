@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,10 @@ CANDIDATES = 40
 # HNSW search breadth; the scale benchmark (bench/retrieval.py) measured recall against exact.
 EF_SEARCH = 100
 FTS_CONFIG = "english"
+# The query is embedded on a worker thread while Postgres runs the full-text half: onnxruntime
+# (and an HTTP provider's socket wait) and psycopg all release the GIL, so on two cores the
+# halves overlap. The embedding touches no database connection, so no transaction is crossed.
+_EMBEDDER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="oasis-embed-query")
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,10 @@ def search(*, workspace: Workspace, query: str, k: int = 5) -> list[SearchHit]:
     if space is None or not query.strip():
         return []
     n = max(CANDIDATES, 4 * k)
+    embedding = _EMBEDDER.submit(embed_query, space, query)
     fts = search_fts_ids(space=space, query=query, limit=n)
     try:
-        vec = search_vector_ids(space=space, query=query, limit=n)
+        vec = search_vector_ids(space=space, vector=embedding.result(), limit=n)
     except EmbeddingError as exc:
         # The endpoint is down: full-text alone still answers rather than nothing.
         logger.warning("vector search unavailable for workspace %s: %s", workspace.pk, exc)
@@ -220,8 +226,10 @@ def search_vector_ids(
     """  # noqa: S608 (no user input in the formatted parts)
     with transaction.atomic(), connection.cursor() as cursor:
         # Iterative scans keep HNSW returning rows when the filters drop some (pgvector 0.8).
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            [str(ef_search)],
+        )
         cursor.execute(sql, [literal, space.pk, space.dimensions, ArticleStatus.PUBLISHED, literal, limit])
         return [row[0] for row in cursor.fetchall()]
 

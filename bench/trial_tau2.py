@@ -1,6 +1,7 @@
-"""Trial on the tau2 retail TEST split: does the Agent's decision and first tool call match the
-kind of the gold actions? (No tuning on the test split: the inputs are built the same way for
-any split; the retail workspace gets the tools tau2's policy allows, nothing else.)
+"""Trial on a tau2 retail split (the TEST split by default; `--split train` to develop on):
+does the Agent's decision and first tool call match the kind of the gold actions? (No tuning on
+the test split: the inputs are built the same way for any split; the retail workspace gets the
+tools tau2's policy allows, nothing else.)
 
 Own embedded Postgres under var/bench-trial-pg (wiped at the start). Last line JSON.
 
@@ -73,6 +74,11 @@ def agent_kind(entry: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--split", choices=("train", "test", "base"), default="test")
+    split = parser.parse_args().split
     if PGDATA.exists():
         subprocess.run([sys.executable, "-m", "oasis.embedded_pg", "stop", str(PGDATA)], cwd=ROOT, check=False)
         shutil.rmtree(PGDATA)
@@ -90,10 +96,12 @@ def main() -> None:
     try:
         call_command("migrate", verbosity=0)
         files = build_retail(
-            out_dir=ROOT / "var" / "trial" / "tau2-retail-test", now=parse_datetime_text(NOW, name="now"), split="test"
+            out_dir=ROOT / "var" / "trial" / f"tau2-retail-{split}",
+            now=parse_datetime_text(NOW, name="now"),
+            split=split,
         )
         retail_workspace("tau2-retail")
-        out = ROOT / "var" / "trial" / "tau2-retail-test-report.json"
+        out = ROOT / "var" / "trial" / f"tau2-retail-{split}-report.json"
         started = time.monotonic()
         call_command(
             "trial",
@@ -116,6 +124,7 @@ def main() -> None:
         transfers = [(g, a, d) for g, a, d in rows if g == "transfer"]
         confusion = Counter(f"{g}->{a}" for g, a, _ in rows)
         result = {
+            "split": split,
             "tasks": n,
             "kind_match_rate": round(matched / n, 4),
             "transfer_tasks": len(transfers),

@@ -41,6 +41,8 @@ SEED_EXAMPLES: dict[str, list[str]] = {
         "Wann wird mein Paket geliefert?",
     ],
     "refund": [
+        "I stopped playing video games and want to return everything related to it, original payment preferred.",
+        "If the new one is too expensive, I just want to return my current headphones for a refund.",
         "I want to return the tablet I received and get the refund on my credit card. My zip code is 85001.",
         "Return the two mugs from my last order and put the refund on my gift card. My name is Ali Khan and "
         "my zip code is 20002.",
@@ -86,6 +88,8 @@ SEED_EXAMPLES: dict[str, list[str]] = {
         "I'd like to swap the laptop I received for the model with more storage, same color.",
         "Exchange my camera for the version with the longest zoom, I'll pay the difference with PayPal.",
         "I want to upgrade all the items in my pending order to the most expensive variants.",
+        "Please change item ID 1656367028 in my order to item ID 1421289881 and use my gift card for any charge.",
+        "If the cheapest keyboard costs less than 200 dollars I want to exchange my current one for it.",
         "Change the desk lamp in my order to the cheapest one available and put the difference on a gift card.",
         "For my order I want to exchange the blue earbuds to the black ones with longer battery life.",
         "The item arrived damaged, can you send a new one?",
@@ -144,6 +148,8 @@ SEED_EXAMPLES: dict[str, list[str]] = {
         "Is there a warranty on the backpack?",
         "What is the difference between the two models?",
         "Do gift cards expire?",
+        "What is the balance left on my gift card?",
+        "Which payment methods do I have saved on my account?",
         "How much does express shipping cost?",
         "Can I pay with PayPal?",
         "Are final sale items refundable?",

@@ -23,7 +23,8 @@ DIMENSIONS = 384
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # all-MiniLM-L6-v2 was trained with 256 word pieces; longer input is truncated.
 MAX_TOKENS = 256
-BATCH_SIZE = 32
+# Small batches measured fastest on two cores (54 vs 48 passages/s at 32): less padding per batch.
+BATCH_SIZE = 8
 
 
 def _model_path() -> Path:

@@ -161,3 +161,103 @@ def test_it_keeps_a_pending_order_exchange_on_that_order_for_the_tool_to_judge(w
     )
     calls = plan(workspace, "I want to modify the hiking boots in my order to a size 9.", "replacement")
     assert [c.args["order_number"] for c in writes(calls)] == ["A1021"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # An in-policy alternative the customer accepts: handled, not handed over.
+        (
+            "Refund each order to the other order's payment method. If not possible, I will agree to return "
+            "everything with the original payment method.",
+            False,
+        ),
+        ("Refund each order to the other order's payment method. If not possible, I ask for a manager.", True),
+        ("I'd like compensation for the late delivery.", True),
+        ("I lost the tablet I received, can you refund or reorder it?", True),
+        ("If my parcel was lost, where do I ask about it?", False),
+    ],
+)
+def test_it_escalates_out_of_policy_requests_unless_an_in_policy_fallback_is_given(text, expected):
+    assert outside_policy(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        # A condition asks for nothing; what follows a failed condition is a fallback.
+        ("If the tablet is returned, also cancel the charger.", [("cancel", False)]),
+        (
+            "I want to change the bookshelf to 4 foot. If it is not available, cancel the whole order.",
+            [("exchange", False), ("cancel", True)],
+        ),
+        (
+            "I want to return the laptop. If it cannot be returned, see if it can be cancelled.",
+            [
+                ("return", False),
+                ("cancel", True),
+            ],
+        ),
+    ],
+)
+def test_it_reads_conditions_and_fallbacks(text, kinds):
+    assert [(i.kind, i.fallback) for i in intents(text)] == kinds
+
+
+def test_it_plans_the_fallback_when_the_first_request_cannot_be_done(workspace, shop):
+    enable(workspace, *WRITE_TOOLS)
+    make_order(
+        workspace,
+        "A1030",
+        status=OrderStatus.PROCESSING,
+        total="80.00",
+        items=[{"sku": "SHELF-1", "name": "Oak Bookshelf", "price": "80.00"}],
+    )
+    body = "I want to change the bookshelf to a 4 foot one. If it is not available, cancel the whole order."
+    # A1030 is not shipped yet and only delivered items are exchanged: the customer's fallback instead.
+    assert writes(plan(workspace, body, "replacement")) == [
+        ToolCall("cancel_order", {"order_number": "A1030", "reason": "customer request"})
+    ]
+    # Without a fallback the exchange is still planned, and the tool's refusal is explained.
+    assert [
+        c.tool for c in writes(plan(workspace, "I want to change the bookshelf to a 4 foot one.", "replacement"))
+    ] == ["create_replacement"]
+
+
+def test_it_skips_the_fallback_when_the_first_request_can_be_done(workspace, shop):
+    enable(workspace, *WRITE_TOOLS)
+    make_order(workspace, "A1020", total="30.00", items=[{"sku": "LAMP-1", "name": "Desk Lamp", "price": "30.00"}])
+    body = "I want to exchange the desk lamp for a dimmer one. If that is not possible, cancel my pending order."
+    assert [c.tool for c in writes(plan(workspace, body, "replacement"))] == ["create_replacement"]
+
+
+def test_it_moves_an_order_to_an_address_the_customer_points_at_on_another_order(workspace, shop):
+    from helpdesk.models import Order
+
+    enable(workspace, *WRITE_TOOLS)
+    Order.objects.filter(number="A1001").update(shipping_address="5 Park Ave, New York, NY, 10001")
+    Order.objects.filter(number="A1003").update(shipping_address="7 Sunset Blvd, Los Angeles, CA, 90001")
+    same = plan(workspace, "Please change the address of order A1003 to be the same as order A1001.", "other")
+    moved = plan(workspace, "I want to change my LA order to my NYC address, it is on my other order.", "other")
+    expected = ToolCall(
+        "update_shipping_address", {"order_number": "A1003", "address": "5 Park Ave, New York, NY, 10001"}
+    )
+    assert writes(same) == [expected]
+    assert writes(moved) == [expected]
+    # Another customer's order is never a source, and a place on none of hers is asked for, not guessed.
+    assert writes(plan(workspace, "Change the address of A1003 to the same as order B2001.", "other")) == []
+    assert writes(plan(workspace, "Change my pending order to my Boston address.", "other")) == []
+
+
+def test_it_hands_over_when_it_cannot_act_and_the_customer_asked_for_a_person_then(workspace, shop):
+    enable(workspace, *WRITE_TOOLS, "escalate_to_human")
+    make_order(workspace, "A1020", total="30.00", items=[{"sku": "LAMP-1", "name": "Desk Lamp", "price": "30.00"}])
+    blocked = plan(
+        workspace, "Please cancel order A1006. If you cannot do that, transfer me to a human.", "order_status"
+    )
+    assert [c.tool for c in blocked] == ["escalate_to_human"]  # A1006 has shipped: nothing to cancel
+    doable = plan(
+        workspace, "I want to exchange the desk lamp. If you cannot do that, transfer me to a human.", "replacement"
+    )
+    assert [c.tool for c in writes(doable)] == ["create_replacement"]
+    assert "escalate_to_human" not in [c.tool for c in doable]

@@ -17,7 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ai.agent.phrasing import asks_for_human, outside_policy
+from ai.agent.phrasing import (
+    asks_for_human,
+    asks_for_human_if_not_handled,
+    conditions,
+    fallback_starts,
+    outside_policy,
+)
 from ai.tools.base import ToolCall, ToolRefused
 from ai.tools.connector import OrderInfo, ShopConnector, connector_for
 from ai.tools.policy import policy_for, policy_now
@@ -44,7 +50,7 @@ STREET_RE = re.compile(
 )
 
 SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]?")
-CANCEL_RE = re.compile(r"(?i)\b(?:cancel(?:l?ing)?|call off)\b")
+CANCEL_RE = re.compile(r"(?i)\b(?:cancel(?:l?ing)?|call off|(?:be|get|have (?:it|them)) cancell?ed)\b")
 EXCHANGE_RE = re.compile(
     r"(?i)\b(?:exchange|swap|switch|upgrade|downgrade|modify|change|adjust|replace|replacement|"
     r"another (?:size|colou?r)|(?:a |one )?size (?:smaller|bigger|larger|up|down)|wrong (?:size|colou?r|item))\b"
@@ -68,6 +74,8 @@ ORDER_TYPES = (TicketType.ORDER_STATUS, TicketType.REFUND, TicketType.REPLACEMEN
 class Intent:
     kind: str
     at: int
+    # Asked only in case the request before it cannot be done ("if not possible, cancel it").
+    fallback: bool = False
 
 
 def _amount(text: str) -> Decimal | None:
@@ -98,9 +106,15 @@ def _asked(pattern: re.Pattern[str], sentence: str) -> int:
 
 
 def intents(text: str) -> list[Intent]:
-    """The write actions the text asks for, first asked first; each kind once."""
+    """The write actions the text asks for, first asked first; each kind once. A condition
+    ("if the tablet is returned, ...") asks for nothing; what follows a failed condition ("if that
+    is not possible, cancel the order") is a fallback."""
+    masked = text
+    for start, end, _ in conditions(text):
+        masked = masked[:start] + " " * (end - start) + masked[end:]
+    fallbacks = fallback_starts(text)
     found: dict[str, int] = {}
-    for sentence_match in SENTENCE_RE.finditer(text):
+    for sentence_match in SENTENCE_RE.finditer(masked):
         sentence = sentence_match.group(0)
         base = sentence_match.start()
         about_address = bool(ADDRESS_WORD_RE.search(sentence)) and bool(CHANGE_WORD_RE.search(sentence))
@@ -114,7 +128,13 @@ def intents(text: str) -> list[Intent]:
         for kind, at in hits.items():
             if at >= 0 and kind not in found:
                 found[kind] = base + at
-    return sorted((Intent(kind, at) for kind, at in found.items()), key=lambda i: i.at)
+    ends = [m.end() for m in SENTENCE_RE.finditer(text)]
+
+    def is_fallback(at: int) -> bool:
+        # A fallback runs from where it starts to the end of its sentence.
+        return any(f <= at < next((e for e in ends if e > f), len(text)) for f in fallbacks)
+
+    return sorted((Intent(kind, at, is_fallback(at)) for kind, at in found.items()), key=lambda i: i.at)
 
 
 def _address(text: str) -> str:
@@ -205,8 +225,10 @@ def plan_tool_calls(*, ticket: Ticket, ticket_type: str, text: str) -> list[Tool
 
     wanted = intents(text)
     if ticket_type == TicketType.ACCOUNT_CHANGE:
-        calls.extend(c for c in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text) if c.tool in enabled)
-        wanted = [i for i in wanted if i.kind != ADDRESS]  # the account plan handled it
+        account = [c for c in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text) if c.tool in enabled]
+        calls.extend(account)
+        if any(c.tool == "update_shipping_address" for c in account):
+            wanted = [i for i in wanted if i.kind != ADDRESS]  # the account plan handled it
     if not wanted and ticket_type == TicketType.REFUND:
         wanted = [Intent(RETURN, 0)]
     elif not wanted and ticket_type == TicketType.REPLACEMENT:
@@ -222,12 +244,24 @@ def plan_tool_calls(*, ticket: Ticket, ticket_type: str, text: str) -> list[Tool
 
     writes: list[ToolCall] = []
     looked_up: list[str] = []
-    for intent in wanted:
+    done = False  # did the request before this one get a call that can go through?
+    for n, intent in enumerate(wanted):
+        if intent.fallback and done:
+            continue  # the request it stands in for can be done
         call = _write_for(intent, ticket=ticket, text=text, orders=orders)
-        if call is not None and call.tool in enabled:
-            writes.append(call)
-            if call.args["order_number"] not in looked_up:
-                looked_up.append(call.args["order_number"])
+        if call is not None and call.tool not in enabled:
+            call = None
+        done = call is not None and _feasible(call, orders)
+        has_fallback = n + 1 < len(wanted) and wanted[n + 1].fallback
+        if call is None or (not done and has_fallback):
+            continue  # the customer said what to do instead: no call bound to be refused
+        writes.append(call)
+        if call.args["order_number"] not in looked_up:
+            looked_up.append(call.args["order_number"])
+    if not calls and not any(_feasible(c, orders) for c in writes) and asks_for_human_if_not_handled(text):
+        # The customer asked for something the Agent cannot do, and said to hand over then.
+        add("escalate_to_human", reason="the request cannot be handled and the customer asked for a person then")
+        return calls
     for number in looked_up or [o.number for o in orders.named()[:3]]:
         add("lookup_order", order_number=number)
     for call in writes:
@@ -235,16 +269,83 @@ def plan_tool_calls(*, ticket: Ticket, ticket_type: str, text: str) -> list[Tool
     return calls
 
 
+def _feasible(call: ToolCall, orders: _Orders) -> bool:
+    """Whether the tool will accept the call. Only an exchange is planned on an order the tool
+    may refuse (it replaces delivered items only), so the reply can explain the refusal."""
+    if call.tool != "create_replacement":
+        return True
+    order = next((o for o in orders.named() + orders.recent() if o.number == call.args["order_number"]), None)
+    return order is not None and order.status == OrderStatus.DELIVERED
+
+
+SAME_AS_RE = re.compile(
+    r"(?i)\bsame\s+(?:address\s+)?as\s+(?:(?:in|on|for|of)\s+)?(?:my\s+|the\s+)?(?:other\s+)?(?:order\s+)?"
+    r"#?([A-Z]{1,4}-?\d{3,10})\b"
+)
+# Everyday short names of places, so "my NYC address" finds the address that says New York.
+PLACE_ALIASES = {
+    "nyc": "new york",
+    "big apple": "new york",
+    "la": "los angeles",
+    "sf": "san francisco",
+    "dc": "washington",
+    "philly": "philadelphia",
+}
+
+
+def _places(address: str) -> list[str]:
+    """The named parts of an address ("12 Elm Avenue, Apt 3, Houston, TX" -> Elm Avenue, Houston)."""
+    parts = [re.sub(r"^\d+[\w-]*\s+", "", p.strip()) for p in address.split(",")]
+    return [p for p in parts if len(p) >= 3 and not re.search(r"\d", p) and p.upper() not in ("USA", "US")]
+
+
+def _known_addresses(text: str, orders: _Orders) -> dict[str, str]:
+    """Addresses the customer points at instead of writing one out, on their own orders ("the same
+    as order W123", "my NYC address, it is on my other order"): {address: order number}."""
+    own = [o for o in orders.named() + orders.recent() if o.belongs_to(orders.email) and o.shipping_address]
+    if same := SAME_AS_RE.search(text):
+        ref = next((o for o in own if o.number.upper() == same.group(1).upper()), None)
+        return {ref.shipping_address: ref.number} if ref else {}
+    said = " ".join(s.group(0) for s in SENTENCE_RE.finditer(text) if ADDRESS_WORD_RE.search(s.group(0))).lower()
+    for short, long in PLACE_ALIASES.items():
+        said = re.sub(rf"\b{short}\b", long, said)
+    found: dict[str, str] = {}
+    for order in own:
+        if any(re.search(rf"\b{re.escape(p.lower())}\b", said) for p in _places(order.shipping_address)):
+            found.setdefault(order.shipping_address, order.number)
+    return found
+
+
+def _address_change(*, text: str, orders: _Orders) -> ToolCall | None:
+    """The new address written out, else the one the customer points at on another of their
+    orders, moved onto their order not yet shipped. Nothing when it is unclear which address is
+    meant: the reply asks for it rather than guessing."""
+    if written := _address(text):
+        order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
+        if order is None:
+            return None
+        return ToolCall("update_shipping_address", {"order_number": order.number, "address": written})
+    known = _known_addresses(text, orders)
+    # The order to change is one the address is not already on (the customer names both places:
+    # "move my LA order to my NYC address").
+    order = orders.pick(
+        (OrderStatus.PENDING, OrderStatus.PROCESSING),
+        usable=lambda o: any(a != o.shipping_address and n != o.number for a, n in known.items()),
+    )
+    if order is None:
+        return None
+    new = [a for a, n in known.items() if a != order.shipping_address and n != order.number]
+    if len(new) != 1:
+        return None
+    return ToolCall("update_shipping_address", {"order_number": order.number, "address": new[0]})
+
+
 def _write_for(intent: Intent, *, ticket: Ticket, text: str, orders: _Orders) -> ToolCall | None:
     if intent.kind == CANCEL:
         order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
         return ToolCall("cancel_order", {"order_number": order.number, "reason": "customer request"}) if order else None
     if intent.kind == ADDRESS:
-        order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
-        address = _address(text)
-        if order is None or not address:
-            return None  # no new address written out: the reply asks for it
-        return ToolCall("update_shipping_address", {"order_number": order.number, "address": address})
+        return _address_change(text=text, orders=orders)
     if intent.kind == EXCHANGE:
         # The order whose items the customer names; a pending one gets the tool's own refusal
         # (only delivered orders are exchanged), which the reply then explains.
@@ -283,12 +384,10 @@ def _plan_account(*, ticket: Ticket, ticket_type: str, text: str) -> list[ToolCa
         others = [e for e in EMAIL_RE.findall(text) if e.lower() != own]
         if others:
             calls.append(ToolCall("request_email_change", {"new_email": others[-1]}))
-        address = _address(text)
-        if address:
-            orders = _Orders(ticket=ticket, text=text)
-            order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
-            if order is not None:
-                calls.append(ToolCall("update_shipping_address", {"order_number": order.number, "address": address}))
+        if _address(text):
+            change = _address_change(text=text, orders=_Orders(ticket=ticket, text=text))
+            if change is not None:
+                calls.append(change)
     elif ticket_type == TicketType.SCHEDULING:
         when = WHEN_RE.search(text)
         if when:

@@ -5,7 +5,8 @@ matter title/url); db.json orders in the DESIGN.md orders format (tau2 has no da
 shipped and delivered dates are made up deterministically from the order id, relative to
 --now, delivered orders within the 30-day window as tau2's policy lets them be returned);
 tasks as tickets: reason_for_call + known_info, turned from "you" into the customer's "I",
-from the email of the task's user in db.json.
+sent from the email of the db.json user the customer identifies in what they know (an email, or
+name + zip code, as tau2's policy authenticates), never from the gold actions.
 banking_knowledge: documents as help-center articles, tasks' instructions as tickets.
 """
 
@@ -130,6 +131,7 @@ def retail_order(order: dict[str, Any], users: dict[str, Any], now: dt.datetime)
 
 
 _SWAPS = [
+    (r"\byou name\b", "my name"),  # a typo in many tau2 tasks ("You name is ...")
     (r"\byou are\b", "I am"),
     (r"\byou were\b", "I was"),
     (r"\byou've\b", "I've"),
@@ -140,6 +142,14 @@ _SWAPS = [
     (r"\byours\b", "mine"),
     (r"\byour\b", "my"),
 ]
+# "you" before a verb or an adverb is the subject ("the laptop you just bought" -> "I just bought").
+_YOU_VERB = re.compile(
+    r"\byou(?=\s+(?:have|had|has|was|will|would|can|could|should|may|might|must|do|does|did|don't|didn't|"
+    r"cannot|can't|just|also|only|still|recently|already|now|then|really|want|wanted|need|needed|ordered|"
+    r"bought|received|placed|made|got|think|know|remember|forgot|prefer|like|live|lived|moved|paid|used|own|"
+    r"go|went|become|change|decide|say|mention|ask|agree|insist|realize|wonder|purchased)\b)",
+    re.I,
+)
 _SUBJECT_YOU = re.compile(
     r"(^|[.!?;:]\s+|\b(?:and|but|if|that|when|because|so|as|since|unless|though)\s+|,\s+)you\b", re.I
 )
@@ -158,39 +168,46 @@ def first_person(text: str) -> str:
     for pattern, repl in _SWAPS:
         text = re.sub(pattern, _keep_case(repl), text, flags=re.I)
     text = _SUBJECT_YOU.sub(lambda m: f"{m.group(1)}I", text)
+    text = _YOU_VERB.sub("I", text)
     text = re.sub(r"\byou\b", "me", text, flags=re.I)
     return re.sub(r"(^|[.!?]\s+)my\b", lambda m: f"{m.group(1)}My", text)
 
 
-def task_user(task: dict[str, Any], db: dict[str, Any]) -> str | None:
-    """Who wrote: the user the task is about (its lookups, else an order it names)."""
-    users = db["users"]
-    for action in (task.get("evaluation_criteria") or {}).get("actions") or []:
-        args = action.get("arguments") or {}
-        if action["name"] == "get_user_details" and args.get("user_id") in users:
-            return str(args["user_id"])
-        if action["name"] == "find_user_id_by_email":
-            found = next((str(uid) for uid, u in users.items() if u["email"] == args.get("email")), None)
-            if found:
-                return found
-        if action["name"] == "find_user_id_by_name_zip":
-            found = next(
-                (
-                    str(uid)
-                    for uid, u in users.items()
-                    if u["name"]["first_name"] == args.get("first_name")
-                    and u["name"]["last_name"] == args.get("last_name")
-                    and u["address"]["zip"] == args.get("zip")
-                ),
-                None,
-            )
-            if found:
-                return found
+ZIP_RE = re.compile(r"\b\d{5}\b")
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def _mentions(text: str, word: str) -> bool:
+    return bool(word) and re.search(rf"(?<![\w.]){re.escape(word)}(?![\w@])", text, re.I) is not None
+
+
+def known_user(task: dict[str, Any], db: dict[str, Any]) -> str | None:
+    """Who wrote, from what the customer knows and would write (tau2's policy authenticates a
+    customer by email, or by name + zip code): an email of theirs, else a zip code and their
+    first and last name (or their user id, which spells both). Never from the gold actions: a real
+    ticket carries only what the customer typed. None when nothing identifies one user."""
     instructions = task["user_scenario"]["instructions"]
-    for number in re.findall(r"#W\d+", json.dumps(instructions)):
-        order = db["orders"].get(number)
-        if order:
-            return str(order["user_id"])
+    known = str(instructions.get("known_info") or "")
+    said = f"{known}\n{instructions.get('reason_for_call') or ''}"
+    users = db["users"]
+    by_email = {str(u["email"]).lower(): uid for uid, u in users.items()}
+    for text in (known, said):
+        for email in EMAIL_RE.findall(text):
+            if email.lower().rstrip(".") in by_email:
+                return str(by_email[email.lower().rstrip(".")])
+    for text in (known, said):
+        zips = set(ZIP_RE.findall(text))
+        found = [
+            str(uid)
+            for uid, u in users.items()
+            if str(u["address"].get("zip")) in zips
+            and (
+                _mentions(text, str(uid))
+                or (_mentions(text, u["name"]["first_name"]) and _mentions(text, u["name"]["last_name"]))
+            )
+        ]
+        if len(found) == 1:
+            return found[0]
     return None
 
 
@@ -201,7 +218,7 @@ def retail_ticket(task: dict[str, Any], db: dict[str, Any], now: dt.datetime) ->
         for k in ("reason_for_call", "known_info")
         if instructions.get(k)
     )
-    user_id = task_user(task, db)
+    user_id = known_user(task, db)
     user = db["users"].get(user_id) if user_id else None
     email = user["email"] if user else f"task-{task['id']}@customer.example"
     name = f"{user['name']['first_name']} {user['name']['last_name']}" if user else ""
