@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+from django.db.models.functions import Now
 from pgvector.django import VectorField
 
 from ai.providers.base import ProviderConfig
@@ -575,3 +576,95 @@ class TrialMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_id}: {self.mark}"
+
+
+# ------------------------------------------------------- manager reports rollup (issue 11)
+
+
+class ReportDay(models.Model):
+    """The additive figures of the manager reports for one UTC day of a workspace, per channel and
+    ticket type. Kept by `ai.reports.rollup`; the report reads it for closed days that no source
+    row has changed since (see ReportDirtyDay) and the live tables for the rest."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+    ticket_type = models.CharField(max_length=32)
+    # Tickets created that day; those with an Agent run.
+    tickets = models.PositiveIntegerField(db_default=0)
+    tickets_with_runs = models.PositiveIntegerField(db_default=0)
+    # Agent runs started that day, by decision.
+    runs = models.PositiveIntegerField(db_default=0)
+    autosend = models.PositiveIntegerField(db_default=0)
+    draft = models.PositiveIntegerField(db_default=0)
+    escalate = models.PositiveIntegerField(db_default=0)
+    awaiting_approval = models.PositiveIntegerField(db_default=0)
+    # Outcomes resolved that day: resolved, durable, charged, and the charged amount.
+    outcomes = models.PositiveIntegerField(db_default=0)
+    durable = models.PositiveIntegerField(db_default=0)
+    charged = models.PositiveIntegerField(db_default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=2, db_default=0)
+    # Draft verdicts given that day.
+    sent_unchanged = models.PositiveIntegerField(db_default=0)
+    edited = models.PositiveIntegerField(db_default=0)
+    discarded = models.PositiveIntegerField(db_default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "day", "channel", "ticket_type"], name="report_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel}/{self.ticket_type}: {self.tickets} tickets"
+
+
+class ReportDayCount(models.Model):
+    """Keyed counts of a rollup day: tickets per handoff category, discarded drafts per reason."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+    ticket_type = models.CharField(max_length=32)
+    metric = models.CharField(max_length=16, help_text="handoff | discard")
+    key = models.CharField(max_length=300)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "channel", "ticket_type", "metric", "key"], name="report_day_count_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric} {self.key}: {self.n}"
+
+
+class ReportRollupState(models.Model):
+    """Which days of a workspace the rollup holds: [rolled_from, rolled_until)."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
+    rolled_from = models.DateField()
+    rolled_until = models.DateField(help_text="Exclusive: the first day not rolled up yet.")
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"rollup of workspace {self.workspace_id}: {self.rolled_from} to {self.rolled_until}"
+
+
+class ReportDirtyDay(models.Model):
+    """A past day whose source rows changed after the day ended: written by database triggers
+    (migration 0011) on tickets, runs, outcomes, draft feedback and reopen events; the report
+    reads such a day live until the rollup recomputes it. Append-only (no upsert, so concurrent
+    writers never wait on each other's mark); a refresh deletes only the marks it has seen."""
+
+    # No foreign key: the triggers also fire while a workspace's rows are being deleted.
+    workspace_id = models.BigIntegerField()
+    day = models.DateField()
+    marked_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "day"], name="report_dirty_day")]
+
+    def __str__(self) -> str:
+        return f"workspace {self.workspace_id}: {self.day} changed at {self.marked_at}"

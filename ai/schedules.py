@@ -1,4 +1,5 @@
-"""The django-q2 schedules of the Agent; created by migration 0004_agent_schedules and by `setup_schedules`."""
+"""The django-q2 schedules of the Agent (migration 0004_agent_schedules, `setup_schedules`) and of
+the reports rollup (migration 0011_report_rollup, `setup_rollup_schedules`)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,43 @@ def setup_schedules(schedule_model: Any = None) -> int:
     for spec in SCHEDULES:
         schedule_upsert(schedule_model, **spec, first_run=first)
     return len(SCHEDULES)
+
+
+ROLLUP_SCHEDULES: list[dict[str, Any]] = [
+    # Rolls up the days that have closed and recomputes the days marked dirty since: the report
+    # reads both live until then, so this only keeps the live share small (exactness does not
+    # depend on it).
+    {"name": "ai.reports_rollup", "func": "ai.tasks_reports.reports_rollup_task", "schedule_type": "I", "minutes": 10},
+    # Nightly: also recompute the last 8 closed days whatever the marks say, a safety net for
+    # changes made with the triggers off (a restore, a manual fix-up with session_replication_role).
+    {
+        "name": "ai.reports_rollup_recheck",
+        "func": "ai.tasks_reports.reports_rollup_task",
+        "kwargs": "{'recheck_days': 8}",
+        "schedule_type": "D",
+        "minutes": None,
+    },
+]
+
+
+def setup_rollup_schedules(schedule_model: Any = None) -> int:
+    """Create or update the rollup schedules (idempotent); a re-run keeps the next runs planned."""
+    if schedule_model is None:
+        from django_q.models import Schedule
+
+        schedule_model = Schedule
+    now = datetime.now(UTC)
+    nightly = (now + timedelta(days=1)).replace(hour=1, minute=20, second=0, microsecond=0)
+    for spec in ROLLUP_SCHEDULES:
+        fields = {
+            "func": spec["func"],
+            "kwargs": spec.get("kwargs"),
+            "schedule_type": spec["schedule_type"],
+            "minutes": spec["minutes"],
+            "repeats": -1,
+        }
+        first = nightly if spec["schedule_type"] == "D" else now
+        schedule_model.objects.update_or_create(
+            name=spec["name"], defaults=fields, create_defaults={**fields, "next_run": first}
+        )
+    return len(ROLLUP_SCHEDULES)

@@ -2,8 +2,16 @@
 
 Each figure is one or two aggregate queries (COUNT/SUM with FILTER, percentile_cont, a window
 for the top tickets per reason); Python only formats a handful of aggregated rows. Periods
-are event times: tickets by creation, runs by start, outcomes by resolution, feedback and
-approval requests by creation. Channel and type are the ticket's.
+are event times (UTC days): tickets by creation, runs by start, outcomes by resolution, draft
+verdicts by when they were given (within 30 days of their run), approval requests by creation.
+Channel and type are the ticket's.
+
+The additive figures (volume, AI activity, outcomes, handoff counts, draft verdicts) read the
+daily rollup (ai.reports.rollup) for the period's closed, unchanged days and the live tables
+for the rest (today, days not rolled up yet, days changed since): the sum is the same as a
+live-only computation, whether or not the rollup has run. Approvals (percentiles, pending
+now), the calibration curve, the latest tickets per handoff reason and the knowledge gaps are
+not additive and stay on the live tables (each an index range of the period, or a LIMIT).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.urls import NoReverseMatch, reverse
 
@@ -45,16 +54,23 @@ from ai.models import (
     FeedbackVerdict,
     GapVector,
 )
+from ai.reports.rollup import (
+    DURABLE_DAYS,
+    FEEDBACK_LAG_DAYS,
+    Rolled,
+    Split,
+    handoff_case_sql,
+    rolled_sums,
+    split_period,
+)
 from audit.models import AuditEvent
 from billing.models import Outcome, OutcomeStatus, Plan
 from billing.pricing import ZERO, cost_per_attempt, cost_per_outcome, cost_per_seat, money
 from helpdesk.models import Membership, Role, Ticket
 
-DURABLE_DAYS = 7
 TOP_TICKETS = 5
 GAP_RUNS = 500
 GAP_SIMILARITY = 0.6
-FEEDBACK_LAG_DAYS = 30
 NO_ARTICLE_REASON = "no matching article"
 DEFAULT_MINUTES_PER_TICKET = 8
 RESOLVED = (OutcomeStatus.CONFIRMED, OutcomeStatus.BILLED, OutcomeStatus.CREDITED)
@@ -122,16 +138,22 @@ class EpochSeconds(Func):
 # ---------------------------------------------------------------------------- figures
 
 
-def volume(f: ReportFilter) -> dict[str, Any]:
-    rows = (
-        Ticket.objects.filter(workspace_id=f.workspace_id, created_at__gte=f.start, created_at__lt=f.end)
-        .filter(f.ticket_q())
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by("day")
-    )
-    counts = {row["day"]: row["n"] for row in rows}
+def _live_tickets(f: ReportFilter, split: Split) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(workspace_id=f.workspace_id).filter(split.q("created_at")).filter(f.ticket_q())
+
+
+def volume(f: ReportFilter, split: Split, rolled: Rolled) -> dict[str, Any]:
+    counts = dict(rolled.tickets_by_day)
+    if split.live:
+        rows = (
+            _live_tickets(f, split)
+            .annotate(day=TruncDate("created_at", tzinfo=UTC))
+            .values("day")
+            .annotate(n=Count("id"))
+            .order_by("day")
+        )
+        for row in rows:
+            counts[row["day"]] = counts.get(row["day"], 0) + row["n"]
     by_day = [(day, counts.get(day, 0)) for day in _days(f)]
     return {"tickets": sum(counts.values()), "by_day": [{"day": d.isoformat(), "tickets": n} for d, n in by_day]}
 
@@ -147,23 +169,27 @@ def _runs(f: ReportFilter) -> QuerySet[AgentRun]:
     ).filter(f.ticket_q("ticket__"))
 
 
-def ai_activity(f: ReportFilter, tickets: int) -> dict[str, Any]:
+def ai_activity(f: ReportFilter, split: Split, rolled: Rolled, tickets: int) -> dict[str, Any]:
     """AI involvement (runs and tickets touched) and the decision shares of the Agent's runs."""
-    agg = _runs(f).aggregate(runs=Count("id"), **{d: Count("id", filter=Q(decision=d)) for d in DECISIONS})
-    # Tickets of the period the AI touched: a semi-join of the period's tickets with runs since
-    # its start (a run on an older ticket is an attempt, priced below, not this period's involvement).
-    agg["tickets"] = (
-        Ticket.objects.filter(workspace_id=f.workspace_id, created_at__gte=f.start, created_at__lt=f.end)
-        .filter(f.ticket_q())
-        .filter(
-            Exists(
-                AgentRun.objects.filter(
-                    workspace_id=f.workspace_id, kind="agent", created_at__gte=f.start, ticket_id=OuterRef("pk")
-                )
-            )
+    agg: dict[str, int] = {"runs": rolled.get("runs"), **{d: rolled.get(d) for d in DECISIONS}}
+    agg["tickets"] = rolled.get("tickets_with_runs")
+    if split.live:
+        live = (
+            AgentRun.objects.filter(workspace_id=f.workspace_id, kind="agent")
+            .filter(split.q("created_at"))
+            .filter(f.ticket_q("ticket__"))
+            .aggregate(runs=Count("id"), **{d: Count("id", filter=Q(decision=d)) for d in DECISIONS})
         )
-        .count()
-    )
+        for key, n in live.items():
+            agg[key] += n
+        # Tickets created in the period that have an Agent run (at any time: the rollup counts
+        # the same per creation day). A run on an older ticket is an attempt, priced below, not
+        # this period's involvement.
+        agg["tickets"] += (
+            _live_tickets(f, split)
+            .filter(Exists(AgentRun.objects.filter(kind="agent", ticket_id=OuterRef("pk"))))
+            .count()
+        )
     decided = sum(agg[d] for d in DECISIONS)
     return {
         "runs": agg["runs"],
@@ -188,22 +214,26 @@ def _reopened_within(days: int) -> Exists:
     )
 
 
-def outcomes(f: ReportFilter, tickets: int) -> dict[str, Any]:
+def outcomes(f: ReportFilter, split: Split, rolled: Rolled, tickets: int) -> dict[str, Any]:
     """AI resolutions resolved in the period; durable = not voided/credited and no reopen
     within 7 days of resolution; charged = confirmed or billed (what the invoices bill)."""
-    agg = (
-        Outcome.objects.filter(
-            workspace_id=f.workspace_id, resolved_at__gte=f.start, resolved_at__lt=f.end, status__in=RESOLVED
+    agg: dict[str, Any] = {k: rolled.get(k) for k in ("outcomes", "durable", "charged")}
+    agg["cost"] = rolled.cost
+    if split.live:
+        live = (
+            Outcome.objects.filter(workspace_id=f.workspace_id, status__in=RESOLVED)
+            .filter(split.q("resolved_at"))
+            .filter(f.ticket_q("ticket__"))
+            .annotate(reopened=_reopened_within(DURABLE_DAYS))
+            .aggregate(
+                outcomes=Count("id"),
+                durable=Count("id", filter=Q(status__in=CHARGED, reopened=False)),
+                charged=Count("id", filter=Q(status__in=CHARGED)),
+                cost=Sum("price", filter=Q(status__in=CHARGED), default=ZERO),
+            )
         )
-        .filter(f.ticket_q("ticket__"))
-        .annotate(reopened=_reopened_within(DURABLE_DAYS))
-        .aggregate(
-            outcomes=Count("id"),
-            durable=Count("id", filter=Q(status__in=CHARGED, reopened=False)),
-            charged=Count("id", filter=Q(status__in=CHARGED)),
-            cost=Sum("price", filter=Q(status__in=CHARGED), default=ZERO),
-        )
-    )
+        for key, value in live.items():
+            agg[key] += value
     return {
         "outcomes": agg["outcomes"],
         "durable": agg["durable"],
@@ -254,6 +284,7 @@ def handoff_category(reason: str) -> str:
 
 
 def _handoff_tickets(f: ReportFilter) -> QuerySet[Ticket]:
+    """The period's handed-off tickets (whole period: callers narrow to the live part)."""
     return (
         Ticket.objects.filter(workspace_id=f.workspace_id, created_at__gte=f.start, created_at__lt=f.end)
         .filter(f.ticket_q())
@@ -262,25 +293,36 @@ def _handoff_tickets(f: ReportFilter) -> QuerySet[Ticket]:
     )
 
 
-def handoffs(f: ReportFilter) -> list[dict[str, Any]]:
+def _category() -> RawSQL:
+    sql, params = handoff_case_sql('"helpdesk_ticket"."ai_reason"')
+    return RawSQL(sql, params, output_field=CharField())  # noqa: S611 (patterns are parameters)
+
+
+def handoffs(f: ReportFilter, split: Split, rolled: Rolled) -> list[dict[str, Any]]:
     """Reasons ranked by tickets, each with its latest tickets and an inbox link.
 
-    Two queries whatever the volume: the period's handed-off tickets counted per distinct
-    reason (an index-only scan of a covering partial index), then, per category present, its
-    latest tickets (a backward scan of the same index that stops after TOP_TICKETS rows). The
-    distinct reasons, not the tickets, are mapped to categories in Python."""
-    per_reason = _handoff_tickets(f).order_by().values("ai_reason").annotate(n=Count("id"))
-    reasons: dict[str, list[str]] = {}
-    totals: dict[str, int] = {}
-    for row in per_reason:
-        key = handoff_category(row["ai_reason"])
-        reasons.setdefault(key, []).append(row["ai_reason"])
-        totals[key] = totals.get(key, 0) + row["n"]
+    Two queries whatever the volume: the handed-off tickets of the live part of the period
+    counted per category (a SQL CASE over the reason, the rollup's own rule) added to the
+    rollup's counts, then, per category present, its latest tickets over the whole period (a
+    backward scan of the covering partial index that stops after TOP_TICKETS rows)."""
+    totals: dict[str, int] = {k: n for k, n in rolled.handoffs.items() if n}
+    if split.live:
+        per_category = (
+            _handoff_tickets(f)
+            .filter(split.q("created_at"))
+            .annotate(category=_category())
+            .order_by()
+            .values("category")
+            .annotate(n=Count("id"))
+        )
+        for row in per_category:
+            totals[row["category"]] = totals.get(row["category"], 0) + row["n"]
     latest = None
-    for key, texts in reasons.items():
+    for key in totals:
         part = (
             _handoff_tickets(f)
-            .filter(ai_reason__in=texts)
+            .alias(in_category=_category())
+            .filter(in_category=key)
             .annotate(category=Value(key, output_field=CharField()))
             .order_by("-created_at", "-id")
             .values("category", "id", "number", "subject", "ai_reason", "created_at")[:TOP_TICKETS]
@@ -333,30 +375,36 @@ def handoffs(f: ReportFilter) -> list[dict[str, Any]]:
     ]
 
 
-def draft_acceptance(f: ReportFilter) -> dict[str, Any]:
-    """What humans did with AI drafts, the discard reasons, and the calibration curve."""
-    rows = (
-        DraftFeedback.objects.filter(
-            run__workspace_id=f.workspace_id,
-            # Bounds the join to recent runs (an index range, not the whole table): a draft gets
-            # its verdict when a human acts on it, well within FEEDBACK_LAG_DAYS.
-            run__created_at__gte=f.start - timedelta(days=FEEDBACK_LAG_DAYS),
-            run__created_at__lt=f.end,
-            created_at__gte=f.start,
-            created_at__lt=f.end,
-            verdict__in=DRAFT_VERDICTS,
-        )
-        .filter(f.ticket_q("run__ticket__"))
-        .values("verdict", "reason")
-        .annotate(n=Count("id"))
-    )
-    verdicts = dict.fromkeys(DRAFT_VERDICTS, 0)
+def draft_acceptance(f: ReportFilter, split: Split, rolled: Rolled) -> dict[str, Any]:
+    """What humans did with AI drafts, the discard reasons, and the calibration curve.
+
+    A verdict counts when given within FEEDBACK_LAG_DAYS of its run (a human acts on a draft
+    well within that), which also bounds the join to recent runs: an index range."""
+    verdicts = {v: rolled.get(str(v)) for v in DRAFT_VERDICTS}
     reasons: dict[str, int] = {}
-    for row in rows:
-        verdicts[row["verdict"]] += row["n"]
-        if row["verdict"] == FeedbackVerdict.DISCARDED:
-            key = row["reason"] or "(none given)"
-            reasons[key] = reasons.get(key, 0) + row["n"]
+    for reason, n in rolled.discards.items():
+        key = reason or "(none given)"
+        reasons[key] = reasons.get(key, 0) + n
+    if split.live and split.live_start is not None and split.live_end is not None:
+        lag = timedelta(days=FEEDBACK_LAG_DAYS)
+        rows = (
+            DraftFeedback.objects.filter(
+                run__workspace_id=f.workspace_id,
+                run__created_at__gte=split.live_start - lag,
+                run__created_at__lt=split.live_end,
+                verdict__in=DRAFT_VERDICTS,
+            )
+            .filter(split.q("created_at"))
+            .filter(run__created_at__gte=F("created_at") - lag)
+            .filter(f.ticket_q("run__ticket__"))
+            .values("verdict", "reason")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            verdicts[row["verdict"]] += row["n"]
+            if row["verdict"] == FeedbackVerdict.DISCARDED:
+                key = row["reason"] or "(none given)"
+                reasons[key] = reasons.get(key, 0) + row["n"]
     total = sum(verdicts.values())
     calibration = (
         CalibrationMap.objects.filter(workspace_id=f.workspace_id)
@@ -545,19 +593,22 @@ def knowledge_gaps(f: ReportFilter, *, limit: int = GAP_RUNS) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- report
 
 
-def report(f: ReportFilter, *, now: datetime, gaps: bool = True) -> dict[str, Any]:
-    """Every figure of the reports page (and of the API and CSV exports)."""
+def report(f: ReportFilter, *, now: datetime, gaps: bool = True, use_rollup: bool = True) -> dict[str, Any]:
+    """Every figure of the reports page (and of the API and CSV exports). use_rollup=False
+    computes everything from the live tables (the reference the rollup is tested against)."""
     with transaction.atomic():
         # Group-bys over a month of tickets sort in memory instead of spilling to disk.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '32MB'")
-        return _report(f, now=now, gaps=gaps)
+        return _report(f, now=now, gaps=gaps, use_rollup=use_rollup)
 
 
-def _report(f: ReportFilter, *, now: datetime, gaps: bool) -> dict[str, Any]:
-    vol = volume(f)
-    activity = ai_activity(f, vol["tickets"])
-    resolved = outcomes(f, vol["tickets"])
+def _report(f: ReportFilter, *, now: datetime, gaps: bool, use_rollup: bool) -> dict[str, Any]:
+    split = split_period(workspace_id=f.workspace_id, start=f.start, end=f.end, use_rollup=use_rollup)
+    rolled = rolled_sums(workspace_id=f.workspace_id, days=split.rolled, channel=f.channel, ticket_type=f.ticket_type)
+    vol = volume(f, split, rolled)
+    activity = ai_activity(f, split, rolled, vol["tickets"])
+    resolved = outcomes(f, split, rolled, vol["tickets"])
     return {
         "filter": {
             "start": f.start.isoformat(),
@@ -569,8 +620,8 @@ def _report(f: ReportFilter, *, now: datetime, gaps: bool) -> dict[str, Any]:
         "volume": vol,
         "ai": activity,
         "resolution": resolved,
-        "handoffs": handoffs(f),
-        "drafts": draft_acceptance(f),
+        "handoffs": handoffs(f, split, rolled),
+        "drafts": draft_acceptance(f, split, rolled),
         "approvals": approvals(f, now=now),
         "cost": cost(f, resolved=resolved, runs=activity["runs"]),
         "knowledge_gaps": knowledge_gaps(f) if gaps else {"questions": 0, "clusters": []},
