@@ -163,18 +163,26 @@ def search_fts_ids(
         if not terms:
             return []
         tsquery = " | ".join(f"'{term}'" for term in terms)
+        # Rank first, then check the article is published for the few best only: passages of
+        # unpublished articles are removed by the re-index, so the check is a safety net for the
+        # moment between an unpublish and its re-index, and need not cost a join per matched row.
         sql = """
-            WITH matched AS MATERIALIZED (
-                SELECT p.id, p.article_id, p.search_vector AS doc FROM ai_passage p
-                WHERE p.space_id = %s AND p.search_vector @@ to_tsquery('simple', %s)
+            WITH ranked AS MATERIALIZED (
+                SELECT m.id, m.article_id, ts_rank(m.search_vector, q) AS rank
+                FROM (
+                    SELECT p.id, p.article_id, p.search_vector FROM ai_passage p
+                    WHERE p.space_id = %s AND p.search_vector @@ to_tsquery('simple', %s)
+                    LIMIT %s
+                ) m, to_tsquery('simple', %s) q
+                ORDER BY rank DESC, m.id
                 LIMIT %s
             )
-            SELECT m.id FROM matched m JOIN helpdesk_article a ON a.id = m.article_id
+            SELECT r.id FROM ranked r JOIN helpdesk_article a ON a.id = r.article_id
             WHERE a.status = %s
-            ORDER BY ts_rank(m.doc, to_tsquery('simple', %s)) DESC, m.id
+            ORDER BY r.rank DESC, r.id
             LIMIT %s
         """
-        params: list[Any] = [space.pk, tsquery, RANK_CAP, ArticleStatus.PUBLISHED, tsquery, limit]
+        params: list[Any] = [space.pk, tsquery, RANK_CAP, tsquery, 4 * limit, ArticleStatus.PUBLISHED, limit]
     else:
         # The stored column uses FTS_CONFIG; another config (benchmark) computes vectors on the fly.
         document = (

@@ -10,6 +10,8 @@ card number is never left to a statistical guess.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import re
 import threading
@@ -25,7 +27,7 @@ from ai.agent.language import detect_language
 from ai.agent.phrasing import asks_for_human, outside_policy
 from ai.agent.seed_examples import SEED_EXAMPLES
 from ai.agent.sentiment import sentiment
-from ai.providers.local import LocalEmbeddingProvider
+from ai.providers.local import MODEL_SHA256, LocalEmbeddingProvider
 from audit.redaction import CARD, CREDENTIAL, HEALTH, IBAN, NATIONAL_ID, redact
 
 # (type, pattern, reason) in priority order; the first match forces the type.
@@ -119,9 +121,30 @@ def training_examples() -> tuple[list[str], list[str]]:
 
 @functools.cache
 def seed_model() -> softmax.SoftmaxModel:
-    """The classifier on the seed examples alone, trained once per process (~1 s)."""
+    """The classifier on the seed examples alone. Training takes ~1 s on an idle box and far more
+    on a busy one, which a worker's first ticket would pay inside its time budget; so it is trained
+    once per machine and saved under a name that changes with anything the result depends on."""
     texts, labels = training_examples()
-    return softmax.fit_calibrated(embed(texts).astype(np.float64), labels, **TRAIN_KWARGS)
+    inputs = [MODEL_SHA256, TRAIN_KWARGS, texts, labels, Path(softmax.__file__).read_text()]
+    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:20]
+    path = model_dir() / f"seed-{key}.npz"
+    try:
+        with np.load(path) as data:
+            return softmax.SoftmaxModel.from_arrays(data)
+    except (OSError, ValueError, KeyError):
+        pass  # not trained on this machine yet (or an unreadable file): train and save it
+    model = softmax.fit_calibrated(embed(texts).astype(np.float64), labels, **TRAIN_KWARGS)
+    _save(model, path)
+    return model
+
+
+def _save(model: softmax.SoftmaxModel, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A name of its own per writer, then an atomic rename: a worker never reads half a file,
+    # and two workers saving at once never write into the same temporary file.
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+    np.savez(tmp, **model.to_arrays())
+    tmp.replace(path)
 
 
 TRAIN_KWARGS: dict[str, Any] = {"l2": 1e-4, "epochs": 250, "lr": 0.05, "scale": 4.0}
@@ -150,10 +173,7 @@ def train_workspace_model(*, workspace_id: int, extra: list[tuple[str, str]]) ->
     labels = labels + [label for _, label in extra]
     model = softmax.fit_calibrated(embed(texts).astype(np.float64), labels, **TRAIN_KWARGS)
     path = model_path(workspace_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **model.to_arrays())
-    tmp.replace(path)  # atomic: a running worker never reads half a file
+    _save(model, path)
     return path, len(texts)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
@@ -114,3 +115,27 @@ def test_train_triage_learns_the_workspaces_own_tickets(workspace, tmp_path, mon
     assert model_path(workspace.pk).is_file()
     assert "scheduling" in model_for(workspace.pk).labels
     assert triage(phrase, workspace_id=workspace.pk).ticket_type == "scheduling"
+
+
+def test_the_seed_model_is_trained_once_per_machine_and_a_bad_file_is_retrained(tmp_path, monkeypatch):
+    from ai.agent import triage as triage_mod
+
+    monkeypatch.setenv("OASIS_TRIAGE_DIR", str(tmp_path))
+    triage_mod.seed_model.cache_clear()
+    try:
+        trained = triage_mod.seed_model()
+        (saved,) = tmp_path.glob("seed-*.npz")
+        triage_mod.seed_model.cache_clear()
+        loaded = triage_mod.seed_model()
+        assert loaded is not trained and loaded.labels == trained.labels
+        assert np.array_equal(loaded.weights, trained.weights) and loaded.temperature == trained.temperature
+
+        saved.write_bytes(b"half a file")
+        triage_mod.seed_model.cache_clear()
+        retrained = triage_mod.seed_model()
+        assert np.allclose(retrained.weights, trained.weights)
+        with np.load(saved) as data:  # the bad file was replaced by a good one
+            assert list(data["labels"]) == trained.labels
+        assert [p.name for p in tmp_path.iterdir()] == [saved.name]  # no temporary files left
+    finally:
+        triage_mod.seed_model.cache_clear()
