@@ -56,6 +56,10 @@ def compute_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
 
 
+_WORKSPACE_TABLE = AuditEvent._meta.get_field("workspace").related_model._meta.db_table  # type: ignore[union-attr]
+_TICKET_TABLE = AuditEvent._meta.get_field("ticket").related_model._meta.db_table  # type: ignore[union-attr]
+
+
 def audit_record(
     *,
     workspace: Workspace,
@@ -69,8 +73,19 @@ def audit_record(
         raise RuntimeError("audit_record must run inside the state change's transaction")
     # Serialise writers per workspace so two transactions never take the same seq or
     # chain off the same predecessor; the lock ends with the transaction.
+    # The row's foreign keys are checked (FOR KEY SHARE) at commit, while the chain lock is
+    # held: if another transaction held the workspace or ticket row FOR UPDATE and waited for
+    # the chain lock, that would deadlock. So the key-share locks come first, in the same
+    # statement (the sub-selects lock before the outer select takes the chain lock).
+    sql = f"SELECT pg_advisory_xact_lock(%s, %s) FROM (SELECT 1 FROM {_WORKSPACE_TABLE} WHERE id = %s FOR KEY SHARE) w"  # noqa: S608 (table names from the models)
+    params: list[int] = [0x0A5, workspace.pk, workspace.pk]
+    if ticket is not None:
+        sql += f" LEFT JOIN (SELECT 1 FROM {_TICKET_TABLE} WHERE id = %s FOR KEY SHARE) t ON TRUE"  # noqa: S608
+        params.append(ticket.pk)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x0A5, workspace.pk])
+        cursor.execute(sql, params)
+        if cursor.fetchone() is None:  # no such workspace row (the insert fails on its key)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x0A5, workspace.pk])
     last = AuditEvent.objects.filter(workspace=workspace).order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     # Round-trip through JSON so the hashed value is exactly what jsonb stores and returns.

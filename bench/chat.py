@@ -1,13 +1,16 @@
 """Chat benchmark: concurrent widget sessions over real HTTP against gunicorn on loopback.
 
 Its own embedded Postgres (var/bench-chat-pg, wiped at the start), a help center and a shop,
-the Agent switched on with chat autosend allowed. gunicorn (4 gthread workers) serves the
-widget API with OASIS_Q_SYNC=1, so the Agent runs inside the POST, after commit. Each of
-BENCH_SESSIONS (200) sessions starts like the widget does, then sends BENCH_MESSAGES (5)
-messages; after each it polls like the widget (at once after the POST returns, then every
-1.5 s) until the AI's reply (or the "a person will answer" notice) is visible, then "reads and
-types" for BENCH_THINK_S seconds (uniform, default 20-40) before the next message. One post in
-five is sent twice with the same client id (a retry on reconnect), which must not duplicate.
+the Agent switched on with chat autosend allowed. The production shape: gunicorn
+(BENCH_WORKERS=2 gthread workers x BENCH_THREADS=16) serves the widget API and only commits
+the message; the Agent runs in a django-q2 cluster beside it (BENCH_Q_WORKERS=2 workers, the
+ORM broker on the same Postgres). Each of BENCH_SESSIONS (200) sessions starts like the widget
+does, then sends BENCH_MESSAGES (5) messages; after each it polls like the widget (a long-poll,
+`wait=10`, until the AI's reply or the "a person will answer" notice is visible), then "reads
+and types" for BENCH_THINK_S seconds (uniform, default 20-40) before the next message, polling
+every 1.5 s meanwhile as an open widget does (`v=<version>`: 204 when nothing changed). One
+post in five is sent twice with the same client id (a retry on reconnect), which must not
+duplicate. Server logs: var/bench-chat-server.log and var/bench-chat-qcluster.log.
 
 Measured: time from sending a message to its answer being visible. At the end every thread is
 read back: a message missing is "lost", one shown twice is "duplicated".
@@ -21,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PGDATA = ROOT / "var" / "bench-chat-pg"
 os.environ["OASIS_PGDATA"] = str(PGDATA)
 os.environ.setdefault("OASIS_TESTING", "1")
-os.environ["OASIS_Q_SYNC"] = "1"
+os.environ["OASIS_Q_SYNC"] = "1"  # the setup (help-center embeddings) runs inline; servers get 0
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.chat_settings"
 sys.path.insert(0, str(ROOT))
 
@@ -44,6 +48,8 @@ MESSAGES = int(os.environ.get("BENCH_MESSAGES", "5"))
 THINK = tuple(float(x) for x in os.environ.get("BENCH_THINK_S", "20,40").split(","))
 RAMP_S = float(os.environ.get("BENCH_RAMP_S", "20"))
 POLL_S = 1.5
+WAIT_S = 10  # the widget's long-poll while an answer is due
+IDLE_POLL = os.environ.get("BENCH_IDLE_POLL", "1") == "1"  # an open widget polls while idle
 ANSWER_TIMEOUT_S = 120.0
 
 QUESTIONS = [
@@ -118,8 +124,32 @@ def setup() -> list[dict[str, Any]]:
     return orders
 
 
+SERVER_LOG = ROOT / "var" / "bench-chat-server.log"
+QCLUSTER_LOG = ROOT / "var" / "bench-chat-qcluster.log"
+
+
+def server_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "OASIS_LOG_LEVEL": "WARNING",
+        "OASIS_Q_SYNC": "0",  # the Agent runs in the qcluster, off the request path
+        "OASIS_Q_WORKERS": os.environ.get("BENCH_Q_WORKERS", "2"),
+        # One inference thread per process: the processes already share the 2 cores.
+        "OASIS_EMBEDDING_THREADS": "1",
+    }
+
+
+def start_qcluster() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=server_env(),
+        stdout=QCLUSTER_LOG.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OASIS_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -127,18 +157,22 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            os.environ.get("BENCH_WORKERS", "4"),
+            os.environ.get("BENCH_WORKERS", "2"),
             "--worker-class",
             "gthread",
             "--threads",
-            "8",
+            os.environ.get("BENCH_THREADS", "16"),
             "--timeout",
             "300",
+            "--keep-alive",
+            "75",  # like a proxy in front would: the widgets' polls reuse their connection
             "--log-level",
             "warning",
         ],
         cwd=ROOT,
-        env=env,
+        env=server_env(),
+        stdout=SERVER_LOG.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -155,19 +189,29 @@ class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latencies: list[float] = []
+        self.steady: list[float] = []  # messages sent after every session has started
+        self.started_at = time.perf_counter()
         self.replies = 0
         self.notices = 0
         self.timeouts = 0
         self.errors = 0
         self.retried = 0
         self.sent: dict[str, list[str]] = {}  # session token -> client ids
+        self.session_errors = 0
+        self.failures: dict[str, int] = {}  # "<method> <path>: <why>" -> count
+        self.polls: dict[int, int] = {}  # status -> count
+
+    def failed(self, what: str) -> None:
+        with self.lock:
+            self.failures[what] = self.failures.get(what, 0) + 1
 
 
 class Client:
     """One keep-alive HTTP/1.1 connection per session (a browser tab)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, stats: Stats | None = None) -> None:
         self.port = port
+        self.stats = stats
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=ANSWER_TIMEOUT_S)
         self.token = ""
 
@@ -185,7 +229,9 @@ class Client:
                     # What the widget does too: a server error is retried (posts are idempotent).
                     raise http.client.HTTPException(f"server error {response.status}")
                 return response.status, json.loads(data or b"{}")
-            except (OSError, http.client.HTTPException, ValueError):
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                if self.stats is not None:
+                    self.stats.failed(f"{method} {path.split('?')[0]}: {type(exc).__name__} {str(exc)[:60]}")
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=ANSWER_TIMEOUT_S)
                 time.sleep(0.5 * (attempt + 1))
@@ -194,19 +240,33 @@ class Client:
 
 def session(port: int, index: int, order: str, stats: Stats, rng: random.Random) -> None:
     time.sleep(rng.uniform(0, RAMP_S))
-    client = Client(port)
+    client = Client(port, stats)
     status, data = client.call(
         "POST", "sessions/", {"name": f"Customer {index}", "email": f"customer{index}@bench.test"}
     )
     if status != 201:
+        stats.failed(f"POST sessions/: gave up with status {status}")
         with stats.lock:
             stats.errors += MESSAGES
+            stats.session_errors += 1
         return
     client.token = data["session_token"]
     sent: list[str] = []
     with stats.lock:
         stats.sent[client.token] = sent
-    last_id = 0
+    seen = {"last_id": 0, "version": ""}
+
+    def poll(wait: float) -> tuple[int, Any]:
+        """The widget's poll: what is new after the last message, unless the version is unchanged."""
+        status, data = client.call("GET", f"messages/?after={seen['last_id']}&v={seen['version']}&wait={wait:g}")
+        if status == 200:
+            for m in data["messages"]:
+                seen["last_id"] = max(seen["last_id"], m["id"])
+            seen["version"] = data.get("version", "")
+        with stats.lock:
+            stats.polls[status] = stats.polls.get(status, 0) + 1
+        return status, data
+
     for n in range(MESSAGES):
         client_id = str(uuid.uuid4())
         body = rng.choice(QUESTIONS).format(order=order)
@@ -217,6 +277,8 @@ def session(port: int, index: int, order: str, stats: Stats, rng: random.Random)
             status, data = client.call("POST", "messages/", {"client_id": client_id, "body": body})
             if status in (200, 201):
                 break
+            if status:
+                stats.failed(f"POST messages/: status {status}")
             with stats.lock:
                 stats.retried += 1
             time.sleep(0.5 * 2**attempt)
@@ -230,26 +292,115 @@ def session(port: int, index: int, order: str, stats: Stats, rng: random.Random)
             client.call("POST", "messages/", {"client_id": client_id, "body": body})
         outcome = ""
         while time.perf_counter() - t0 < ANSWER_TIMEOUT_S:
-            status, data = client.call("GET", f"messages/?after={last_id}")
+            status, data = poll(WAIT_S)  # a long-poll: answers as soon as the thread changes
             if status == 200:
-                for m in data["messages"]:
-                    last_id = max(last_id, m["id"])
-                    if m["kind"] == "reply" and m["id"] > mine:
-                        outcome = "reply"
+                if any(m["kind"] == "reply" and m["id"] > mine for m in data["messages"]):
+                    outcome = "reply"
                 if not outcome and data["state"] and data["state"]["notice"]:
                     outcome = "notice"
             if outcome:
                 break
-            time.sleep(POLL_S)
+            if status not in (200, 204):
+                time.sleep(POLL_S)
         with stats.lock:
             if outcome:
                 stats.latencies.append(time.perf_counter() - t0)
+                if t0 - stats.started_at > RAMP_S:
+                    stats.steady.append(time.perf_counter() - t0)
                 stats.replies += outcome == "reply"
                 stats.notices += outcome == "notice"
             else:
                 stats.timeouts += 1
         if n < MESSAGES - 1:
-            time.sleep(rng.uniform(*THINK))
+            # Reading and typing, the widget open: it polls every 1.5 s meanwhile.
+            until = time.perf_counter() + rng.uniform(*THINK)
+            while (left := until - time.perf_counter()) > 0:
+                time.sleep(min(POLL_S, left))
+                if IDLE_POLL and left > POLL_S:
+                    poll(0)
+
+
+def warm_up(port: int) -> None:
+    """Not measured: a long-running deployment's workers have loaded the embedding model, the
+    seed triage classifier and the help center's sentence vectors long before a customer
+    writes. A fresh django-q worker spends seconds on that in its first run, so each worker
+    (and each gunicorn worker) gets a few conversations before the clock starts."""
+    started = time.perf_counter()
+    done: list[bool] = []
+
+    def one(i: int) -> None:
+        client = Client(port)
+        status, data = client.call("POST", "sessions/", {"name": "Warm up", "email": f"warmup{i}@bench.test"})
+        if status != 201:
+            return
+        client.token = data["session_token"]
+        status, data = client.call(
+            "POST", "messages/", {"client_id": f"warm-{i}", "body": QUESTIONS[i % 3].format(order="C10000")}
+        )
+        version = ""
+        while status in (200, 201, 204) and time.perf_counter() - started < 300:
+            status, data = client.call("GET", f"messages/?after=0&v={version}&wait=10")
+            if status == 200:
+                version = data["version"]
+                if any(m["kind"] == "reply" for m in data["messages"]) or (data["state"] or {}).get("notice"):
+                    done.append(True)
+                    return
+
+    workers = int(os.environ.get("BENCH_Q_WORKERS", "2"))
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3 * workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    say(f"warmed up: {len(done)}/{len(threads)} answered in {time.perf_counter() - started:.1f} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its descendants (live ones, and those it has reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
+        todo.extend(children.get(current, []))
+    return round(total, 1)
+
+
+def run_figures() -> dict[str, Any]:
+    """From the database: how long the Agent took from the customer's message to its decision."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY d), "
+            "percentile_cont(0.95) WITHIN GROUP (ORDER BY d), max(d) FROM ("
+            "SELECT extract(epoch FROM r.finished_at - m.created_at) AS d FROM ai_agentrun r "
+            "JOIN helpdesk_message m ON m.id = r.trigger_message_id WHERE r.finished_at IS NOT NULL) x"
+        )
+        count, p50, p95, top = cursor.fetchone()
+        cursor.execute("SELECT status || ':' || decision, count(*) FROM ai_agentrun GROUP BY 1 ORDER BY 1")
+        statuses = dict(cursor.fetchall())
+    connection.close()
+    return {
+        "finished": count,
+        "message_to_decision_p50_s": round(float(p50 or 0), 3),
+        "message_to_decision_p95_s": round(float(p95 or 0), 3),
+        "message_to_decision_max_s": round(float(top or 0), 3),
+        "statuses": statuses,
+    }
 
 
 def verify(port: int, stats: Stats) -> tuple[int, int]:
@@ -267,6 +418,7 @@ def verify(port: int, stats: Stats) -> tuple[int, int]:
 
 def load(port: int, orders: list[dict[str, Any]]) -> dict[str, Any]:
     stats = Stats()
+    stats.started_at = time.perf_counter()
     rng = random.Random(10)
     threads = [
         threading.Thread(target=session, args=(port, i, orders[i]["number"], stats, random.Random(rng.random())))
@@ -281,8 +433,9 @@ def load(port: int, orders: list[dict[str, Any]]) -> dict[str, Any]:
     lost, duplicated = verify(port, stats)
     lat = sorted(stats.latencies)
 
-    def pct(q: float) -> float | None:
-        return round(lat[min(len(lat) - 1, int(q * len(lat)))], 3) if lat else None
+    def pct(q: float, values: list[float] = lat) -> float | None:
+        values = sorted(values)
+        return round(values[min(len(values) - 1, int(q * len(values)))], 3) if values else None
 
     return {
         "sessions": SESSIONS,
@@ -294,25 +447,61 @@ def load(port: int, orders: list[dict[str, Any]]) -> dict[str, Any]:
         "handoff_notices": stats.notices,
         "timeouts": stats.timeouts,
         "post_errors": stats.errors,
+        "session_errors": stats.session_errors,
+        "failures": stats.failures,
+        "polls": {str(k): v for k, v in sorted(stats.polls.items())},
         "post_retries": stats.retried,
         "p50_s": pct(0.5),
         "p95_s": pct(0.95),
         "max_s": round(lat[-1], 3) if lat else None,
+        # Diagnostic: the same after the ramp (every session started; the first messages of
+        # all sessions arrive within BENCH_RAMP_S, faster than the steady rate).
+        "after_ramp": {
+            "answered": len(stats.steady),
+            "p50_s": pct(0.5, stats.steady),
+            "p95_s": pct(0.95, stats.steady),
+        },
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "lost": lost + stats.errors,
         "duplicated": duplicated,
     }
 
 
 def main() -> None:
+    # A `kill` (or `timeout`) still stops gunicorn, the cluster and Postgres (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     orders = setup()
-    say(f"workspace ready: {SESSIONS} customers with an order each; starting gunicorn")
+    say(
+        f"workspace ready: {SESSIONS} customers with an order each; starting gunicorn and qcluster "
+        f"(load average {os.getloadavg()[0]:.2f})"
+    )
     port = free_port()
+    qcluster = start_qcluster()
     server = start_server(port)
     try:
+        warm_up(port)
+        say(f"load average {os.getloadavg()[0]:.2f}; {SESSIONS} sessions start")
+        postmaster = int((PGDATA / "postmaster.pid").read_text().split()[0])
+
+        def cpu_now() -> dict[str, float]:
+            return {
+                "gunicorn": cpu_seconds(server.pid),
+                "qcluster": cpu_seconds(qcluster.pid),
+                "postgres": cpu_seconds(postmaster),
+            }
+
+        cpu_before = cpu_now()
+        client_before = sum(os.times()[:2])
         result = load(port, orders)
+        cpu = cpu_now()
+        result["cpu_s"] = {k: round(v - cpu_before[k], 1) for k, v in cpu.items()}
+        result["cpu_s"]["bench_client"] = round(sum(os.times()[:2]) - client_before, 1)
+        result["agent_runs"] = run_figures()
     finally:
         server.terminate()
+        qcluster.terminate()
         server.wait(timeout=30)
+        qcluster.wait(timeout=60)
         subprocess.run([sys.executable, "-m", "oasis.embedded_pg", "stop", str(PGDATA)], cwd=ROOT, check=False)
     say(
         f"answered {result['answered']}/{result['messages']}: {result['ai_replies']} AI replies, "

@@ -239,8 +239,17 @@ def outcome_track_ai_reply(*, message: Message, actor: Actor | None = None) -> O
     return outcome
 
 
+def _lock_ticket(ticket_id: int) -> None:
+    """One lock order for every outcome move: the ticket row, then its outcome (as the Agent
+    and `outcome_track_ai_reply` do), then the audit lock; two orders deadlock under load."""
+    list(Ticket.objects.select_for_update(no_key=True).filter(pk=ticket_id).values_list("pk", flat=True))
+
+
 def _locked(outcome: Outcome) -> Outcome:
-    return Outcome.objects.select_for_update().select_related("workspace", "ticket").get(pk=outcome.pk)
+    _lock_ticket(outcome.ticket_id)
+    # Only the outcome row: FOR UPDATE on the joined workspace/ticket rows would block every
+    # audit writer's foreign-key check on them while this transaction waits for the audit lock.
+    return Outcome.objects.select_for_update(of=("self",)).select_related("workspace", "ticket").get(pk=outcome.pk)
 
 
 @transaction.atomic
@@ -322,6 +331,7 @@ def outcome_customer_message(*, message: Message) -> Outcome | None:
     """A customer wrote on a ticket that has an outcome: confirm, void or credit it."""
     if message.kind != MessageKind.CUSTOMER:
         return None
+    _lock_ticket(message.ticket_id)
     outcome = Outcome.objects.select_for_update().filter(ticket_id=message.ticket_id).first()
     if outcome is None or message.created_at < outcome.ai_replied_at:
         return outcome

@@ -159,6 +159,11 @@ def ticket_create(
         raise ValidationError({"channel": f"Unknown channel {channel!r}; use one of {Channel.values}."})
     body = _clean_body(body)
     subject = (subject or "").strip() or body.splitlines()[0][:120]
+    # Lock the workspace row so two inbound messages never draw the same ticket number. NO KEY
+    # UPDATE, not UPDATE: the audit rows' foreign-key checks (KEY SHARE) of concurrent
+    # transactions must not wait on it while we wait on their audit-chain lock (a deadlock).
+    # Taken before any audit row (a new customer's): row lock first, then the audit lock.
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).first()
     customer = _customer_for(
         workspace=workspace,
         email=customer_email,
@@ -166,10 +171,6 @@ def ticket_create(
         actor=actor or Actor.system(f"{channel}-inbound"),
     )
     actor = actor or Actor.for_customer(customer)
-    # Lock the workspace row so two inbound messages never draw the same ticket number. NO KEY
-    # UPDATE, not UPDATE: the audit rows' foreign-key checks (KEY SHARE) of concurrent
-    # transactions must not wait on it while we wait on their audit-chain lock (a deadlock).
-    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).first()
     number = (Ticket.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"] or 0) + 1
     now = created_at or timezone.now()
     ticket = Ticket(

@@ -160,10 +160,13 @@ Q_CLUSTER: dict[str, object] = {
     "timeout": envint("OASIS_Q_TIMEOUT", "120"),
     "retry": envint("OASIS_Q_RETRY", "180"),
     "max_attempts": envint("OASIS_Q_MAX_ATTEMPTS", "3"),
+    # A fresh worker process reloads the embedding model and retrains the seed triage model
+    # (seconds): recycle rarely (django-q2's default is every 500 tasks).
+    "recycle": envint("OASIS_Q_RECYCLE", "5000"),
     "catch_up": False,
     "sync": envbool("OASIS_Q_SYNC", "false"),
     "orm": "default",
-    "poll": 0.5,
+    "poll": 0.2,  # ORM broker: how often an idle cluster looks for work (adds up to this to a reply)
 }
 if os.getenv("REDIS_URL"):
     # Several worker machines: Redis as the broker (results still go to Postgres).

@@ -5,6 +5,11 @@ retried task finds it and never sends twice: the send step locks the run row and
 when a reply is already attached or the run was superseded by a newer message. Any failure
 (provider down or slow, malformed output, time budget, a bug) fails the run and hands the
 ticket to a human with the reason; nothing is lost silently.
+
+Locks: every audit row takes the workspace's audit-chain lock (until commit), so a transaction
+that writes one must (1) take the ticket's row lock first, never after (the order every
+helpdesk service uses: ticket row, then audit), and (2) do no model inference or HTTP: the
+steps compute first, then record in short transactions.
 """
 
 from __future__ import annotations
@@ -102,11 +107,13 @@ def agent_run_enqueue(message: Message) -> None:
 
 
 def _run_for_message(message: Message) -> AgentRun:
-    run, _ = AgentRun.objects.get_or_create(
+    run, created = AgentRun.objects.get_or_create(
         trigger_message=message,
         kind="agent",
         defaults={"workspace_id": message.ticket.workspace_id, "ticket_id": message.ticket_id},
     )
+    if not created:
+        return run  # whoever created it (the enqueue, after commit) superseded the older runs
     # A newer customer message supersedes the ticket's older pending runs: they never send.
     AgentRun.objects.filter(
         ticket_id=message.ticket_id,
@@ -117,10 +124,11 @@ def _run_for_message(message: Message) -> AgentRun:
     return run
 
 
-def _newer_customer_message(run: AgentRun) -> bool:
+def _newer_customer_message(run: AgentRun, trigger: Message | None = None) -> bool:
     if run.trigger_message_id is None:
         return False
-    trigger = Message.objects.only("created_at").get(pk=run.trigger_message_id)
+    if trigger is None or trigger.pk != run.trigger_message_id:
+        trigger = Message.objects.only("created_at").get(pk=run.trigger_message_id)
     return (
         Message.objects.filter(ticket_id=run.ticket_id, kind=MessageKind.CUSTOMER)
         .filter(created_at__gt=trigger.created_at)
@@ -134,7 +142,7 @@ def agent_run_for_message(*, message_id: int) -> AgentRun | None:
     if message is None or message.kind != MessageKind.CUSTOMER:
         return None
     run = _run_for_message(message)
-    if _newer_customer_message(run):
+    if _newer_customer_message(run, message):
         AgentRun.objects.filter(pk=run.pk, status__in=PENDING).update(
             status=RunStatus.SUPERSEDED, reason="superseded by a newer message"
         )
@@ -153,7 +161,7 @@ def agent_run_for_message(*, message_id: int) -> AgentRun | None:
         if not claimed:
             run.refresh_from_db()
             return run
-    run.refresh_from_db()
+    run.status = RunStatus.RUNNING  # what the claim just wrote; the rest of the row is as read
     return execute_run(run=run, message=message)
 
 
@@ -170,6 +178,13 @@ class RunContext:
     actor: Actor = field(default_factory=lambda: Actor.ai("local"))
     applies: bool = True  # agent runs change the ticket; copilot and trial runs do not
     shadow: bool = False
+    started: bool = False  # "ai.run_started" is in the audit log
+
+    def lock_ticket(self) -> None:
+        """Take the ticket's row lock before this transaction writes any audit row (one lock
+        order with the helpdesk services, which lock the ticket and then audit)."""
+        if self.applies:
+            Ticket.objects.select_for_update(no_key=True).filter(pk=self.ticket.pk).values_list("pk").first()
 
     def check_budget(self) -> None:
         if time.monotonic() > self.deadline:
@@ -186,6 +201,19 @@ class RunContext:
 
     def save(self, *fields: str) -> None:
         self.run.save(update_fields=list(fields))
+
+    def audit_started(self) -> None:
+        provider = self.provider
+        self.audit(
+            "ai.run_started",
+            {
+                "trigger_message": self.run.trigger_message_id,
+                "kind": self.run.kind,
+                "provider": provider.name if provider else self.run.provider,
+                "model": provider.model if provider else self.run.model,
+                "prompt_version": provider.prompt_version if provider else self.run.prompt_version,
+            },
+        )
 
 
 def message_text(ticket: Ticket, message: Message | None) -> str:
@@ -230,47 +258,13 @@ def _steps(ctx: RunContext) -> None:
     run, ticket = ctx.run, ctx.ticket
     assert ctx.provider is not None
     provider = ctx.provider
-    with transaction.atomic():
-        run.provider, run.model, run.prompt_version = provider.name, provider.model, provider.prompt_version
-        ctx.save("provider", "model", "prompt_version")
-        ctx.audit(
-            "ai.run_started",
-            {
-                "trigger_message": run.trigger_message_id,
-                "kind": run.kind,
-                "provider": provider.name,
-                "model": provider.model,
-                "prompt_version": provider.prompt_version,
-            },
-        )
+    run.provider, run.model, run.prompt_version = provider.name, provider.model, provider.prompt_version
 
     # 1. Triage
     text = message_text(ticket, ctx.message)
     tri = triage(text, workspace_id=ticket.workspace_id)
     ticket_type = _effective_type(ctx, tri)
     ctx.check_budget()
-    with transaction.atomic():
-        run.ticket_type, run.language, run.sentiment = ticket_type, tri.language, tri.sentiment
-        run.triage = tri.as_json()
-        run.redacted_input = tri.redacted_text
-        ctx.save("ticket_type", "language", "sentiment", "triage", "redacted_input")
-        ctx.audit(
-            "ai.triaged",
-            {
-                "ticket_type": ticket_type,
-                "type_confidence": round(tri.type_confidence, 4),
-                "language": tri.language,
-                "sentiment": tri.sentiment,
-                "sensitive": tri.sensitive,
-                "rule": tri.rule,
-                "injection": tri.injection,
-                "redacted_input": tri.redacted_text,
-            },
-        )
-        if ctx.applies and ticket_type != ticket.ticket_type:
-            ctx.ticket = ticket = ticket_set_type(
-                ticket=ticket, ticket_type=ticket_type, actor=ctx.actor, reason=f"triage (run {run.pk})"
-            )
 
     # 2. Retrieve, with the redacted text only
     hits = search(workspace=ticket.workspace, query=tri.redacted_text, k=PASSAGES_K)
@@ -288,13 +282,47 @@ def _steps(ctx: RunContext) -> None:
         for i, h in enumerate(hits, start=1)
     ]
     ctx.check_budget()
+    # Steps 1-2 recorded together, once computed: one short transaction, ticket lock first.
     with transaction.atomic():
+        ctx.lock_ticket()
+        run.ticket_type, run.language, run.sentiment = ticket_type, tri.language, tri.sentiment
+        run.triage = tri.as_json()
+        run.redacted_input = tri.redacted_text
         run.passages = passages
-        ctx.save("passages")
+        ctx.save(
+            "provider",
+            "model",
+            "prompt_version",
+            "ticket_type",
+            "language",
+            "sentiment",
+            "triage",
+            "redacted_input",
+            "passages",
+        )
+        ctx.audit_started()
+        ctx.audit(
+            "ai.triaged",
+            {
+                "ticket_type": ticket_type,
+                "type_confidence": round(tri.type_confidence, 4),
+                "language": tri.language,
+                "sentiment": tri.sentiment,
+                "sensitive": tri.sensitive,
+                "rule": tri.rule,
+                "injection": tri.injection,
+                "redacted_input": tri.redacted_text,
+            },
+        )
+        if ctx.applies and ticket_type != ticket.ticket_type:
+            ctx.ticket = ticket = ticket_set_type(
+                ticket=ticket, ticket_type=ticket_type, actor=ctx.actor, reason=f"triage (run {run.pk})"
+            )
         ctx.audit(
             "ai.retrieved",
             {"query": tri.redacted_text, "passages": [{k: v for k, v in p.items() if k != "text"} for p in passages]},
         )
+    ctx.started = True
 
     # 3. Act: plan calls; read calls run now, write calls are held until the decision
     tools = _tools()
@@ -330,9 +358,16 @@ def _steps(ctx: RunContext) -> None:
     ctx.check_budget()
     cited = [p for p in passages if p["n"] in set(draft.citations)]
     citations = [{"n": p["n"], "title": p["title"], "url": p["url"]} for p in cited]
+
+    # 5. Score
+    confidence = _score(ctx, tri, passages, cited, entries, draft)
+    ctx.check_budget()
+    # Steps 4-5 recorded together (no ticket write here, so no ticket lock).
     with transaction.atomic():
         run.draft, run.citations, run.tool_calls = draft.reply, citations, _jsonable(entries)
-        ctx.save("draft", "citations", "tool_calls")
+        run.confidence, run.raw_confidence = confidence.value, confidence.raw
+        run.confidence_parts = {**confidence.parts, "calibration_map": confidence.calibration_map}
+        ctx.save("draft", "citations", "tool_calls", "confidence", "raw_confidence", "confidence_parts")
         ctx.audit(
             "ai.drafted",
             {
@@ -343,14 +378,6 @@ def _steps(ctx: RunContext) -> None:
                 "prompt_version": provider.prompt_version,
             },
         )
-
-    # 5. Score
-    confidence = _score(ctx, tri, passages, cited, entries, draft)
-    ctx.check_budget()
-    with transaction.atomic():
-        run.confidence, run.raw_confidence = confidence.value, confidence.raw
-        run.confidence_parts = {**confidence.parts, "calibration_map": confidence.calibration_map}
-        ctx.save("confidence", "raw_confidence", "confidence_parts")
         ctx.audit(
             "ai.scored",
             {"confidence": confidence.value, "raw_confidence": confidence.raw, "parts": confidence.parts},
@@ -495,10 +522,11 @@ def _apply(
 ) -> None:
     run, ticket = ctx.run, ctx.ticket
     with transaction.atomic():
+        ctx.lock_ticket()
         locked = AgentRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.RUNNING or locked.reply_message_id is not None:
             return  # superseded, or a retry already finished it: never act twice
-        if ctx.applies and _newer_customer_message(run):
+        if ctx.applies and _newer_customer_message(run, ctx.message):
             AgentRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.SUPERSEDED, reason="superseded by a newer message"
             )
@@ -593,6 +621,7 @@ def _request_approval(
 def _fail(ctx: RunContext, *, reason: str, error: str) -> None:
     run = ctx.run
     with transaction.atomic():
+        ctx.lock_ticket()
         locked = AgentRun.objects.select_for_update().get(pk=run.pk)
         if locked.status == RunStatus.SUPERSEDED or locked.reply_message_id is not None:
             return
@@ -600,6 +629,8 @@ def _fail(ctx: RunContext, *, reason: str, error: str) -> None:
         run.error = redact_text(error)[:4000]
         run.finished_at = timezone.now()
         ctx.save("status", "decision", "reason", "error", "finished_at")
+        if not ctx.started:  # failed before its first record: the trail still says it started
+            ctx.audit_started()
         ctx.audit("ai.failed", {"error": redact_text(error)[:500], "reason": reason})
         ctx.audit("ai.decided", {"decision": Decision.ESCALATE, "reason": reason, "threshold": None, "rule": {}})
         if ctx.applies:

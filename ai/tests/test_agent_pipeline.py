@@ -224,3 +224,62 @@ def test_hostile_tickets_execute_nothing_unapproved_and_leak_nothing(workspace, 
     assert Customer.objects.filter(email="attacker@evil.test").count() == 0
     for secret in ("s3cret-hmac-key", "SYSTEM_PROMPT", "You are the customer-support assistant"):
         assert secret not in run.draft
+
+
+def test_a_run_that_fails_before_its_first_record_still_says_it_started(workspace, helpcenter, agent_mode, monkeypatch):
+    def boom(**kwargs):
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr("ai.agent.pipeline.search", boom)
+    ticket = new_ticket(workspace, PASSWORD_Q)
+    run = run_agent(ticket)
+    kinds = list(AuditEvent.objects.filter(ticket=ticket, kind__startswith="ai.").values_list("kind", flat=True))
+    assert kinds == ["ai.run_started", "ai.failed", "ai.decided"]
+    assert AuditEvent.objects.get(ticket=ticket, kind="ai.run_started").data["run"] == run.pk
+
+
+def _blocks(statements):
+    """The SQL of each outermost atomic block the run opened (savepoints inside the test's transaction)."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    depth = 0
+    for sql in statements:
+        if sql.startswith("SAVEPOINT"):
+            depth += 1
+            if depth == 1:
+                current = []
+            continue
+        if sql.startswith(("RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            depth -= 1
+            if depth == 0:
+                blocks.append(current)
+            continue
+        if depth:
+            current.append(sql)
+    return blocks
+
+
+def test_it_locks_the_ticket_before_the_audit_chain_in_every_transaction(
+    workspace, helpcenter, orders, agent_mode, django_capture_on_commit_callbacks
+):
+    """One lock order (ticket row, then the workspace's audit lock), the helpdesk services'
+    order too: a run taking them the other way round deadlocks with a customer's post."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    low_threshold(workspace)
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket = new_ticket(workspace, "Where is my order A1001? It has not arrived.", channel="chat")
+    message = first_message(ticket)
+    with CaptureQueriesContext(connection) as queries:
+        run = agent_run_for_message(message_id=message.pk)
+    assert (run.status, run.decision) == (RunStatus.DONE, "autosend"), run.reason
+    ticket_lock = re.compile(r'FROM "helpdesk_ticket".* FOR NO KEY UPDATE|^UPDATE "helpdesk_ticket"')
+    checked = 0
+    for block in _blocks([q["sql"] for q in queries.captured_queries]):
+        audit_at = next((i for i, sql in enumerate(block) if "pg_advisory_xact_lock" in sql), None)
+        ticket_at = next((i for i, sql in enumerate(block) if ticket_lock.search(sql)), None)
+        if audit_at is not None and ticket_at is not None:
+            assert ticket_at < audit_at, block[: ticket_at + 1]
+            checked += 1
+    assert checked >= 2  # the triage record (ticket type) and the decision (reply, ticket fields)

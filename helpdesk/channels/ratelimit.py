@@ -47,23 +47,43 @@ def limits_for(scope: str) -> dict[str, tuple[int, int]]:
 
 def hit(key: str, *, limit: int, window: int, now: float | None = None) -> Verdict:
     """Count one hit on `key` in the current window; refuse beyond `limit`."""
+    return hit_many([(key, limit, window)], now=now)[0]
+
+
+def hit_many(keys: list[tuple[str, int, int]], *, now: float | None = None) -> list[Verdict]:
+    """Count hits on each (key, limit, window) in order, in one statement (one round trip).
+
+    Like checking them one by one: a key is only counted while every key before it is within
+    its limit, so a client refused per IP does not use up its workspace's budget.
+    """
     now = time.time() if now is None else now
-    start = int(now // window) * window
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO helpdesk_ratecounter (key, window_start, hits) VALUES (%s, %s, 1) "
-            "ON CONFLICT (key, window_start) DO UPDATE SET hits = helpdesk_ratecounter.hits + 1 "
-            "RETURNING hits",
-            [key[:200], start],
+    starts = [int(now // window) * window for _, _, window in keys]
+    ctes: list[str] = []
+    params: list[str | int] = []
+    for i, ((key, _, _), start) in enumerate(zip(keys, starts, strict=True)):
+        guard = " AND ".join(f"(SELECT hits FROM c{j}) <= %s" for j in range(i)) or "TRUE"  # noqa: S608
+        ctes.append(
+            f"c{i} AS (INSERT INTO helpdesk_ratecounter (key, window_start, hits) SELECT %s, %s, 1 WHERE {guard} "
+            "ON CONFLICT (key, window_start) DO UPDATE SET hits = helpdesk_ratecounter.hits + 1 RETURNING hits)"
         )
+        params += [key[:200], start, *(limit for _, limit, _ in keys[:i])]
+    # Only numbered CTE names and placeholders are formatted in; every value is a parameter.
+    selects = ", ".join(f"(SELECT hits FROM c{i})" for i in range(len(keys)))  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT {selects}", params)
         row = cursor.fetchone()
         # Old windows are garbage: sweep now and then, cheaply, from a random request.
         if random.random() < 0.01:
             cursor.execute("DELETE FROM helpdesk_ratecounter WHERE window_start < %s", [int(now) - 86400])
-    hits = int(row[0]) if row else 1
-    if hits > limit:
-        return Verdict(False, max(1, int(start + window - now + 0.999)))
-    return Verdict(True)
+    verdicts = []
+    for i, ((_, limit, window), start) in enumerate(zip(keys, starts, strict=True)):
+        hits = row[i] if row is not None else None
+        if hits is None:  # not counted: an earlier key already refused the request
+            verdicts.append(Verdict(True))
+            continue
+        allowed = int(hits) <= limit
+        verdicts.append(Verdict(allowed, 0 if allowed else max(1, int(start + window - now + 0.999))))
+    return verdicts
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -74,11 +94,15 @@ def client_ip(request: HttpRequest) -> str:
 
 def check(request: HttpRequest, *, scope: str, workspace_key: str) -> Verdict:
     limits = limits_for(scope)
-    for which, ident in (("ip", client_ip(request)), ("workspace", workspace_key)):
-        if which not in limits:
-            continue
-        limit, window = limits[which]
-        verdict = hit(f"{scope}:{which}:{ident}", limit=limit, window=window)
+    wanted = [
+        (which, f"{scope}:{which}:{ident}", *limits[which])
+        for which, ident in (("ip", client_ip(request)), ("workspace", workspace_key))
+        if which in limits
+    ]
+    if not wanted:
+        return Verdict(True)
+    verdicts = hit_many([(key, limit, window) for _, key, limit, window in wanted])
+    for (which, *_), verdict in zip(wanted, verdicts, strict=True):
         if not verdict.allowed:
             return Verdict(False, verdict.retry_after, which)
     return Verdict(True)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from helpdesk.channels.hours import waiting_notice
-from helpdesk.models import AuthorKind, Message, MessageKind, Ticket
-from helpdesk.models_channels import ChatMessageKey, CustomerFeedback
+from helpdesk.models import AuthorKind, Message, MessageKind, Ticket, Workspace
+from helpdesk.models_channels import ChatMessageKey, ChatSession, CustomerFeedback
 
 PUBLIC_KINDS = (MessageKind.CUSTOMER, MessageKind.REPLY)
 # The AI handed the ticket to people (or its reply waits for a manager): say so to the customer.
 HUMAN_PENDING_DECISIONS = ("escalate", "awaiting_approval", "draft")
 PAGE = 200
+# The waiting notice depends on business hours as well as on the ticket: a version changes at
+# least this often so a widget that sees nothing new still refreshes the notice.
+NOTICE_REFRESH_S = 300
 
 
 def public_messages(ticket: Ticket, *, after: int = 0) -> QuerySet[Message]:
@@ -101,3 +107,46 @@ def thread_state(ticket: Ticket) -> dict[str, Any]:
         "feedback": answered,
         "handed_off": ticket.ai_decision == "escalate",
     }
+
+
+@dataclass(frozen=True)
+class ThreadProbe:
+    """What a widget poll needs to know before doing any real work: whose session, and has
+    anything the customer sees changed since the version they hold."""
+
+    session_id: int
+    version: str
+
+
+def _probe_sql() -> str:
+    # Plain SQL, composed once: this runs on every poll (and every step of a long-poll), where
+    # building the ORM query would cost more than running it.
+    return (
+        "SELECT s.id, s.ticket_id, t.updated_at, "  # noqa: S608 (table names from the models)
+        f"(SELECT max(f.id) FROM {CustomerFeedback._meta.db_table} f WHERE f.ticket_id = s.ticket_id) "
+        f"FROM {ChatSession._meta.db_table} s "
+        f"JOIN {Workspace._meta.db_table} w ON w.id = s.workspace_id "
+        f"LEFT JOIN {Ticket._meta.db_table} t ON t.id = s.ticket_id "
+        "WHERE w.slug = %s AND s.token_hash = %s"
+    )
+
+
+_PROBE_SQL = _probe_sql()
+
+
+def thread_probe(*, workspace_slug: str, token_hash: str) -> ThreadProbe | None:
+    """One indexed query: the session (by token hash, in this workspace) and its thread's version.
+
+    Every change a customer can see moves the ticket's `updated_at` (a public message, a status
+    or AI decision change: they all save the ticket row in their transaction) or adds a
+    feedback row; so an unchanged version means an unchanged thread and state.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_PROBE_SQL, [workspace_slug, token_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    session_id, ticket_id, updated_at, last_feedback = row
+    stamp = int(updated_at.timestamp() * 1_000_000) if updated_at is not None else 0
+    bucket = int(time.time() // NOTICE_REFRESH_S)
+    return ThreadProbe(int(session_id), f"{ticket_id or 0}.{stamp}.{last_feedback or 0}.{bucket}")

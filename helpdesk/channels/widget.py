@@ -8,6 +8,7 @@ of the site keeps its CSRF protection.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -19,13 +20,13 @@ from django.views.decorators.csrf import csrf_exempt
 from audit.services import Actor
 from helpdesk.channels.identity import IdentityError, identity_token_verify, widget_secret
 from helpdesk.channels.ratelimit import rate_limited
-from helpdesk.channels.thread import message_json, thread_json, thread_state
+from helpdesk.channels.thread import message_json, thread_json, thread_probe, thread_state
 from helpdesk.models import Message, Workspace
 from helpdesk.models_channels import ChatSession
 from helpdesk.services_channels import (
     chat_message_post,
-    chat_session_for_token,
     chat_session_start,
+    hash_token,
     ticket_customer_feedback,
 )
 from oasis.db import retry_on_deadlock
@@ -33,6 +34,10 @@ from oasis.db import retry_on_deadlock
 SESSION_HEADER = "HTTP_X_OASIS_SESSION"
 MAX_BODY_BYTES = 16 * 1024
 MAX_MESSAGE_CHARS = 4000
+# A poll may wait for news (`wait=<s>`, the widget does so while an answer is due): at most
+# this long, checking the thread's version this often (one indexed query each time).
+LONG_POLL_MAX_S = 10.0
+LONG_POLL_STEP_S = 0.2
 
 View = Callable[..., HttpResponse]
 
@@ -78,8 +83,21 @@ def _workspace(slug: str) -> Workspace | None:
     return Workspace.objects.filter(slug=slug).first()
 
 
-def _session(request: HttpRequest, workspace: Workspace) -> ChatSession | None:
-    return chat_session_for_token(workspace=workspace, token=str(request.META.get(SESSION_HEADER, "")))
+def _session(request: HttpRequest, workspace_slug: str) -> ChatSession | JsonResponse:
+    """The visitor's session in this workspace (one query), or the error to answer with."""
+    token = str(request.META.get(SESSION_HEADER, ""))
+    session = (
+        ChatSession.objects.select_related("workspace", "ticket")
+        .filter(workspace__slug=workspace_slug, token_hash=hash_token(token))
+        .first()
+        if token and len(token) <= 200
+        else None
+    )
+    if session is not None:
+        return session
+    if _workspace(workspace_slug) is None:
+        return _error(404, "not_found", "No such workspace.")
+    return _error(401, "session_invalid", "Unknown or missing chat session; start a new one.")
 
 
 def _session_json(session: ChatSession) -> dict[str, Any]:
@@ -131,12 +149,9 @@ def messages(request: HttpRequest, workspace_slug: str) -> HttpResponse:
 
 @rate_limited("chat_message", json=True)
 def _post_message(request: HttpRequest, workspace_slug: str) -> HttpResponse:
-    workspace = _workspace(workspace_slug)
-    if workspace is None:
-        return _error(404, "not_found", "No such workspace.")
-    session = _session(request, workspace)
-    if session is None:
-        return _error(401, "session_invalid", "Unknown or missing chat session; start a new one.")
+    session = _session(request, workspace_slug)
+    if isinstance(session, JsonResponse):
+        return session
     data = _json_body(request)
     if isinstance(data, JsonResponse):
         return data
@@ -158,22 +173,43 @@ def _post_message(request: HttpRequest, workspace_slug: str) -> HttpResponse:
 
 @rate_limited("chat_poll", json=True)
 def _list_messages(request: HttpRequest, workspace_slug: str) -> HttpResponse:
-    workspace = _workspace(workspace_slug)
-    if workspace is None:
-        return _error(404, "not_found", "No such workspace.")
-    session = _session(request, workspace)
-    if session is None:
-        return _error(401, "session_invalid", "Unknown or missing chat session; start a new one.")
+    """The widget's poll: `?after=<last message id>&v=<version it holds>[&wait=<seconds>]`.
+
+    Cheap when nothing changed (what almost every poll finds): one indexed query and 204 No
+    Content, no session or thread work. With `wait`, it answers as soon as something changes
+    (the AI's reply, a notice) or 204 when the wait is over (a long-poll).
+    """
     try:
         after = max(0, int(request.GET.get("after", "0") or 0))
+        wait = min(LONG_POLL_MAX_S, max(0.0, float(request.GET.get("wait", "0") or 0)))
     except ValueError:
-        return _error(400, "invalid", "`after` must be a message id.")
-    payload: dict[str, Any] = {"session": _session_json(session), "messages": [], "state": None}
+        return _error(400, "invalid", "`after` must be a message id and `wait` a number of seconds.")
+    since = str(request.GET.get("v", ""))
+    token = str(request.META.get(SESSION_HEADER, ""))
+    token_hash = hash_token(token) if token and len(token) <= 200 else ""
+    probe = thread_probe(workspace_slug=workspace_slug, token_hash=token_hash) if token_hash else None
+    deadline = time.monotonic() + wait
+    while probe is not None and probe.version == since and time.monotonic() < deadline:
+        time.sleep(min(LONG_POLL_STEP_S, max(0.0, deadline - time.monotonic())))
+        probe = thread_probe(workspace_slug=workspace_slug, token_hash=token_hash)
+    if probe is None:
+        if _workspace(workspace_slug) is None:
+            return _error(404, "not_found", "No such workspace.")
+        return _error(401, "session_invalid", "Unknown or missing chat session; start a new one.")
+    if probe.version == since:
+        return HttpResponse(status=204)
+    session = ChatSession.objects.select_related("ticket__workspace").get(pk=probe.session_id)
+    payload: dict[str, Any] = {
+        "session": _session_json(session),
+        "messages": [],
+        "state": None,
+        # Read before the thread: a change racing this request shows up as a newer version
+        # next time, never as a version that claims a message the client did not get.
+        "version": probe.version,
+    }
     if session.ticket is not None:
-        ticket = session.ticket
-        ticket.workspace = workspace
-        payload["messages"] = thread_json(ticket, after=after)
-        payload["state"] = thread_state(ticket)
+        payload["messages"] = thread_json(session.ticket, after=after)
+        payload["state"] = thread_state(session.ticket)
     return JsonResponse(payload)
 
 
@@ -183,11 +219,10 @@ def feedback(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     """'Did this solve it?' from the widget: {"message_id": <AI reply id>, "solved": true|false}."""
     if request.method != "POST":
         return _error(405, "method_not_allowed", "Use POST.")
-    workspace = _workspace(workspace_slug)
-    if workspace is None:
-        return _error(404, "not_found", "No such workspace.")
-    session = _session(request, workspace)
-    if session is None or session.ticket is None:
+    session = _session(request, workspace_slug)
+    if isinstance(session, JsonResponse):
+        return session
+    if session.ticket is None:
         return _error(401, "session_invalid", "Unknown or missing chat session.")
     data = _json_body(request)
     if isinstance(data, JsonResponse):

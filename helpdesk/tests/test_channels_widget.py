@@ -136,6 +136,61 @@ def test_it_tells_the_customer_a_person_will_answer_when_escalated(client, works
     assert state["notice"] == "Thanks, a person will answer shortly."
 
 
+def versioned_poll(client, workspace, token, *, after=0, version="", wait=None):
+    url = api(workspace, "messages") + f"?after={after}&v={version}"
+    if wait is not None:
+        url += f"&wait={wait}"
+    return client.get(url, HTTP_X_OASIS_SESSION=token)
+
+
+def test_it_answers_an_unchanged_thread_with_204_and_one_query(client, workspace, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token = start_visitor(client, workspace)
+    post(client, workspace, token, "Where is my order?")
+    first = poll(client, workspace, token).json()
+    version, last = first["version"], first["messages"][-1]["id"]
+
+    with CaptureQueriesContext(connection) as queries:
+        unchanged = versioned_poll(client, workspace, token, after=last, version=version)
+    assert unchanged.status_code == 204 and unchanged.content == b""
+    assert unchanged["Access-Control-Allow-Origin"] == "*"
+    # The rate-limit counters (one statement) and the session's thread version: nothing else.
+    assert len(queries.captured_queries) == 2, [q["sql"][:80] for q in queries.captured_queries]
+
+    # A note changes nothing the customer sees; a reply does.
+    ticket = Ticket.objects.get()
+    ticket_add_note(ticket=ticket, body="Internal only", actor=Actor.for_user(agent))
+    assert versioned_poll(client, workspace, token, after=last, version=version).status_code == 204
+    reply = ticket_reply(ticket=ticket, body="It ships tomorrow.", actor=Actor.for_user(agent))
+    changed = versioned_poll(client, workspace, token, after=last, version=version)
+    assert changed.status_code == 200
+    assert [m["id"] for m in changed.json()["messages"]] == [reply.pk]
+    assert changed.json()["version"] != version
+
+
+def test_it_long_polls_until_the_wait_is_over_when_nothing_changes(client, workspace):
+    token = start_visitor(client, workspace)
+    post(client, workspace, token, "Where is my order?")
+    version = poll(client, workspace, token).json()["version"]
+    started = time.monotonic()
+    assert versioned_poll(client, workspace, token, version=version, wait=0.5).status_code == 204
+    assert 0.45 <= time.monotonic() - started < 5
+    # An old or missing version answers at once, whatever the wait.
+    started = time.monotonic()
+    assert versioned_poll(client, workspace, token, version="stale", wait=5).status_code == 200
+    assert time.monotonic() - started < 2
+    assert versioned_poll(client, workspace, token, wait="soon").status_code == 400
+
+
+def test_it_refuses_a_poll_without_a_valid_session(client, workspace):
+    assert versioned_poll(client, workspace, "nope", wait=5).status_code == 401
+    token = start_visitor(client, workspace)
+    missing = client.get("/chat/api/no-such-shop/messages/?after=0", HTTP_X_OASIS_SESSION=token)
+    assert missing.status_code == 404
+
+
 # --------------------------------------------------------------------- CORS
 
 
@@ -194,6 +249,18 @@ def start_other_ip(client, workspace):
         content_type="application/json",
         REMOTE_ADDR="10.0.0.9",
     )
+
+
+def test_it_does_not_spend_the_workspace_budget_on_requests_refused_per_ip(client, workspace, settings):
+    from helpdesk.models_channels import RateCounter
+
+    settings.OASIS_RATE_LIMITS = {"chat_start": {"ip": (1, 60), "workspace": (3, 60)}}
+    assert start(client, workspace, email="a@customer.test").status_code == 201
+    for _ in range(5):
+        assert start(client, workspace, email="b@customer.test").status_code == 429
+    counters = dict(RateCounter.objects.values_list("key", "hits"))
+    assert counters == {"chat_start:ip:127.0.0.1": 6, f"chat_start:workspace:{workspace.slug}": 1}
+    assert start_other_ip(client, workspace).status_code == 201
 
 
 def test_it_rate_limits_per_workspace(client, workspace, other_workspace, settings):

@@ -20,10 +20,15 @@
   var cssUrl = origin + "/static/widget/oasis-chat.css";
   var storeKey = "oasis-chat:" + slug;
   var POLL_MS = 1500;
+  // While an answer is due the poll waits server-side for it (a long-poll, at most WAIT_S).
+  var WAIT_S = 10;
+  var AWAIT_MS = 60000;
 
   // ------------------------------------------------------------------ state
   var state = load();
   var lastId = 0;
+  var version = ""; // the thread version last seen: an unchanged thread answers 204, cheaply
+  var awaitingUntil = 0; // a message was sent: long-poll for the answer until then
   var rendered = {}; // server message id -> element
   var pending = {}; // client id -> element (sent, not yet confirmed)
   var pollTimer = null;
@@ -193,21 +198,36 @@
   function poll() {
     if (!state.token || pollBusy) return Promise.resolve();
     pollBusy = true;
-    return request("GET", "messages/?after=" + lastId)
+    var awaiting = Date.now() < awaitingUntil;
+    var path = "messages/?after=" + lastId + "&v=" + encodeURIComponent(version) + (awaiting ? "&wait=" + WAIT_S : "");
+    var ok = false;
+    return request("GET", path)
       .then(function (r) {
+        ok = r.status === 200 || r.status === 204;
         if (r.status === 401) {
           state = {};
+          version = "";
           save();
           showStart();
           return;
         }
         if (r.status === 200) {
-          (r.data.messages || []).forEach(renderMessage);
+          (r.data.messages || []).forEach(function (m) {
+            if (m.author !== "customer") awaitingUntil = 0; // the answer (or a person) is here
+            renderMessage(m);
+          });
           renderState(r.data.state);
+          if (r.data.state && r.data.state.notice) awaitingUntil = 0;
+          version = r.data.version || "";
         }
       })
       .catch(function () { /* offline: the next poll catches up (after=lastId) */ })
-      .then(function () { pollBusy = false; });
+      .then(function () {
+        pollBusy = false;
+        // Still waiting for the answer: ask again at once rather than at the next tick
+        // (after an error or a 429, the regular tick retries instead).
+        if (ok && Date.now() < awaitingUntil) return poll();
+      });
   }
 
   function startPolling() {
@@ -249,7 +269,8 @@
       .then(function (r) {
         if (r.status === 200 || r.status === 201) {
           renderMessage(r.data.message);
-          poll(); // an answer made during the POST shows at once, not at the next tick
+          awaitingUntil = Date.now() + AWAIT_MS;
+          poll(); // a long-poll: the answer shows as soon as it is made, not at the next tick
           return;
         }
         if (r.status === 429 || r.status >= 500) throw { retryAfter: r.retryAfter, status: r.status };
