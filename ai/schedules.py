@@ -54,15 +54,5 @@ def setup_rollup_schedules(schedule_model: Any = None) -> int:
     now = datetime.now(UTC)
     nightly = (now + timedelta(days=1)).replace(hour=1, minute=20, second=0, microsecond=0)
     for spec in ROLLUP_SCHEDULES:
-        fields = {
-            "func": spec["func"],
-            "kwargs": spec.get("kwargs"),
-            "schedule_type": spec["schedule_type"],
-            "minutes": spec["minutes"],
-            "repeats": -1,
-        }
-        first = nightly if spec["schedule_type"] == "D" else now
-        schedule_model.objects.update_or_create(
-            name=spec["name"], defaults=fields, create_defaults={**fields, "next_run": first}
-        )
+        schedule_upsert(schedule_model, **spec, first_run=nightly if spec["schedule_type"] == "D" else now)
     return len(ROLLUP_SCHEDULES)

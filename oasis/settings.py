@@ -160,8 +160,8 @@ Q_CLUSTER: dict[str, object] = {
     "timeout": envint("OASIS_Q_TIMEOUT", "120"),
     "retry": envint("OASIS_Q_RETRY", "180"),
     "max_attempts": envint("OASIS_Q_MAX_ATTEMPTS", "3"),
-    # A fresh worker process reloads the embedding model and retrains the seed triage model
-    # (seconds): recycle rarely (django-q2's default is every 500 tasks).
+    # A fresh worker process reloads the embedding model and the triage model (seconds under
+    # load): recycle rarely (django-q2's default is every 500 tasks).
     "recycle": envint("OASIS_Q_RECYCLE", "5000"),
     "catch_up": False,
     "sync": envbool("OASIS_Q_SYNC", "false"),
