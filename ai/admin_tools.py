@@ -222,14 +222,14 @@ class ActionRequestAdmin(ScopedAdmin):
         action = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if action is not None:
+            why_not = may_decide(action=action, user=request.user)  # type: ignore[arg-type]
             context.update(
                 {
                     "action": action,
                     "conversation": list(action.ticket.messages.select_related("author_user").order_by("created_at")),
                     "run": action.run,
-                    "can_decide": action.status == ActionStatus.PENDING
-                    and not may_decide(action=action, user=request.user),  # type: ignore[arg-type]
-                    "why_not": may_decide(action=action, user=request.user),  # type: ignore[arg-type]
+                    "can_decide": action.status == ActionStatus.PENDING and not why_not,
+                    "why_not": why_not,
                     "decide_url": reverse("admin:ai_actionrequest_decide", args=[action.pk]),
                     "decision_form": DecisionForm(),
                 }

@@ -223,7 +223,8 @@ RETURNING o.id, o.ticket_id
 """
 
 
-def _admins(workspace_id: int, roles: tuple[str, ...]) -> list[str]:
+def member_emails(workspace_id: int, roles: tuple[str, ...]) -> list[str]:
+    """The addresses of the workspace's members with one of `roles` (who a control emails)."""
     return sorted(
         {
             email
@@ -235,7 +236,8 @@ def _admins(workspace_id: int, roles: tuple[str, ...]) -> list[str]:
     )
 
 
-def _email_on_commit(*, subject: str, body: str, recipients: list[str]) -> None:
+def email_on_commit(*, subject: str, body: str, recipients: list[str]) -> None:
+    """Send once the state change commits; a mail failure is logged, never raised."""
     if not recipients:
         return
 
@@ -323,14 +325,14 @@ def _cap_actions(*, plan: Plan, workspace: Workspace, start: datetime, capped: b
             kind="spend_cap.alerted",
             data={"month": f"{month:%Y-%m}", "cap": cap, "spent": spent, "currency": plan.currency},
         )
-        _email_on_commit(
+        email_on_commit(
             subject=f"[Support Oasis] {workspace.name}: {int(spent * 100 / cap)} % of the monthly AI spend cap used",
             body=(
                 f"Outcome charges this month: {spent} {plan.currency} of the {cap} {plan.currency} cap.\n"
                 "At 100 % the Agent switches to Copilot-only for the rest of the month.\n"
                 f"Reports: {settings.SITE_URL}/reports/\n"
             ),
-            recipients=_admins(workspace.pk, (Role.ADMIN,)),
+            recipients=member_emails(workspace.pk, (Role.ADMIN,)),
         )
     reached = capped or spent >= cap
     if reached and plan.cap_reached_for != month:

@@ -61,18 +61,25 @@ def ensure_active_space(workspace: Workspace) -> EmbeddingSpace:
         Workspace.objects.select_for_update(no_key=True).get(pk=workspace.pk)
         space = active_space(workspace.pk)
         if space is None:
-            space = EmbeddingSpace.objects.create(
-                workspace=workspace,
-                provider=config.provider,
-                model=provider.model,
-                dimensions=provider.dimensions,
-                base_url=config.base_url,
-                api_key_env=config.api_key_env,
-                timeout_seconds=config.timeout,
-                status=SpaceStatus.ACTIVE,
-                activated_at=timezone.now(),
-            )
+            space = create_space(workspace=workspace, config=config, provider=provider, status=SpaceStatus.ACTIVE)
     return space
+
+
+def create_space(
+    *, workspace: Workspace, config: ProviderConfig, provider: EmbeddingProvider, status: str
+) -> EmbeddingSpace:
+    """A new space for these settings (an ACTIVE one is activated now)."""
+    return EmbeddingSpace.objects.create(
+        workspace=workspace,
+        provider=config.provider,
+        model=provider.model,
+        dimensions=provider.dimensions,
+        base_url=config.base_url,
+        api_key_env=config.api_key_env,
+        timeout_seconds=config.timeout,
+        status=status,
+        activated_at=timezone.now() if status == SpaceStatus.ACTIVE else None,
+    )
 
 
 def live_spaces(workspace: Workspace) -> list[EmbeddingSpace]:
@@ -96,12 +103,20 @@ def index_articles(*, article_ids: Iterable[int], progress: Progress | None = No
     for start in range(0, len(articles), EMBED_ARTICLE_BATCH):
         batch = articles[start : start + EMBED_ARTICLE_BATCH]
         by_space: dict[int, tuple[EmbeddingSpace, list[Article]]] = {}
+        # The live spaces of each workspace, read once per batch (an import is one workspace).
+        spaces: dict[int, list[EmbeddingSpace] | EmbeddingError] = {}
         for article in batch:
-            try:
-                for space in live_spaces(article.workspace):
-                    by_space.setdefault(space.pk, (space, []))[1].append(article)
-            except EmbeddingError as exc:
-                result.failed[article.pk] = str(exc)
+            if article.workspace_id not in spaces:
+                try:
+                    spaces[article.workspace_id] = live_spaces(article.workspace)
+                except EmbeddingError as exc:
+                    spaces[article.workspace_id] = exc
+            found = spaces[article.workspace_id]
+            if isinstance(found, EmbeddingError):
+                result.failed[article.pk] = str(found)
+                continue
+            for space in found:
+                by_space.setdefault(space.pk, (space, []))[1].append(article)
         for space, members in by_space.values():
             try:
                 provider = providers.get(space.pk) or provider_for_space(space)

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_q.tasks import async_task
 
-from ai.index import ensure_active_space
+from ai.index import create_space, ensure_active_space
 from ai.models import EmbeddingProviderName, EmbeddingSpace, KnowledgeSettings, SpaceStatus
 from ai.providers import EmbeddingError, get_embedding_provider
 from audit.services import Actor, audit_record
@@ -108,16 +108,7 @@ def schedule_space_for_settings(*, workspace: Workspace, settings_row: Knowledge
         if building.same_config(config, dimensions=provider.dimensions, model=provider.model):
             return building
         _supersede(building)
-    space = EmbeddingSpace.objects.create(
-        workspace=workspace,
-        provider=config.provider,
-        model=provider.model,
-        dimensions=provider.dimensions,
-        base_url=config.base_url,
-        api_key_env=config.api_key_env,
-        timeout_seconds=config.timeout,
-        status=SpaceStatus.BUILDING,
-    )
+    space = create_space(workspace=workspace, config=config, provider=provider, status=SpaceStatus.BUILDING)
     transaction.on_commit(lambda: async_task("ai.tasks.build_space", space.pk, task_name=f"build-space-{space.pk}"))
     return space
 

@@ -9,25 +9,22 @@ with a conditional UPDATE, so two workers never both send) and re-arms when it c
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from ai.controls import email_on_commit, member_emails, spend_cap_check
 from ai.models import ActionRequest, ActionStatus, AgentRun, AlertSettings, AlertState, Decision
 from audit.models import AuditEvent
 from audit.services import Actor, audit_record
 from billing.models import Plan
 from helpdesk.access import MANAGER_ROLES
-from helpdesk.models import Membership, Workspace
-
-logger = logging.getLogger(__name__)
+from helpdesk.models import Workspace
 
 APPROVAL_WAIT = "approval_wait"
 ESCALATION_JUMP = "escalation_jump"
@@ -141,13 +138,6 @@ def provider_failures(*, workspace: Workspace, cfg: AlertSettings, now: datetime
     )
 
 
-def _managers(workspace_id: int) -> list[str]:
-    emails = Membership.objects.filter(workspace_id=workspace_id, role__in=MANAGER_ROLES).values_list(
-        "user__email", flat=True
-    )
-    return sorted({e for e in emails if e})
-
-
 @transaction.atomic
 def alert_fire(*, workspace: Workspace, condition: Condition, now: datetime) -> bool:
     """Email the managers if the condition just started; clear the state once it ends.
@@ -161,22 +151,14 @@ def alert_fire(*, workspace: Workspace, condition: Condition, now: datetime) -> 
     )
     if not claimed:
         return False  # already alerted for this episode
-    recipients = _managers(workspace.pk)
+    recipients = member_emails(workspace.pk, MANAGER_ROLES)
     audit_record(
         workspace=workspace,
         actor=Actor.system("alerts"),
         kind="alert.sent",
         data={"alert": condition.kind, "recipients": recipients, **condition.details},
     )
-
-    def send() -> None:
-        try:
-            send_mail(condition.subject, condition.body, settings.DEFAULT_FROM_EMAIL, recipients)
-        except Exception:
-            logger.exception("alert %s for workspace %s failed to send", condition.kind, workspace.pk)
-
-    if recipients:
-        transaction.on_commit(send)
+    email_on_commit(subject=condition.subject, body=condition.body, recipients=recipients)
     return True
 
 
@@ -199,8 +181,6 @@ def alerts_check(*, workspace: Workspace, now: datetime | None = None) -> list[s
 
 def controls_alerts_task() -> dict[str, int]:
     """The scheduled task: alerts for every workspace, then the spend cap of capped plans."""
-    from ai.controls import spend_cap_check
-
     sent = capped = 0
     for workspace in Workspace.objects.order_by("id"):
         sent += len(alerts_check(workspace=workspace))

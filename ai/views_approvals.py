@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ai.models import ActionRequest, ActionStatus
 from ai.tools import AlreadyDecided, action_approve, action_reject
-from helpdesk.access import MANAGER_ROLES, active_membership, memberships_for
+from helpdesk.access import MANAGER_ROLES, active_membership, request_memberships
 
 
 @login_required
@@ -36,7 +36,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
         "decided": decided,
         "can_decide": membership.role in MANAGER_ROLES,
         "active_membership": membership,
-        "memberships": memberships_for(request.user),
+        "memberships": request_memberships(request),
     }
     return render(request, "ai/approvals.html", context)
 

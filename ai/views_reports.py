@@ -25,7 +25,7 @@ from ai.reports import charts
 from ai.reports.export import all_csv, table_csv, tables
 from ai.reports.queries import DEFAULT_MINUTES_PER_TICKET, ReportFilter, report
 from audit.services import Actor
-from helpdesk.access import MANAGER_ROLES, active_membership, memberships_for
+from helpdesk.access import MANAGER_ROLES, active_membership, request_memberships
 from helpdesk.models import Channel, Membership, TicketType
 
 DEFAULT_DAYS = 30
@@ -136,7 +136,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     membership, form, f, data = _compute(request)
     context = {
         "active_membership": membership,
-        "memberships": memberships_for(request.user),
+        "memberships": request_memberships(request),
         "form": form,
         "f": f,
         "end_day": f.end - timedelta(days=1),

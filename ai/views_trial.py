@@ -25,8 +25,8 @@ from ai.models import TrialItem, TrialMark, TrialMarkKind, TrialRun, TrialStatus
 from ai.trial.inputs import InputError
 from ai.trial.report import ordered, review_figures
 from ai.trial.runner import TrialParams, trial_create, trial_enqueue
-from helpdesk.access import MANAGER_ROLES, active_membership
-from helpdesk.models import Membership, MessageKind
+from ai.views_reports import manager_membership
+from helpdesk.models import Message, MessageKind
 
 TEMPLATE = "ai/trial_report.html"
 REVIEW_SIZE = 20
@@ -82,15 +82,8 @@ class TrialForm(forms.Form):
             self.fields[name].choices = choices  # type: ignore[attr-defined]
 
 
-def _manager(request: HttpRequest) -> Membership:
-    membership = active_membership(request)
-    if membership.role not in MANAGER_ROLES:
-        raise Http404("No such page.")
-    return membership
-
-
 def _trial(request: HttpRequest, trial_id: int) -> TrialRun:
-    membership = _manager(request)
+    membership = manager_membership(request)
     trial = TrialRun.objects.filter(pk=trial_id, workspace_id=membership.workspace_id).first()
     if trial is None:
         raise Http404("No such trial.")
@@ -110,7 +103,7 @@ def _save_uploads(files: list[UploadedFile], folder: Path) -> Path:
 @login_required
 @require_http_methods(["GET", "POST"])
 def trial_home(request: HttpRequest) -> HttpResponse:
-    membership = _manager(request)
+    membership = manager_membership(request)
     form = TrialForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -154,15 +147,19 @@ def review_sample(report: dict[str, Any], size: int = REVIEW_SIZE) -> list[dict[
 
 def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:
     report = trial.report or {}
-    sample = review_sample(report, int(request.GET.get("n", REVIEW_SIZE) or REVIEW_SIZE))
+    size = request.GET.get("n", "")  # a bad or empty ?n= falls back to the default, never a 500
+    sample = review_sample(report, (int(size) if size.isdecimal() else 0) or REVIEW_SIZE)
     ids = [e["external_id"] for e in sample]
     items = {
         i.external_id: i for i in TrialItem.objects.filter(trial=trial, external_id__in=ids).select_related("ticket")
     }
-    first_messages: dict[int, str] = {}
-    for item in items.values():
-        first = item.ticket.messages.filter(kind=MessageKind.CUSTOMER).order_by("created_at", "pk").first()
-        first_messages[item.ticket_id] = first.body if first else ""
+    # Each sampled ticket's first customer message, in one query (DISTINCT ON the ticket).
+    first_messages: dict[int, str] = dict(
+        Message.objects.filter(ticket_id__in=[i.ticket_id for i in items.values()], kind=MessageKind.CUSTOMER)
+        .order_by("ticket_id", "created_at", "pk")
+        .distinct("ticket_id")
+        .values_list("ticket_id", "body")
+    )
     marks = dict(TrialMark.objects.filter(trial=trial).values_list("external_id", "mark"))
     rows = []
     for entry in sample:

@@ -21,14 +21,14 @@ from rest_framework.response import Response
 from audit.export import parse_bound, ticket_export, workspace_export_lines
 from audit.timeline import build_timeline
 from audit.trust import MAX_LISTED_SCORES, SVG_HEIGHT, SVG_PAD, SVG_WIDTH, histogram, trust_answers
-from helpdesk.access import MANAGER_ROLES, active_membership, memberships_for, ticket_for_user
+from helpdesk.access import MANAGER_ROLES, active_membership, request_memberships, ticket_for_user
 from helpdesk.models import ApiToken, Membership, Ticket
 
 TIMELINE_TEMPLATE = "audit/timeline.html"
 
 
 def _layout(request: HttpRequest, membership: Membership | None) -> dict[str, Any]:
-    return {"active_membership": membership, "memberships": memberships_for(request.user)}
+    return {"active_membership": membership, "memberships": request_memberships(request)}
 
 
 def timeline_context(ticket: Ticket) -> dict[str, Any]:

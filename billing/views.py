@@ -13,7 +13,7 @@ from billing import calculator
 from billing.forms import CalculatorForm, SignupForm
 from billing.models import TRIAL_DAYS
 from billing.services import plan_for, trial_signup
-from helpdesk.access import active_membership, memberships_for
+from helpdesk.access import active_membership, request_memberships
 
 INBOX_URL = "/inbox/"
 
@@ -64,7 +64,7 @@ def cost_calculator(request: HttpRequest) -> HttpResponse:
         "workspace": membership.workspace,
         "from_history": from_history and not submitted,
         "active_membership": membership,
-        "memberships": memberships_for(request.user),
+        "memberships": request_memberships(request),
     }
     if submitted and not form.is_valid():
         return render(request, "billing/calculator.html", context, status=400)

@@ -26,12 +26,21 @@ def memberships_for(user: AnyUser) -> list[Membership]:
     return list(Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name"))
 
 
+def request_memberships(request: HttpRequest) -> list[Membership]:
+    """`memberships_for(request.user)`, read once per request (the header lists them on every page)."""
+    cached: list[Membership] | None = getattr(request, "_oasis_memberships", None)
+    if cached is None:
+        cached = memberships_for(request.user)
+        request._oasis_memberships = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def active_membership(request: HttpRequest) -> Membership:
     """The membership the user works in now (chosen in the header; first one by default)."""
     cached = getattr(request, "_oasis_membership", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    memberships = memberships_for(request.user)
+    memberships = request_memberships(request)
     if not memberships:
         raise Http404("You are not a member of any workspace.")
     chosen = request.session.get(SESSION_KEY)

@@ -275,6 +275,10 @@ class MessageInline(ScopedInline):
     def workspace_id_of(self, obj: Any) -> int | None:
         return obj.workspace_id if isinstance(obj, Ticket) else super().workspace_id_of(obj)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # author_user is shown on every row: one join, not one query per message.
+        return super().get_queryset(request).select_related("author_user")
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -22,7 +22,7 @@ from django.urls import URLPattern, path
 from ai.services import knowledge_reindex
 from audit.services import Actor
 from helpdesk.helpcenter_import import ImportReport, article_save, import_helpcenter
-from helpdesk.models import Article, Membership, Role, Workspace
+from helpdesk.models import Article, Role, Workspace
 
 EDIT_ROLES = (Role.MANAGER, Role.ADMIN)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -74,7 +74,8 @@ def _unpack(upload: Any, target: Path) -> Path:
 
 class ArticleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["title", "workspace", "status", "source", "updated_at"]
-    list_filter = ["workspace", "status", "source"]
+    # Related-only: the filter must not list the names of workspaces the user is not in.
+    list_filter = [("workspace", admin.RelatedOnlyFieldListFilter), "status", "source"]
     search_fields = ["title", "url", "external_id"]
     readonly_fields = ["updated_at"]
     actions = ["reindex"]
@@ -85,10 +86,12 @@ class ArticleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _workspace_ids(self, request: HttpRequest, *, editing: bool) -> set[int] | None:
         if request.user.is_active and request.user.is_superuser:
             return None
-        memberships = Membership.objects.filter(user_id=request.user.pk or 0)
-        if editing:
-            memberships = memberships.filter(role__in=EDIT_ROLES)
-        return set(memberships.values_list("workspace_id", flat=True)) if request.user.is_staff else set()
+        if not request.user.is_staff:
+            return set()
+        # The roles read once per request (helpdesk.admin imports this module at its end).
+        from helpdesk.admin import member_roles
+
+        return {ws for ws, role in member_roles(request).items() if not editing or role in EDIT_ROLES}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Article]:
         queryset = super().get_queryset(request).select_related("workspace")

@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -38,6 +36,7 @@ from helpdesk.models import (
     MessageKind,
     Priority,
     Ticket,
+    TicketQuerySet,
     TicketStatus,
     TicketType,
     Workspace,
@@ -46,7 +45,7 @@ from helpdesk.models import (
 # ------------------------------------------------------------------------------- scope
 
 
-def tickets_visible_to(request: Request) -> QuerySet[Ticket]:
+def tickets_visible_to(request: Request) -> TicketQuerySet:
     """The tickets this request may see: the token's workspace, or the member's workspaces.
 
     `?workspace=<id>` narrows the scope; it never widens it.
@@ -245,7 +244,7 @@ class TicketListApi(OasisAPIView):
         return paginator.get_paginated_response(data)
 
 
-def ticket_list_filter(tickets: QuerySet[Ticket], **filters: Any) -> QuerySet[Ticket]:
+def ticket_list_filter(tickets: TicketQuerySet, **filters: Any) -> TicketQuerySet:
     for field in ("status", "ticket_type", "channel"):
         if filters.get(field):
             tickets = tickets.filter(**{field: filters[field]})
@@ -257,9 +256,7 @@ def ticket_list_filter(tickets: QuerySet[Ticket], **filters: Any) -> QuerySet[Ti
     if filters.get("updated_after"):
         tickets = tickets.filter(updated_at__gt=filters["updated_after"])
     if (filters.get("q") or "").strip():
-        query = SearchQuery(filters["q"], config="simple", search_type="websearch")
-        in_messages = Message.objects.filter(ticket_id=OuterRef("pk"), search_vector=query)
-        tickets = tickets.filter(Q(search_vector=query) | Exists(in_messages))
+        tickets = tickets.search(filters["q"])
     return tickets
 
 

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorField
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
 
@@ -142,6 +143,15 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
     def open(self) -> TicketQuerySet:
         return self.exclude(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED])
+
+    def search(self, text: str) -> TicketQuerySet:
+        """Tickets whose subject or any message matches `text` (websearch syntax: "quotes", -not).
+
+        Both tsvector columns are GIN-indexed.
+        """
+        query = SearchQuery(text, config="simple", search_type="websearch")
+        in_messages = Message.objects.filter(ticket_id=OuterRef("pk"), search_vector=query)
+        return self.filter(Q(search_vector=query) | Exists(in_messages))
 
 
 class Ticket(models.Model):

@@ -341,20 +341,26 @@ def ticket_set_type(*, ticket: Ticket, ticket_type: str, actor: Actor, reason: s
     return ticket
 
 
+def ticket_status_move(*, ticket: Ticket, allowed_from: Iterable[str], changes: dict[str, object]) -> tuple[str, bool]:
+    """The conditional UPDATE every status move goes through (the caller audits it): of two
+    concurrent changes exactly one moves the row. Returns (the status before, whether it moved)."""
+    previous = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).get()
+    moved = Ticket.objects.filter(pk=ticket.pk, status__in=list(allowed_from)).update(
+        **changes, updated_at=timezone.now()
+    )
+    return previous, moved == 1
+
+
 def _transition(
     *, ticket: Ticket, to: str, allowed_from: Iterable[str], actor: Actor, kind: str, reason: str
 ) -> Ticket:
-    # A conditional UPDATE: of two people resolving at once, exactly one changes the row.
-    allowed = list(allowed_from)
-    previous = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).get()
-    now = timezone.now()
-    changes: dict[str, object] = {"status": to, "updated_at": now}
+    changes: dict[str, object] = {"status": to}
     if to == TicketStatus.RESOLVED:
-        changes["resolved_at"] = now
+        changes["resolved_at"] = timezone.now()
     elif to == TicketStatus.OPEN:
         changes["resolved_at"] = None
-    updated = Ticket.objects.filter(pk=ticket.pk, status__in=allowed).update(**changes)
-    if updated != 1:
+    previous, moved = ticket_status_move(ticket=ticket, allowed_from=allowed_from, changes=changes)
+    if not moved:
         verb = {"ticket.resolved": "resolve", "ticket.reopened": "reopen", "ticket.closed": "close"}[kind]
         raise InvalidTransition(f"Cannot {verb} a ticket that is {previous}.")
     ticket.refresh_from_db()

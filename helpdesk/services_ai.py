@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_record
 from helpdesk.models import Ticket, TicketStatus
+from helpdesk.services import ticket_status_move
 
 # An escalated ticket goes back to the team's open queue from these states.
 ESCALATE_FROM = (TicketStatus.NEW, TicketStatus.PENDING)
@@ -30,7 +31,7 @@ def ticket_record_ai_decision(
     Ticket.objects.filter(pk=ticket.pk).update(**changes)
     if decision == "escalate":
         # Conditional: a ticket a human already moved elsewhere keeps its status.
-        Ticket.objects.filter(pk=ticket.pk, status__in=ESCALATE_FROM).update(status=TicketStatus.OPEN)
+        ticket_status_move(ticket=ticket, allowed_from=ESCALATE_FROM, changes={"status": TicketStatus.OPEN})
     ticket.refresh_from_db()
     audit_record(
         workspace=ticket.workspace,

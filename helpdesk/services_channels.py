@@ -18,14 +18,19 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from audit.services import Actor, audit_record
 from helpdesk.channels.handoff import human_requested
 from helpdesk.channels.identity import portal_token
 from helpdesk.models import AuthorKind, Channel, Message, MessageKind, Ticket, TicketStatus, Workspace
 from helpdesk.models_channels import Attachment, ChatMessageKey, ChatSession, CustomerFeedback
-from helpdesk.services import ticket_add_customer_message, ticket_add_note, ticket_create, ticket_resolve
+from helpdesk.services import (
+    ticket_add_customer_message,
+    ticket_add_note,
+    ticket_create,
+    ticket_resolve,
+    ticket_status_move,
+)
 from helpdesk.services_handoff import ticket_handoff
 
 HUMAN_ASKED_REASON = "customer asked for a human"
@@ -64,9 +69,8 @@ def solved_url(ticket: Ticket, answer: str) -> str:
 
 def _open_for_human(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     # A ticket waiting on the customer (pending) or new goes back to the team's open queue.
-    previous = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).get()
-    moved = Ticket.objects.filter(pk=ticket.pk, status__in=(TicketStatus.NEW, TicketStatus.PENDING)).update(
-        status=TicketStatus.OPEN, updated_at=timezone.now()
+    previous, moved = ticket_status_move(
+        ticket=ticket, allowed_from=(TicketStatus.NEW, TicketStatus.PENDING), changes={"status": TicketStatus.OPEN}
     )
     if moved:
         audit_record(

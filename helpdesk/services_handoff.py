@@ -1,7 +1,7 @@
 """Moving a ticket into and out of `awaiting_approval` (approval gates, issue 5).
 
-Conditional UPDATEs like `_transition` in services.py: of two concurrent changes exactly one
-moves the row; each writes its audit event in the same transaction.
+Conditional UPDATEs through `ticket_status_move` (services.py): of two concurrent changes exactly
+one moves the row; each writes its audit event in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_record
 from helpdesk.models import Ticket, TicketStatus
-from helpdesk.services import InvalidTransition
+from helpdesk.services import InvalidTransition, ticket_status_move
 
 WAITABLE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
@@ -19,16 +19,18 @@ WAITABLE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 @transaction.atomic
 def ticket_await_approval(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     """An action (or reply) on this ticket waits for a manager: the ticket shows it."""
-    previous = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).get()
+    previous, moved = ticket_status_move(
+        ticket=ticket,
+        allowed_from=WAITABLE,
+        changes={
+            "status": TicketStatus.AWAITING_APPROVAL,
+            "ai_decision": "awaiting_approval",
+            "ai_reason": reason[:300],
+        },
+    )
     if previous == TicketStatus.AWAITING_APPROVAL:
         return Ticket.objects.get(pk=ticket.pk)
-    updated = Ticket.objects.filter(pk=ticket.pk, status__in=WAITABLE).update(
-        status=TicketStatus.AWAITING_APPROVAL,
-        ai_decision="awaiting_approval",
-        ai_reason=reason[:300],
-        updated_at=timezone.now(),
-    )
-    if updated != 1:
+    if not moved:
         raise InvalidTransition(f"Cannot hold a ticket that is {previous} for approval.")
     ticket.refresh_from_db()
     audit_record(
@@ -44,11 +46,11 @@ def ticket_await_approval(*, ticket: Ticket, actor: Actor, reason: str) -> Ticke
 @transaction.atomic
 def ticket_release_approval(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     """The awaited decision was made (approved): the ticket is open again, ready for the reply."""
-    updated = Ticket.objects.filter(pk=ticket.pk, status=TicketStatus.AWAITING_APPROVAL).update(
-        status=TicketStatus.OPEN, updated_at=timezone.now()
+    _, moved = ticket_status_move(
+        ticket=ticket, allowed_from=[TicketStatus.AWAITING_APPROVAL], changes={"status": TicketStatus.OPEN}
     )
     ticket.refresh_from_db()
-    if updated == 1:
+    if moved:
         audit_record(
             workspace=ticket.workspace,
             ticket=ticket,
@@ -62,13 +64,12 @@ def ticket_release_approval(*, ticket: Ticket, actor: Actor, reason: str) -> Tic
 @transaction.atomic
 def ticket_handoff(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     """Hand the ticket to a human: out of `awaiting_approval` (if it was), AI decision `escalate`."""
-    previous = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).get()
-    changes: dict[str, object] = {"ai_decision": "escalate", "ai_reason": reason[:300], "updated_at": timezone.now()}
-    moved = Ticket.objects.filter(pk=ticket.pk, status=TicketStatus.AWAITING_APPROVAL).update(
-        status=TicketStatus.OPEN, **changes
+    changes: dict[str, object] = {"ai_decision": "escalate", "ai_reason": reason[:300]}
+    previous, moved = ticket_status_move(
+        ticket=ticket, allowed_from=[TicketStatus.AWAITING_APPROVAL], changes={**changes, "status": TicketStatus.OPEN}
     )
     if not moved:
-        Ticket.objects.filter(pk=ticket.pk).update(**changes)
+        Ticket.objects.filter(pk=ticket.pk).update(**changes, updated_at=timezone.now())
     ticket.refresh_from_db()
     audit_record(
         workspace=ticket.workspace,

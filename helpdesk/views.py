@@ -12,9 +12,8 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -26,7 +25,7 @@ from django_htmx.http import reswap, retarget
 from ai.models import ActionRequest, ActionStatus, AgentRun
 from audit.services import Actor
 from helpdesk import services
-from helpdesk.access import SESSION_KEY, active_membership, membership_for, memberships_for, ticket_for_user
+from helpdesk.access import SESSION_KEY, active_membership, membership_for, request_memberships, ticket_for_user
 from helpdesk.forms import (
     ASSIGNEE_ME,
     ASSIGNEE_NONE,
@@ -39,18 +38,11 @@ from helpdesk.forms import (
     TicketTypeForm,
     WorkspaceSwitchForm,
 )
-from helpdesk.models import Membership, Message, Ticket, TicketStatus
-from helpdesk.views_copilot import reply_from_draft, version_key
+from helpdesk.models import Membership, Message, Ticket, TicketQuerySet, TicketStatus
+from helpdesk.views_copilot import TICKET_TEMPLATE, is_partial, reply_from_draft, version_key
 
 PAGE_SIZE = 25
 INBOX_TEMPLATE = "helpdesk/inbox.html"
-TICKET_TEMPLATE = "helpdesk/ticket.html"
-
-
-def _is_partial(request: HttpRequest) -> bool:
-    # A history restore (back button after hx-push-url) needs the whole page.
-    htmx = getattr(request, "htmx", None)
-    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
@@ -68,7 +60,7 @@ def _staff_user(request: HttpRequest) -> User:
 
 
 def _layout_context(request: HttpRequest, membership: Membership) -> dict[str, Any]:
-    return {"active_membership": membership, "memberships": memberships_for(request.user)}
+    return {"active_membership": membership, "memberships": request_memberships(request)}
 
 
 def _workspace_members(workspace_id: int) -> list[Membership]:
@@ -82,7 +74,7 @@ def _workspace_members(workspace_id: int) -> list[Membership]:
 # ----------------------------------------------------------------------------- the list
 
 
-def _filtered_tickets(form: InboxFilterForm, *, workspace_id: int, user: User) -> QuerySet[Ticket]:
+def _filtered_tickets(form: InboxFilterForm, *, workspace_id: int, user: User) -> TicketQuerySet:
     tickets = Ticket.objects.for_workspace(workspace_id).select_related("customer", "assignee")
     data: dict[str, Any] = {}
     if form.is_bound:
@@ -105,10 +97,7 @@ def _filtered_tickets(form: InboxFilterForm, *, workspace_id: int, user: User) -
     elif assignee:
         tickets = tickets.filter(assignee_id=int(assignee))
     if data.get("q"):
-        # Both tsvector columns are GIN-indexed; websearch syntax accepts "quotes" and -not.
-        query = SearchQuery(data["q"], config="simple", search_type="websearch")
-        in_messages = Message.objects.filter(ticket=OuterRef("pk"), search_vector=query)
-        tickets = tickets.filter(Q(search_vector=query) | Q(Exists(in_messages)))
+        tickets = tickets.search(data["q"])
     cursor: Cursor | None = data.get("after")
     if cursor is not None:
         # Keyset on the (last_message_at DESC, id DESC) index; Postgres sorts NULLs first there.
@@ -154,7 +143,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "next_cursor": next_cursor,
         "is_later_page": bool(request.GET.get("after")),
     }
-    template = f"{INBOX_TEMPLATE}#ticket_list" if _is_partial(request) else INBOX_TEMPLATE
+    template = f"{INBOX_TEMPLATE}#ticket_list" if is_partial(request) else INBOX_TEMPLATE
     return _vary_on_htmx(render(request, template, context))
 
 
@@ -246,11 +235,11 @@ def _post_message(
     form_key = f"{prefix}_form"
     if not form.is_valid():
         context = ticket_context(request, ticket, **{form_key: form})
-        if _is_partial(request):
+        if is_partial(request):
             response = render(request, f"{TICKET_TEMPLATE}#{form_key}", context, status=400)
             return reswap(retarget(response, f"#{prefix}-form"), "outerHTML")
         return render(request, TICKET_TEMPLATE, context, status=400)
-    if _is_partial(request):
+    if is_partial(request):
         ticket.refresh_from_db()
         return render(request, f"{TICKET_TEMPLATE}#thread_update", ticket_context(request, ticket, posted=prefix))
     return HttpResponseRedirect(f"{_ticket_url(ticket)}#thread-end")
@@ -301,12 +290,12 @@ def _ticket_action(
             error = " ".join(_errors_of(exc))
     else:
         error = " ".join(str(message) for errors in form.errors.values() for message in errors)
-    if not error and not _is_partial(request):
+    if not error and not is_partial(request):
         return HttpResponseRedirect(_ticket_url(ticket))
     ticket.refresh_from_db()
     context = ticket_context(request, ticket, action_error=error)
     status = 400 if error else 200
-    template = f"{TICKET_TEMPLATE}#meta_update" if _is_partial(request) else TICKET_TEMPLATE
+    template = f"{TICKET_TEMPLATE}#meta_update" if is_partial(request) else TICKET_TEMPLATE
     return render(request, template, context, status=status)
 
 

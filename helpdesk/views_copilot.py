@@ -40,7 +40,8 @@ PENDING_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
 RED_MARGIN = 0.2
 
 
-def _is_partial(request: HttpRequest) -> bool:
+def is_partial(request: HttpRequest) -> bool:
+    """An HTMX request wants a fragment; a history restore (back button after hx-push-url) the whole page."""
     htmx = getattr(request, "htmx", None)
     return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
@@ -223,7 +224,7 @@ def copilot_context(
 def _render_sidebar(request: HttpRequest, ticket: Ticket, run: AgentRun | None, **extra: Any) -> HttpResponse:
     context = copilot_context(request, ticket, run, **extra)
     status = 400 if extra.get("error") else 200
-    if _is_partial(request):
+    if is_partial(request):
         return render(request, f"{COPILOT_TEMPLATE}#sidebar", context, status=status)
     return render(request, COPILOT_TEMPLATE, context, status=status)
 
@@ -257,7 +258,7 @@ def copilot_regenerate(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return _render_sidebar(request, ticket, None, error="There is no customer message to answer yet.")
     payload = copilot_refresh(ticket=ticket, user=request.user)
     run = _run_of(ticket, int(payload["run"]))
-    if not _is_partial(request):
+    if not is_partial(request):
         return HttpResponseRedirect(_copilot_url(ticket))
     return _render_sidebar(request, ticket, run, notice="A fresh draft is ready.")
 
@@ -272,7 +273,7 @@ def copilot_discard(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return _render_sidebar(request, ticket, run, error="Choose why the draft is discarded.")
     run = _run_of(ticket, form.cleaned_data["run"])
     draft_feedback_record(run=run, user=request.user, verdict="discarded", reason=form.cleaned_data["reason"])
-    if not _is_partial(request):
+    if not is_partial(request):
         return HttpResponseRedirect(_copilot_url(ticket))
     return _render_sidebar(request, ticket, run, notice="Draft discarded. Thanks: this feedback tunes the AI.")
 
@@ -309,7 +310,7 @@ def copilot_send(request: HttpRequest, ticket_id: int) -> HttpResponse:
         reply_from_draft(ticket=ticket, run=run, body=run.draft, user=request.user)
     except ValidationError as exc:
         return _render_sidebar(request, ticket, run, error=" ".join(exc.messages))
-    if not _is_partial(request):
+    if not is_partial(request):
         return HttpResponseRedirect(f"{reverse('helpdesk:ticket', args=[ticket.pk])}#thread-end")
     ticket.refresh_from_db()
     context = ticket_context(request, ticket, posted="reply")
@@ -345,7 +346,7 @@ def copilot_tool_run(request: HttpRequest, ticket_id: int) -> HttpResponse:
             notice = f"{call.tool} is waiting for a manager's approval."
         else:
             error = f"{call.tool} {result.status}: {result.reason}"
-    if not _is_partial(request):
+    if not is_partial(request):
         return HttpResponseRedirect(_copilot_url(ticket))
     ticket.refresh_from_db()
     from helpdesk.views import ticket_context

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from ai.agent.confidence import Confidence, score, tool_outcome
 from ai.agent.decide import Verdict, decide, threshold_for
+from ai.agent.draft import tool_fact_sentences
 from ai.agent.grounding import groundedness, retrieval_support, split_sentences
 from ai.agent.triage import Triage, triage
 from ai.controls import agent_paused_reason
@@ -356,7 +357,8 @@ def _steps(ctx: RunContext) -> None:
     # 4. Draft
     draft = provider.draft(request, plan, entries)
     ctx.check_budget()
-    cited = [p for p in passages if p["n"] in set(draft.citations)]
+    cited_numbers = set(draft.citations)
+    cited = [p for p in passages if p["n"] in cited_numbers]
     citations = [{"n": p["n"], "title": p["title"], "url": p["url"]} for p in cited]
 
     # 5. Score
@@ -485,8 +487,6 @@ def _score(
     for entry in entries:
         if entry.get("status") in ("executed", "simulated", "held"):
             sources.append(json.dumps({"args": entry.get("args"), "result": entry.get("result")}, default=str))
-            from ai.agent.draft import tool_fact_sentences
-
             sources.extend(tool_fact_sentences(entry, tri.language))
     sentences = draft.sentences or _body_sentences(draft.reply)
     grounded, _ = groundedness(sentences, sources)

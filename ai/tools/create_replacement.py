@@ -6,11 +6,13 @@ from typing import Any
 
 from ai.tools.base import WRITE, ToolContext, ToolRefused, ToolSpec
 from ai.tools.common import ORDER_NUMBER, REASON, obj, owned_order
+from ai.tools.connector import OrderInfo
 from ai.tools.policy import policy_for
 from helpdesk.models import OrderStatus
 
 
-def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+def _checked(ctx: ToolContext, args: dict[str, Any]) -> tuple[OrderInfo, dict[str, Any]]:
+    """The customer's order and the preview, or ToolRefused; `run` reuses the order it fetched."""
     order = owned_order(ctx, args["order_number"])
     if order.status != OrderStatus.DELIVERED:
         raise ToolRefused(f"order {order.number} is {order.status}; only delivered orders can be replaced")
@@ -23,12 +25,15 @@ def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         raise ToolRefused(f"order {order.number} has no item {', '.join(unknown)}")
     if not skus or not set(skus) <= set(replaceable):
         raise ToolRefused("gift cards cannot be replaced")
-    return {"order": order.number, "skus": skus}
+    return order, {"order": order.number, "skus": skus}
+
+
+def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return _checked(ctx, args)[1]
 
 
 def run(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    preview = prepare(ctx, args)
-    order = owned_order(ctx, args["order_number"])
+    order, preview = _checked(ctx, args)
     done = ctx.connector.create_replacement(
         order, skus=preview["skus"], reason=args.get("reason", ""), key=ctx.idempotency_key
     )

@@ -6,10 +6,12 @@ from typing import Any
 
 from ai.tools.base import WRITE, ToolContext, ToolRefused, ToolSpec
 from ai.tools.common import AMOUNT, ORDER_NUMBER, REASON, obj, owned_order, parse_amount
+from ai.tools.connector import OrderInfo
 from ai.tools.policy import policy_for, policy_now
 
 
-def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+def _checked(ctx: ToolContext, args: dict[str, Any]) -> tuple[OrderInfo, dict[str, Any]]:
+    """The customer's order and the preview, or ToolRefused; `run` reuses the order it fetched."""
     order = owned_order(ctx, args["order_number"])
     amount = parse_amount(args["amount"])
     refundable = policy_for(ctx.ticket.workspace).refundable(order, now=policy_now())
@@ -18,12 +20,20 @@ def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             f"{amount} {order.currency} is more than the {refundable} {order.currency} "
             f"refundable on order {order.number}"
         )
-    return {"order": order.number, "amount": str(amount), "currency": order.currency, "refundable": str(refundable)}
+    return order, {
+        "order": order.number,
+        "amount": str(amount),
+        "currency": order.currency,
+        "refundable": str(refundable),
+    }
+
+
+def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return _checked(ctx, args)[1]
 
 
 def run(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    preview = prepare(ctx, args)
-    order = owned_order(ctx, args["order_number"])
+    order, preview = _checked(ctx, args)
     done = ctx.connector.issue_refund(
         order, amount=parse_amount(args["amount"]), reason=args.get("reason", ""), key=ctx.idempotency_key
     )

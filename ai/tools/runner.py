@@ -169,24 +169,14 @@ def run_tool(
         key = idempotency_key(ticket.workspace_id, scope, call.tool, call.args)
     context = ToolContext(ticket=ticket, connector=connector, actor=actor, run=run, idempotency_key=key)
     try:
+        # The change and its "executed" audit row commit together.
         with transaction.atomic():
             result = _public(spec.run(context, dict(call.args)))
-            status, reason = "executed", "executed" if spec.kind == WRITE else "read"
-            _audit(
-                ticket=ticket,
-                actor=actor,
-                run=run,
-                call=call,
-                status=status,
-                result=result,
-                reason=reason,
-                action=approved_action,
-            )
+            return finish("executed", result, "executed" if spec.kind == WRITE else "read")
     except ToolRefused as exc:
         return finish("refused", {}, exc.reason)
     except ToolFailed as exc:
         return finish("failed", {}, exc.reason)
-    return ToolResult(call=call, status="executed", result=result, reason=reason, action_request_id=action_id)
 
 
 def tool_execute(

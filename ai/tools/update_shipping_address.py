@@ -6,18 +6,23 @@ from typing import Any
 
 from ai.tools.base import WRITE, ToolContext, ToolSpec
 from ai.tools.common import ORDER_NUMBER, obj, owned_order
+from ai.tools.connector import OrderInfo
 from ai.tools.policy import policy_for
 
 
-def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+def _checked(ctx: ToolContext, args: dict[str, Any]) -> tuple[OrderInfo, dict[str, Any]]:
+    """The customer's order and the preview, or ToolRefused; `run` reuses the order it fetched."""
     order = owned_order(ctx, args["order_number"])
     policy_for(ctx.ticket.workspace).check_address_change(order)
-    return {"order": order.number, "address": args["address"].strip()}
+    return order, {"order": order.number, "address": args["address"].strip()}
+
+
+def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    return _checked(ctx, args)[1]
 
 
 def run(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    preview = prepare(ctx, args)
-    order = owned_order(ctx, args["order_number"])
+    order, preview = _checked(ctx, args)
     done = ctx.connector.update_shipping_address(order, address=preview["address"], key=ctx.idempotency_key)
     return {**preview, "confirmation": done.get("confirmation", "")}
 

@@ -88,6 +88,12 @@ def test_it_keeps_other_workspaces_out_of_a_staff_users_lists(client, staff_outs
     assert b"carla@customer.test" not in audit.content
 
 
+def test_it_keeps_other_workspace_names_out_of_the_article_filter(client, staff_outsider, workspace):
+    response = login(client, staff_outsider).get(reverse("admin:helpdesk_article_changelist"))
+    assert response.status_code == 200
+    assert b"Acme Outfitters" not in response.content
+
+
 def test_it_refuses_a_staff_outsider_the_change_pages(client, staff_outsider, ticket):
     login(client, staff_outsider)
     event = AuditEvent.objects.filter(workspace=ticket.workspace)[0]
