@@ -79,3 +79,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def thread_wakeups_stopped(django_db_setup: None) -> Any:
+    """The widget's long-poll listener holds a connection to the test database: close it
+    before the database is dropped (this fixture tears down before `django_db_setup`)."""
+    yield
+    from helpdesk.channels.wakeups import WAKEUPS
+
+    WAKEUPS.stop()

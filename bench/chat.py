@@ -2,16 +2,16 @@
 
 Its own embedded Postgres (var/bench-chat-pg, wiped at the start), a help center and a shop,
 the Agent switched on with chat autosend allowed. The production shape: gunicorn
-(BENCH_WORKERS=2 gthread workers x BENCH_THREADS=16) serves the widget API and only commits
-the message; the Agent runs in a django-q2 cluster beside it (BENCH_Q_WORKERS=4 workers, the
-ORM broker on the same Postgres; a run waits on Postgres part of the time, so 4 workers on 2 cores
-measured p95 7.4 s against 19.2 s with 2). Each of BENCH_SESSIONS (200) sessions starts like the widget
-does, then sends BENCH_MESSAGES (5) messages; after each it polls like the widget (a long-poll,
-`wait=10`, until the AI's reply or the "a person will answer" notice is visible), then "reads
-and types" for BENCH_THINK_S seconds (uniform, default 20-40) before the next message, polling
-every 1.5 s meanwhile as an open widget does (`v=<version>`: 204 when nothing changed). One
-post in five is sent twice with the same client id (a retry on reconnect), which must not
-duplicate. Server logs: var/bench-chat-server.log and var/bench-chat-qcluster.log.
+(BENCH_WORKERS=2 gthread workers x BENCH_THREADS=160, a connection pool of BENCH_POOL=12 per
+worker) serves the widget API and only commits the message; the Agent runs in a django-q
+cluster beside it (BENCH_Q_WORKERS=4 workers, the ORM broker on the same Postgres). Each of
+BENCH_SESSIONS (200) sessions starts like the widget does, then sends BENCH_MESSAGES (5)
+messages; like the open widget, it always has a long-poll waiting (`wait=25`; a NOTIFY wakes
+it the moment the thread changes): after each message until the AI's reply or the "a person
+will answer" notice is visible, then while it "reads and types" for BENCH_THINK_S seconds
+(uniform, default 20-40) before the next message. One post in five is sent twice with the
+same client id (a retry on reconnect), which must not duplicate. Server logs:
+var/bench-chat-server.log and var/bench-chat-qcluster.log.
 
 Measured: time from sending a message to its answer being visible. At the end every thread is
 read back: a message missing is "lost", one shown twice is "duplicated".
@@ -48,9 +48,9 @@ SESSIONS = int(os.environ.get("BENCH_SESSIONS", "200"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "5"))
 THINK = tuple(float(x) for x in os.environ.get("BENCH_THINK_S", "20,40").split(","))
 RAMP_S = float(os.environ.get("BENCH_RAMP_S", "20"))
-POLL_S = 1.5
-WAIT_S = 10  # the widget's long-poll while an answer is due
-IDLE_POLL = os.environ.get("BENCH_IDLE_POLL", "1") == "1"  # an open widget polls while idle
+POLL_S = 1.5  # the widget's pause after a failed poll
+WAIT_S = 25  # the widget's long-poll (static/widget/oasis-chat.js WAIT_S)
+IDLE_POLL = os.environ.get("BENCH_IDLE_POLL", "1") == "1"  # an open widget long-polls while idle
 ANSWER_TIMEOUT_S = 120.0
 
 QUESTIONS = [
@@ -151,6 +151,8 @@ def start_qcluster() -> subprocess.Popen[bytes]:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
+    # The web processes take their connections from a pool: a waiting long-poll holds none.
+    env = {**server_env(), "DB_POOL_MAX_SIZE": os.environ.get("BENCH_POOL", "12")}
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -162,7 +164,8 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
             "--worker-class",
             "gthread",
             "--threads",
-            os.environ.get("BENCH_THREADS", "16"),
+            # One per waiting long-poll: 200 open widgets over 2 workers, with room for posts.
+            os.environ.get("BENCH_THREADS", "160"),
             "--timeout",
             "300",
             "--keep-alive",
@@ -171,7 +174,7 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
             "warning",
         ],
         cwd=ROOT,
-        env=server_env(),
+        env=env,
         stdout=SERVER_LOG.open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -313,12 +316,16 @@ def session(port: int, index: int, order: str, stats: Stats, rng: random.Random)
             else:
                 stats.timeouts += 1
         if n < MESSAGES - 1:
-            # Reading and typing, the widget open: it polls every 1.5 s meanwhile.
+            # Reading and typing, the widget open: its long-poll waits meanwhile (cut to end
+            # when the customer sends, where the widget's would be woken by the post itself).
             until = time.perf_counter() + rng.uniform(*THINK)
             while (left := until - time.perf_counter()) > 0:
-                time.sleep(min(POLL_S, left))
-                if IDLE_POLL and left > POLL_S:
-                    poll(0)
+                if IDLE_POLL and left > 1:
+                    status, _ = poll(min(WAIT_S, left))
+                    if status not in (200, 204):
+                        time.sleep(min(POLL_S, left))
+                else:
+                    time.sleep(left)
 
 
 def warm_up(port: int) -> None:

@@ -95,7 +95,19 @@ def _database() -> dict[str, object]:
     }
 
 
-DATABASES = {"default": _database()}
+def _pooled(database: dict[str, object]) -> dict[str, object]:
+    # DB_POOL_MAX_SIZE > 0: a psycopg pool per process instead of a connection per thread. For
+    # web processes with many threads (open widgets hold one long-poll each, and give their
+    # connection back while they wait); Django's pool needs CONN_MAX_AGE 0.
+    size = envint("DB_POOL_MAX_SIZE", "0")
+    if size <= 0:
+        return database
+    options = dict(database.get("OPTIONS") or {})  # type: ignore[call-overload]
+    options["pool"] = {"min_size": min(2, size), "max_size": size, "timeout": envint("DB_POOL_TIMEOUT", "10")}
+    return {**database, "CONN_MAX_AGE": 0, "OPTIONS": options}
+
+
+DATABASES = {"default": _pooled(_database())}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -163,6 +175,10 @@ Q_CLUSTER: dict[str, object] = {
     # A fresh worker process reloads the embedding model and the triage model (seconds under
     # load): recycle rarely (django-q2's default is every 500 tasks).
     "recycle": envint("OASIS_Q_RECYCLE", "5000"),
+    # Successful task results are not kept (the Agent's runs, the audit trail and the outbox
+    # record what each task did); failures still are, for the admin. django-q2's default
+    # (keep 250) locks and loads every kept result row on each task save, on every worker.
+    "save_limit": envint("OASIS_Q_SAVE_LIMIT", "-1"),
     "catch_up": False,
     "sync": envbool("OASIS_Q_SYNC", "false"),
     "orm": "default",

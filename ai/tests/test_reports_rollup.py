@@ -98,9 +98,10 @@ def test_it_stays_exact_when_tickets_arrive_and_past_days_change_after_a_refresh
     )
     _run(late, "draft", "copilot mode")
     # A first run today on an old ticket (its creation day gains a ticket with runs), and its
-    # new reason moves the ticket to another handoff category.
-    _run(t[11], "escalate", "provider failure: 500")
-    Ticket.objects.filter(pk=t[11].pk).update(ai_reason="provider failure: 500")
+    # new reason moves the ticket to another handoff category. T10 (30 hours old) is on a past
+    # day at any hour of the run; T11 (20 hours old) is today after 20:00 UTC, never marked.
+    _run(t[10], "escalate", "provider failure: 500")
+    Ticket.objects.filter(pk=t[10].pk).update(ai_reason="provider failure: 500")
     # A human retypes an old ticket: its runs, verdicts and outcome move with it.
     Ticket.objects.filter(pk=t[5].pk).update(ticket_type="refund", channel="chat")
     # A credit, and a charged outcome reopened within 7 days of its resolution.
@@ -114,7 +115,7 @@ def test_it_stays_exact_when_tickets_arrive_and_past_days_change_after_a_refresh
 
     runs[5].refresh_from_db()
     marked = set(ReportDirtyDay.objects.filter(workspace_id=workspace.pk).values_list("day", flat=True))
-    assert utc_day(late.created_at) in marked and utc_day(t[11].created_at) in marked
+    assert utc_day(late.created_at) in marked and utc_day(t[10].created_at) in marked
     assert utc_day(t[5].created_at) in marked and utc_day(runs[5].created_at) in marked
     assert utc_day(timezone.now() - timedelta(days=6)) in marked
     assert utc_day(timezone.now()) not in marked  # today is always read live
@@ -124,7 +125,7 @@ def test_it_stays_exact_when_tickets_arrive_and_past_days_change_after_a_refresh
     assert_rollup_matches_live(workspace, now)
     data = report(period(workspace), now=now)
     assert data["volume"]["tickets"] == EXPECTED["tickets"] + 2
-    assert data["ai"]["tickets_with_runs"] == EXPECTED["tickets_with_runs"] + 3  # fresh, late, T11
+    assert data["ai"]["tickets_with_runs"] == EXPECTED["tickets_with_runs"] + 3  # fresh, late, T10
     assert data["resolution"]["outcomes"] == 4 and data["resolution"]["cost"] == Decimal("1.75")
 
     # The next catch-up recomputes the dirty days and clears their marks; still exact.

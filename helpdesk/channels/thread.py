@@ -115,6 +115,7 @@ class ThreadProbe:
     anything the customer sees changed since the version they hold."""
 
     session_id: int
+    ticket_id: int | None
     version: str
 
 
@@ -149,4 +150,8 @@ def thread_probe(*, workspace_slug: str, token_hash: str) -> ThreadProbe | None:
     session_id, ticket_id, updated_at, last_feedback = row
     stamp = int(updated_at.timestamp() * 1_000_000) if updated_at is not None else 0
     bucket = int(time.time() // NOTICE_REFRESH_S)
-    return ThreadProbe(int(session_id), f"{ticket_id or 0}.{stamp}.{last_feedback or 0}.{bucket}")
+    return ThreadProbe(
+        int(session_id),
+        int(ticket_id) if ticket_id is not None else None,
+        f"{ticket_id or 0}.{stamp}.{last_feedback or 0}.{bucket}",
+    )

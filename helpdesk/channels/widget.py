@@ -14,13 +14,15 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.services import Actor
 from helpdesk.channels.identity import IdentityError, identity_token_verify, widget_secret
 from helpdesk.channels.ratelimit import rate_limited
-from helpdesk.channels.thread import message_json, thread_json, thread_probe, thread_state
+from helpdesk.channels.thread import ThreadProbe, message_json, thread_json, thread_probe, thread_state
+from helpdesk.channels.wakeups import WAKEUPS, session_key, ticket_key, wait_for_change
 from helpdesk.models import Message, Workspace
 from helpdesk.models_channels import ChatSession
 from helpdesk.services_channels import (
@@ -34,9 +36,10 @@ from oasis.db import retry_on_deadlock
 SESSION_HEADER = "HTTP_X_OASIS_SESSION"
 MAX_BODY_BYTES = 16 * 1024
 MAX_MESSAGE_CHARS = 4000
-# A poll may wait for news (`wait=<s>`, the widget does so while an answer is due): at most
-# this long, checking the thread's version this often (one indexed query each time).
-LONG_POLL_MAX_S = 10.0
+# A poll may wait for news (`wait=<s>`; the open widget always does): at most this long (well
+# under the usual 60 s proxy timeout). A NOTIFY wakes it; while this process has no listener,
+# it re-reads the thread's version this often instead (one indexed query each time).
+LONG_POLL_MAX_S = 25.0
 LONG_POLL_STEP_S = 0.2
 
 View = Callable[..., HttpResponse]
@@ -171,6 +174,28 @@ def _post_message(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     )
 
 
+def _wait_for_news(probe: ThreadProbe, *, workspace_slug: str, token_hash: str, wait: float) -> ThreadProbe | None:
+    """The long-poll: sleep until this session's thread changes (a NOTIFY wakes it) or `wait` ends."""
+    deadline = time.monotonic() + wait
+    since = probe.version
+    keys = [session_key(probe.session_id)]
+    if probe.ticket_id is not None:
+        keys.append(ticket_key(probe.ticket_id))
+    WAKEUPS.start()
+    current: ThreadProbe | None = probe
+    with WAKEUPS.watch(*keys) as changed:
+        while True:
+            # Read again once watching: a change committed since the first read has no wake-up.
+            current = thread_probe(workspace_slug=workspace_slug, token_hash=token_hash)
+            if current is None or current.version != since or time.monotonic() >= deadline:
+                return current
+            if not connection.in_atomic_block:
+                # Don't hold a database connection while asleep (back to the pool, if any):
+                # with hundreds of open widgets, Postgres would otherwise keep a backend each.
+                connection.close()
+            wait_for_change(changed, deadline=deadline, step=LONG_POLL_STEP_S)
+
+
 @rate_limited("chat_poll", json=True)
 def _list_messages(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     """The widget's poll: `?after=<last message id>&v=<version it holds>[&wait=<seconds>]`.
@@ -188,10 +213,8 @@ def _list_messages(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     token = str(request.META.get(SESSION_HEADER, ""))
     token_hash = hash_token(token) if token and len(token) <= 200 else ""
     probe = thread_probe(workspace_slug=workspace_slug, token_hash=token_hash) if token_hash else None
-    deadline = time.monotonic() + wait
-    while probe is not None and probe.version == since and time.monotonic() < deadline:
-        time.sleep(min(LONG_POLL_STEP_S, max(0.0, deadline - time.monotonic())))
-        probe = thread_probe(workspace_slug=workspace_slug, token_hash=token_hash)
+    if probe is not None and probe.version == since and wait > 0:
+        probe = _wait_for_news(probe, workspace_slug=workspace_slug, token_hash=token_hash, wait=wait)
     if probe is None:
         if _workspace(workspace_slug) is None:
             return _error(404, "not_found", "No such workspace.")

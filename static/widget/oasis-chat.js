@@ -19,16 +19,16 @@
   var api = origin + "/chat/api/" + encodeURIComponent(slug) + "/";
   var cssUrl = origin + "/static/widget/oasis-chat.css";
   var storeKey = "oasis-chat:" + slug;
-  var POLL_MS = 1500;
-  // While an answer is due the poll waits server-side for it (a long-poll, at most WAIT_S).
-  var WAIT_S = 10;
-  var AWAIT_MS = 60000;
+  // The open widget always has one poll waiting server-side (a long-poll, at most WAIT_S): the
+  // server answers the moment the thread changes (the AI's reply, a person's reply, a notice),
+  // so nothing polls on a timer. After an error or a 429 it pauses before asking again.
+  var WAIT_S = 25;
+  var RETRY_MS = 1500;
 
   // ------------------------------------------------------------------ state
   var state = load();
   var lastId = 0;
   var version = ""; // the thread version last seen: an unchanged thread answers 204, cheaply
-  var awaitingUntil = 0; // a message was sent: long-poll for the answer until then
   var rendered = {}; // server message id -> element
   var pending = {}; // client id -> element (sent, not yet confirmed)
   var pollTimer = null;
@@ -198,12 +198,11 @@
   function poll() {
     if (!state.token || pollBusy) return Promise.resolve();
     pollBusy = true;
-    var awaiting = Date.now() < awaitingUntil;
-    var path = "messages/?after=" + lastId + "&v=" + encodeURIComponent(version) + (awaiting ? "&wait=" + WAIT_S : "");
-    var ok = false;
+    clearTimeout(pollTimer);
+    var path = "messages/?after=" + lastId + "&v=" + encodeURIComponent(version) + "&wait=" + WAIT_S;
+    var retryIn = 0;
     return request("GET", path)
       .then(function (r) {
-        ok = r.status === 200 || r.status === 204;
         if (r.status === 401) {
           state = {};
           version = "";
@@ -212,28 +211,24 @@
           return;
         }
         if (r.status === 200) {
-          (r.data.messages || []).forEach(function (m) {
-            if (m.author !== "customer") awaitingUntil = 0; // the answer (or a person) is here
-            renderMessage(m);
-          });
+          (r.data.messages || []).forEach(renderMessage);
           renderState(r.data.state);
-          if (r.data.state && r.data.state.notice) awaitingUntil = 0;
           version = r.data.version || "";
+        } else if (r.status !== 204) {
+          retryIn = r.retryAfter ? r.retryAfter * 1000 : RETRY_MS;
         }
       })
-      .catch(function () { /* offline: the next poll catches up (after=lastId) */ })
+      .catch(function () { retryIn = RETRY_MS; /* offline: the next poll catches up (after=lastId) */ })
       .then(function () {
         pollBusy = false;
-        // Still waiting for the answer: ask again at once rather than at the next tick
-        // (after an error or a 429, the regular tick retries instead).
-        if (ok && Date.now() < awaitingUntil) return poll();
+        if (!state.token) return;
+        // The next long-poll at once (not returned: the chain of promises would grow forever).
+        pollTimer = setTimeout(poll, retryIn);
       });
   }
 
   function startPolling() {
-    if (pollTimer) return;
     poll();
-    pollTimer = setInterval(poll, POLL_MS);
   }
 
   function showStart() {
@@ -269,8 +264,7 @@
       .then(function (r) {
         if (r.status === 200 || r.status === 201) {
           renderMessage(r.data.message);
-          awaitingUntil = Date.now() + AWAIT_MS;
-          poll(); // a long-poll: the answer shows as soon as it is made, not at the next tick
+          poll(); // the waiting long-poll already wakes for it; this restarts one after an error
           return;
         }
         if (r.status === 429 || r.status >= 500) throw { retryAfter: r.retryAfter, status: r.status };

@@ -12,8 +12,10 @@ from playwright.sync_api import Page, expect
 
 from ai.models import ConfidenceRule
 from ai.tests.agent_support import agent_mode, helpcenter, orders  # noqa: F401 (fixtures)
+from audit.services import Actor
 from billing.models import Outcome, OutcomeStatus
 from helpdesk.models import Ticket
+from helpdesk.services import ticket_reply
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +59,7 @@ def test_it_answers_an_order_question_with_a_citation_and_confirms_on_yes(page: 
     page.screenshot(path=str(SCREENSHOTS / "widget-after-reload.png"))
 
 
-def test_it_hands_a_visitor_who_asks_for_a_human_to_the_team(page: Page, live_server, shop):
+def test_it_hands_a_visitor_who_asks_for_a_human_to_the_team(page: Page, live_server, shop, agent):
     page.goto(f"{live_server.url}/chat/demo/{shop.slug}/")
     page.locator(".launcher").click()
     page.locator("input[name=name]").fill("Hugo Human")
@@ -71,6 +73,16 @@ def test_it_hands_a_visitor_who_asks_for_a_human_to_the_team(page: Page, live_se
     ticket = Ticket.objects.get()
     assert ticket.ai_decision == "escalate" and ticket.customer.email == "hugo@customer.test"
     page.screenshot(path=str(SCREENSHOTS / "widget-handoff.png"))
+
+    # Idle, the widget keeps one long-poll waiting instead of asking on a timer...
+    polls: list[str] = []
+    page.wait_for_timeout(1000)
+    page.on("request", lambda r: polls.append(r.url) if "/messages/?" in r.url else None)
+    page.wait_for_timeout(3000)
+    assert len(polls) <= 1, polls
+    # ...and the person's reply from the inbox shows at once, without a reload.
+    ticket_reply(ticket=ticket, body="Hi Hugo, Alex here: how can I help?", actor=Actor.for_user(agent))
+    expect(page.locator(".msg.theirs")).to_contain_text("Alex here", timeout=3000)
 
     page.reload()
     expect(page.locator(".msg.mine")).to_contain_text("talk to a human")
