@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
@@ -232,13 +233,22 @@ def search_vector_ids(
         )
         SELECT id FROM candidates ORDER BY distance, id
     """  # noqa: S608 (no user input in the formatted parts)
+    # Iterative scans keep HNSW returning rows when the filters drop some (pgvector 0.8).
+    settings_sql = (
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+    )
+    params: list[Any] = [literal, space.pk, space.dimensions, ArticleStatus.PUBLISHED, literal, limit]
+    if not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            if isinstance(getattr(cursor, "cursor", None), psycopg.ClientCursor):
+                # One round trip instead of four (BEGIN, settings, search, COMMIT): statements sent
+                # together run as one implicit transaction, so the local settings end with it.
+                cursor.execute(f"{settings_sql}; {sql}", [str(ef_search), *params])
+                cursor.nextset()
+                return [row[0] for row in cursor.fetchall()]
     with transaction.atomic(), connection.cursor() as cursor:
-        # Iterative scans keep HNSW returning rows when the filters drop some (pgvector 0.8).
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            [str(ef_search)],
-        )
-        cursor.execute(sql, [literal, space.pk, space.dimensions, ArticleStatus.PUBLISHED, literal, limit])
+        cursor.execute(settings_sql, [str(ef_search)])
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -20,6 +20,16 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         return self.filter(ticket_id=ticket_id)
 
 
+class AuditEventManager(models.Manager.from_queryset(AuditEventQuerySet)):  # type: ignore[misc]
+    def get_queryset(self) -> AuditEventQuerySet:
+        # Events are written when their transaction commits (audit.services.audit_record):
+        # a read in the same transaction writes them first, so it sees its own events.
+        from audit.services import audit_flush
+
+        audit_flush()
+        return super().get_queryset()  # type: ignore[no-any-return]
+
+
 class AuditEvent(models.Model):
     """One append-only row of a workspace's hash chain.
 
@@ -45,7 +55,7 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
 
-    objects = AuditEventQuerySet.as_manager()
+    objects = AuditEventManager()
 
     class Meta:
         ordering = ["workspace_id", "seq"]

@@ -58,6 +58,21 @@ def compute_hash(fields: dict[str, Any]) -> str:
 
 _WORKSPACE_TABLE = AuditEvent._meta.get_field("workspace").related_model._meta.db_table  # type: ignore[union-attr]
 _TICKET_TABLE = AuditEvent._meta.get_field("ticket").related_model._meta.db_table  # type: ignore[union-attr]
+# The chain lock, then the chain's end: two statements sent together (one round trip). The
+# read must be its own statement: a statement's snapshot is taken before it waits for a lock,
+# so a read in the locking statement could miss the previous holder's rows.
+# The rows' foreign keys are checked (FOR KEY SHARE) at commit, while the chain lock is held:
+# if another transaction held the workspace or a ticket row FOR UPDATE and waited for the
+# chain lock, that would deadlock. So the key-share locks come first, in the locking statement
+# (its sub-selects lock before the outer select takes the chain lock).
+_LOCK_SQL = (
+    "SELECT pg_advisory_xact_lock(%s, %s) "  # noqa: S608 (table names from the models)
+    f"FROM (SELECT 1 FROM {_WORKSPACE_TABLE} WHERE id = %s FOR KEY SHARE) w "
+    f"LEFT JOIN (SELECT count(*) FROM (SELECT 1 FROM {_TICKET_TABLE} WHERE id = ANY(%s) ORDER BY id "
+    "FOR KEY SHARE) k) t ON TRUE; "
+    f"SELECT seq, hash, created_at FROM {AuditEvent._meta.db_table} WHERE workspace_id = %s ORDER BY seq DESC LIMIT 1"
+)
+CHAIN_LOCK = 0x0A5
 
 
 def audit_record(
@@ -68,42 +83,68 @@ def audit_record(
     data: dict[str, Any] | None = None,
     ticket: Ticket | None = None,
 ) -> AuditEvent:
-    """Append one event to the workspace's chain. Must run inside the caller's transaction."""
-    if not transaction.get_connection().in_atomic_block:
+    """Append one event to the workspace's chain. Must run inside the caller's transaction.
+
+    The event is written just before that transaction commits (with every other event it
+    recorded, see `_append`), so it commits or rolls back with the change; `seq`, `hash` and
+    `pk` are set then. Reading audit events in the same transaction writes them first.
+    """
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
         raise RuntimeError("audit_record must run inside the state change's transaction")
-    # Serialise writers per workspace so two transactions never take the same seq or
-    # chain off the same predecessor; the lock ends with the transaction.
-    # The row's foreign keys are checked (FOR KEY SHARE) at commit, while the chain lock is
-    # held: if another transaction held the workspace or ticket row FOR UPDATE and waited for
-    # the chain lock, that would deadlock. So the key-share locks come first, in the same
-    # statement (the sub-selects lock before the outer select takes the chain lock).
-    sql = f"SELECT pg_advisory_xact_lock(%s, %s) FROM (SELECT 1 FROM {_WORKSPACE_TABLE} WHERE id = %s FOR KEY SHARE) w"  # noqa: S608 (table names from the models)
-    params: list[int] = [0x0A5, workspace.pk, workspace.pk]
-    if ticket is not None:
-        sql += f" LEFT JOIN (SELECT 1 FROM {_TICKET_TABLE} WHERE id = %s FOR KEY SHARE) t ON TRUE"  # noqa: S608
-        params.append(ticket.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if cursor.fetchone() is None:  # no such workspace row (the insert fails on its key)
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x0A5, workspace.pk])
-    last = AuditEvent.objects.filter(workspace=workspace).order_by("-seq").values_list("seq", "hash").first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     # Round-trip through JSON so the hashed value is exactly what jsonb stores and returns.
     clean_data = json.loads(canonical_json(data or {}))
     event = AuditEvent(
         workspace=workspace,
         ticket=ticket,
-        seq=seq,
         actor_kind=actor.kind,
         actor=actor.label,
         kind=kind,
         data=clean_data,
-        prev_hash=prev_hash,
         created_at=timezone.now(),
     )
-    event.hash = compute_hash(event.hashed_fields())
-    event.save(force_insert=True)
+    conn.before_commit(_append, event)
     return event
+
+
+def _append(events: list[AuditEvent]) -> None:
+    """Chain and insert one transaction's events, per workspace: lock, read the end, one INSERT.
+
+    Called right before COMMIT, so each workspace's chain lock is held only from here to the
+    end of the commit. Workspaces in id order, so two transactions never wait on each other's.
+    """
+    by_workspace: dict[int, list[AuditEvent]] = {}
+    for event in events:
+        by_workspace.setdefault(event.workspace_id, []).append(event)
+    with connection.cursor() as cursor:
+        for workspace_id in sorted(by_workspace):
+            chain = by_workspace[workspace_id]
+            tickets = sorted({e.ticket_id for e in chain if e.ticket_id is not None})
+            cursor.execute(_LOCK_SQL, [CHAIN_LOCK, workspace_id, workspace_id, tickets, workspace_id])
+            if cursor.fetchone() is None:  # no such workspace row (the insert fails on its key)
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CHAIN_LOCK, workspace_id])
+                cursor.execute(_LOCK_SQL.split("; ", 1)[1], [workspace_id])  # the chain's end
+            else:
+                cursor.nextset()
+            last = cursor.fetchone()
+            seq, prev_hash, previous_at = (last[0], last[1], last[2]) if last else (0, GENESIS_HASH, None)
+            for event in chain:
+                seq += 1
+                # When it was recorded; never before the row it follows (a transaction that
+                # recorded earlier can commit later), so time only moves forward along seq.
+                if previous_at is not None and event.created_at < previous_at:
+                    event.created_at = previous_at
+                event.seq, event.prev_hash = seq, prev_hash
+                event.hash = prev_hash = compute_hash(event.hashed_fields())
+                previous_at = event.created_at
+            AuditEvent.objects.bulk_create(chain)
+
+
+def audit_flush() -> None:
+    """Write this transaction's pending audit events now (before reading the log in it)."""
+    conn = transaction.get_connection()
+    if getattr(conn, "before_commit_queue", None):
+        conn.run_before_commit(only=_append)
 
 
 @dataclass(frozen=True)

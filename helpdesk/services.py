@@ -215,7 +215,12 @@ def ticket_add_customer_message(
 ) -> Message:
     """A customer wrote again on an existing ticket: it comes back to the team's queue."""
     body = _clean_body(body)
-    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
+    # The customer and workspace come along for the audit rows; only the ticket row is locked.
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("workspace", "customer")
+        .get(pk=ticket.pk)
+    )
     actor = actor or Actor.for_customer(ticket.customer)
     message = Message.objects.create(
         ticket=ticket,
@@ -255,7 +260,8 @@ def ticket_reply(
 ) -> Message:
     """Send a public reply (a human's, or the AI's through the same path) to the customer."""
     body = _clean_body(body)
-    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
+    # The workspace comes along for the audit row (one query); only the ticket row is locked.
+    ticket = Ticket.objects.select_for_update(no_key=True, of=("self",)).select_related("workspace").get(pk=ticket.pk)
     if ticket.status == TicketStatus.CLOSED:
         raise InvalidTransition("The ticket is closed; reopen it before replying.")
     message = Message.objects.create(

@@ -193,9 +193,8 @@ def chat_message_post(*, session: ChatSession, client_id: str, body: str) -> Pos
             },
         )
     else:
-        assert session.ticket is not None
-        ticket = session.ticket
-        message = ticket_add_customer_message(ticket=ticket, body=body)
+        message = ticket_add_customer_message(ticket=Ticket(pk=session.ticket_id), body=body)
+        ticket = message.ticket  # as locked and read there, with its customer and workspace
     ChatMessageKey.objects.create(session=session, client_id=client_id, message=message)
     _after_customer_message(ticket=ticket, message=message, actor=Actor.for_customer(ticket.customer))
     return Posted(message, True)

@@ -80,7 +80,8 @@ TEMPLATES = [
 def _database() -> dict[str, object]:
     url = os.getenv("DATABASE_URL", "")
     if url:
-        return dict(dj_database_url.parse(url, conn_max_age=envint("DB_CONN_MAX_AGE", "60")))
+        # Stock PostgreSQL plus before-commit work (oasis/dbbackend: the audit chain's appends).
+        return dict(dj_database_url.parse(url, conn_max_age=envint("DB_CONN_MAX_AGE", "60"), engine="oasis.dbbackend"))
     # No DATABASE_URL: the embedded server under var/, started on first connection
     # (OASIS_PGDATA picks another folder, which is how `make test` gets a throwaway one).
     from oasis.embedded_pg import DEFAULT_PGDATA

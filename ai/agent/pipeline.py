@@ -139,7 +139,8 @@ def _newer_customer_message(run: AgentRun, trigger: Message | None = None) -> bo
 
 def agent_run_for_message(*, message_id: int) -> AgentRun | None:
     """Run the Agent for one inbound message, at most once (the task calls this)."""
-    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
+    # The ticket's workspace and customer come along: the run reads both (one query, not three).
+    message = Message.objects.select_related("ticket__workspace", "ticket__customer").filter(pk=message_id).first()
     if message is None or message.kind != MessageKind.CUSTOMER:
         return None
     run = _run_for_message(message)
@@ -163,7 +164,7 @@ def agent_run_for_message(*, message_id: int) -> AgentRun | None:
             run.refresh_from_db()
             return run
     run.status = RunStatus.RUNNING  # what the claim just wrote; the rest of the row is as read
-    return execute_run(run=run, message=message)
+    return execute_run(run=run, message=message, ticket=message.ticket)
 
 
 # ------------------------------------------------------------------------------- run
@@ -180,6 +181,7 @@ class RunContext:
     applies: bool = True  # agent runs change the ticket; copilot and trial runs do not
     shadow: bool = False
     started: bool = False  # "ai.run_started" is in the audit log
+    tools: Any = None  # the run's ai.tools.ToolSession, once tools are planned
 
     def lock_ticket(self) -> None:
         """Take the ticket's row lock before this transaction writes any audit row (one lock
@@ -228,8 +230,13 @@ def message_text(ticket: Ticket, message: Message | None) -> str:
     return f"{subject}\n\n{body}".strip()
 
 
-def execute_run(*, run: AgentRun, message: Message | None, shadow: bool = False) -> AgentRun:
-    ticket = Ticket.objects.select_related("workspace", "customer").get(pk=run.ticket_id)
+def execute_run(
+    *, run: AgentRun, message: Message | None, shadow: bool = False, ticket: Ticket | None = None
+) -> AgentRun:
+    """Run the steps for a claimed run. `ticket`: the run's ticket with its workspace and customer,
+    when the caller just read them (else they are read here)."""
+    if ticket is None or ticket.pk != run.ticket_id:
+        ticket = Ticket.objects.select_related("workspace", "customer").get(pk=run.ticket_id)
     settings_row = ai_settings(ticket.workspace_id)
     budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
     ctx = RunContext(
@@ -316,9 +323,12 @@ def _steps(ctx: RunContext) -> None:
             },
         )
         if ctx.applies and ticket_type != ticket.ticket_type:
-            ctx.ticket = ticket = ticket_set_type(
+            updated = ticket_set_type(
                 ticket=ticket, ticket_type=ticket_type, actor=ctx.actor, reason=f"triage (run {run.pk})"
             )
+            if updated.customer_id == ticket.customer_id:
+                updated.customer = ticket.customer  # read with the ticket at the start of the run
+            ctx.ticket = ticket = updated
         ctx.audit(
             "ai.retrieved",
             {"query": tri.redacted_text, "passages": [{k: v for k, v in p.items() if k != "text"} for p in passages]},
@@ -330,10 +340,14 @@ def _steps(ctx: RunContext) -> None:
     planned: list[PlannedCall] = []
     schemas: list[dict[str, Any]] = []
     if tools is not None:
+        # The run's reads about its tools (allow-list, connector, identity, orders), read once.
+        ctx.tools = tools.ToolSession(ticket=ticket)
         if provider.name == "local":
             planned = [
                 PlannedCall(c.tool, dict(c.args))
-                for c in tools.plan_tool_calls(ticket=ticket, ticket_type=ticket_type, text=tri.redacted_text)
+                for c in tools.plan_tool_calls(
+                    ticket=ticket, ticket_type=ticket_type, text=tri.redacted_text, session=ctx.tools
+                )
             ]
         else:
             schemas = tools.tool_schemas(workspace=ticket.workspace)
@@ -451,7 +465,7 @@ def _run_tools(
                 ctx.audit("ai.tool_called", {**entry, "call_id": None})
             continue
         call = tools.ToolCall(planned.tool, dict(planned.args))
-        check = tools.tool_check(ticket=ctx.ticket, call=call)
+        check = tools.tool_check(ticket=ctx.ticket, call=call, session=ctx.tools)
         entry.update(
             kind=check.kind,
             requires_approval=check.requires_approval,
@@ -459,9 +473,15 @@ def _run_tools(
             amount=str(check.amount) if check.amount is not None else None,
         )
         if not check.allowed or check.kind == "read":
-            # A refused call is still "executed" through the runner: it re-checks, refuses, audits.
+            # A refused call still goes through the runner, which audits the refusal; a read runs
+            # on the check just made (the session), a write is held and checked again when it runs.
             result = tools.tool_execute(
-                ticket=ctx.ticket, call=call, actor=ctx.actor, run=ctx.run, shadow=ctx.shadow or not check.allowed
+                ticket=ctx.ticket,
+                call=call,
+                actor=ctx.actor,
+                run=ctx.run,
+                shadow=ctx.shadow or not check.allowed,
+                session=ctx.tools,
             )
             entry.update(status=result.status, result=_jsonable(result.result), reason=result.reason)
         else:
@@ -512,6 +532,15 @@ def _body_sentences(reply: str) -> list[str]:
     return split_sentences("\n".join(lines), min_words=4)
 
 
+def _lock_run(run: AgentRun) -> tuple[str, int | None]:
+    """Lock the run's row (after the ticket's) and read what decides whether it may still act:
+    its status and reply (not the whole row: its JSON columns are large)."""
+    status, reply_id = (
+        AgentRun.objects.select_for_update().filter(pk=run.pk).values_list("status", "reply_message_id").get()
+    )
+    return str(status), reply_id
+
+
 def _apply(
     ctx: RunContext,
     verdict: Verdict,
@@ -523,8 +552,8 @@ def _apply(
     run, ticket = ctx.run, ctx.ticket
     with transaction.atomic():
         ctx.lock_ticket()
-        locked = AgentRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status != RunStatus.RUNNING or locked.reply_message_id is not None:
+        status, reply_id = _lock_run(run)
+        if status != RunStatus.RUNNING or reply_id is not None:
             return  # superseded, or a retry already finished it: never act twice
         if ctx.applies and _newer_customer_message(run, ctx.message):
             AgentRun.objects.filter(pk=run.pk).update(
@@ -622,8 +651,8 @@ def _fail(ctx: RunContext, *, reason: str, error: str) -> None:
     run = ctx.run
     with transaction.atomic():
         ctx.lock_ticket()
-        locked = AgentRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status == RunStatus.SUPERSEDED or locked.reply_message_id is not None:
+        status, reply_id = _lock_run(run)
+        if status == RunStatus.SUPERSEDED or reply_id is not None:
             return
         run.status, run.decision, run.reason = RunStatus.FAILED, Decision.ESCALATE, reason[:300]
         run.error = redact_text(error)[:4000]

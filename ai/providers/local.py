@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,31 @@ def load_model() -> _Model:
     return _Model(_model_path(), _tokenizer_path())
 
 
+# One Agent run embeds the customer's text alone more than once (triage's classifier, then the
+# retrieval query): a text embedded alone is kept, so the second time is a lookup. Only single
+# texts: in a batch the padding may move the last bits, so a batch is never served from here.
+_SOLO_SIZE = 256
+_solo: OrderedDict[str, np.ndarray[Any, np.dtype[np.float32]]] = OrderedDict()
+_solo_lock = threading.Lock()
+
+
+def _encode(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    if len(texts) != 1:
+        return load_model().encode(texts)
+    text = texts[0]
+    with _solo_lock:
+        vector = _solo.get(text)
+        if vector is not None:
+            _solo.move_to_end(text)
+            return vector.copy()
+    vectors = load_model().encode(texts)
+    with _solo_lock:
+        _solo[text] = vectors.copy()
+        while len(_solo) > _SOLO_SIZE:
+            _solo.popitem(last=False)
+    return vectors
+
+
 class LocalEmbeddingProvider:
     name = LOCAL
     model = MODEL_NAME
@@ -113,9 +139,9 @@ class LocalEmbeddingProvider:
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors: list[list[float]] = load_model().encode(texts).tolist()
+        vectors: list[list[float]] = _encode(texts).tolist()
         return vectors
 
     def embed_array(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """The same vectors as a numpy array (the benchmark avoids a Python list round trip)."""
-        return load_model().encode(texts)
+        return _encode(texts)

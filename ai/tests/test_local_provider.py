@@ -44,3 +44,26 @@ def test_it_reports_a_missing_model_file(tmp_path):
     with pytest.raises(EmbeddingError, match="not found"):
         _Model(tmp_path / "absent.onnx", _tokenizer_path())
     assert _model_path().is_file()
+
+
+def test_it_embeds_a_text_alone_once_and_never_serves_a_batch_from_memory(monkeypatch):
+    """One run embeds the customer's text alone for triage and again for retrieval: once."""
+    from ai.providers.local import load_model
+
+    provider = LocalEmbeddingProvider()
+    text = "Does the rain jacket run true to size? (embedded alone, twice)"
+    first = provider.embed([text])
+    model = load_model()
+    original = model.encode
+    calls: list[list[str]] = []
+
+    def counting(texts):
+        calls.append(list(texts))
+        return original(texts)
+
+    monkeypatch.setattr(model, "encode", counting)
+    assert provider.embed([text]) == first
+    assert provider.embed_array([text]).tolist() == first
+    assert calls == []
+    provider.embed([text, "and another text in the same batch"])
+    assert calls == [[text, "and another text in the same batch"]]

@@ -16,6 +16,7 @@ from ai.tools.base import REPLY_TOOL, ToolCall, ToolCheck, ToolResult
 from ai.tools.planner import plan_tool_calls
 from ai.tools.registry import tool_catalog, tool_schemas
 from ai.tools.runner import tool_check, tool_execute
+from ai.tools.session import ToolSession
 
 __all__ = [
     "REPLY_TOOL",
@@ -23,6 +24,7 @@ __all__ = [
     "ToolCall",
     "ToolCheck",
     "ToolResult",
+    "ToolSession",
     "action_approve",
     "action_reject",
     "action_request_create",

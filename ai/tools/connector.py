@@ -14,7 +14,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
 from django.utils import timezone
@@ -25,6 +25,9 @@ from ai.tools.http_client import MerchantHttpError, signed_request
 from audit.models import AuditEvent
 from audit.services import Actor, audit_record
 from helpdesk.models import Order, OrderStatus, Ticket
+
+if TYPE_CHECKING:
+    from ai.models import HttpAction
 
 SHOP_CONNECTOR_ACTION = "shop-connector"
 CENT = Decimal("0.01")
@@ -113,7 +116,7 @@ class DbShopConnector:
         self.workspace = ticket.workspace
         self.actor = actor
 
-    def _info(self, order: Order) -> OrderInfo:
+    def _info(self, order: Order, refunded: Decimal | None = None) -> OrderInfo:
         return OrderInfo(
             number=order.number,
             customer_email=order.customer_email,
@@ -126,7 +129,7 @@ class DbShopConnector:
             carrier=order.carrier,
             tracking_number=order.tracking_number,
             shipping_address=order.shipping_address,
-            refunded=self._refunded(order.number),
+            refunded=self._refunded(order.number) if refunded is None else refunded,
             items=tuple(
                 ItemInfo(sku=i.sku, name=i.name, qty=i.qty, price=i.price, final_sale=i.final_sale, size=i.size)
                 for i in order.items.all()
@@ -139,6 +142,17 @@ class DbShopConnector:
             workspace=self.workspace, kind="shop.refund_issued", data__order=number
         ).values_list("data__amount", flat=True)
         return sum((Decimal(str(a)) for a in amounts), Decimal("0.00"))
+
+    def _refunded_many(self, numbers: list[str]) -> dict[str, Decimal]:
+        """`_refunded` of several orders in one query."""
+        totals = dict.fromkeys(numbers, Decimal("0.00"))
+        if numbers:
+            for number, amount in AuditEvent.objects.filter(
+                workspace=self.workspace, kind="shop.refund_issued", data__order__in=numbers
+            ).values_list("data__order", "data__amount"):
+                if number in totals:
+                    totals[number] += Decimal(str(amount))
+        return totals
 
     def _done(self, kind: str, key: str) -> dict[str, Any] | None:
         if not key:
@@ -158,8 +172,14 @@ class DbShopConnector:
         return self._info(order) if order else None
 
     def recent_orders(self, email: str, limit: int = 3) -> list[OrderInfo]:
-        orders = Order.objects.filter(workspace=self.workspace, customer_email__iexact=email).order_by("-placed_at")
-        return [self._info(o) for o in orders[:limit]]
+        orders = list(
+            Order.objects.filter(workspace=self.workspace, customer_email__iexact=email)
+            .order_by("-placed_at")
+            .prefetch_related("items")[:limit]
+        )
+        # Items and refunds of all of them in two queries, not two per order.
+        refunded = self._refunded_many([o.number for o in orders])
+        return [self._info(o, refunded[o.number]) for o in orders]
 
     def issue_refund(self, order: OrderInfo, *, amount: Decimal, reason: str, key: str) -> dict[str, Any]:
         if (done := self._done("shop.refund_issued", key)) is not None:
@@ -388,6 +408,11 @@ def connector_for(*, ticket: Ticket, actor: Actor) -> ShopConnector:
     from ai.models import HttpAction
 
     config = HttpAction.objects.filter(workspace_id=ticket.workspace_id, name=SHOP_CONNECTOR_ACTION).first()
+    return connector_from(config, ticket=ticket, actor=actor)
+
+
+def connector_from(config: HttpAction | None, *, ticket: Ticket, actor: Actor) -> ShopConnector:
+    """The connector for a workspace's `shop-connector` HTTP action (None: the built-in shop)."""
     if config is not None:
         return HttpShopConnector(base_url=config.url_template, secret=config.secret, timeout=config.timeout_seconds)
     return DbShopConnector(ticket=ticket, actor=actor)
@@ -401,4 +426,5 @@ __all__ = [
     "OrderInfo",
     "ShopConnector",
     "connector_for",
+    "connector_from",
 ]

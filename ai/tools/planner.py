@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from ai.agent.phrasing import (
     asks_for_human,
@@ -30,6 +31,9 @@ from ai.tools.policy import policy_for, policy_now
 from ai.tools.registry import permissions
 from audit.services import Actor
 from helpdesk.models import HUMAN_NEEDED_TYPES, OrderStatus, Ticket, TicketType
+
+if TYPE_CHECKING:
+    from ai.tools.session import ToolSession
 
 ORDER_RE = re.compile(r"(?<![\w@.])#?([A-Z]{1,4}-?\d{3,10})\b", re.IGNORECASE)
 AMOUNT_RE = re.compile(
@@ -161,9 +165,11 @@ def _named_items(order: OrderInfo, text: str) -> list[str]:
 class _Orders:
     """The customer's orders the planner may act on: those the text names, else their latest."""
 
-    def __init__(self, *, ticket: Ticket, text: str) -> None:
+    def __init__(self, *, ticket: Ticket, text: str, session: ToolSession | None = None) -> None:
         self.email = ticket.customer.email
-        self.connector: ShopConnector = connector_for(ticket=ticket, actor=Actor.system("planner"))
+        self.connector: ShopConnector = (
+            session.connector() if session is not None else connector_for(ticket=ticket, actor=Actor.system("planner"))
+        )
         self.numbers = _orders_in(text)
         self.text = text
         self._named: list[OrderInfo] | None = None
@@ -199,9 +205,12 @@ class _Orders:
         return max(candidates, key=lambda o: (len(_named_items(o, self.text)), -statuses.index(o.status)))
 
 
-def plan_tool_calls(*, ticket: Ticket, ticket_type: str, text: str) -> list[ToolCall]:
+def plan_tool_calls(
+    *, ticket: Ticket, ticket_type: str, text: str, session: ToolSession | None = None
+) -> list[ToolCall]:
     """Calls the text suggests for this ticket type, among the workspace's enabled tools."""
-    enabled = {name for name, p in permissions(ticket.workspace_id).items() if p.enabled}
+    allowed = session.permissions() if session is not None else permissions(ticket.workspace_id)
+    enabled = {name for name, p in allowed.items() if p.enabled}
     calls: list[ToolCall] = []
 
     def add(tool: str, **args: object) -> None:
@@ -220,12 +229,18 @@ def plan_tool_calls(*, ticket: Ticket, ticket_type: str, text: str) -> list[Tool
         return calls
     if ticket_type in (TicketType.PASSWORD_RESET, TicketType.SCHEDULING):
         return [
-            call for call in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text) if call.tool in enabled
+            call
+            for call in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text, session=session)
+            if call.tool in enabled
         ]
 
     wanted = intents(text)
     if ticket_type == TicketType.ACCOUNT_CHANGE:
-        account = [c for c in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text) if c.tool in enabled]
+        account = [
+            c
+            for c in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text, session=session)
+            if c.tool in enabled
+        ]
         calls.extend(account)
         if any(c.tool == "update_shipping_address" for c in account):
             wanted = [i for i in wanted if i.kind != ADDRESS]  # the account plan handled it
@@ -236,7 +251,7 @@ def plan_tool_calls(*, ticket: Ticket, ticket_type: str, text: str) -> list[Tool
     if not wanted and ticket_type not in ORDER_TYPES:
         return calls
 
-    orders = _Orders(ticket=ticket, text=text)
+    orders = _Orders(ticket=ticket, text=text, session=session)
     if not wanted:  # an order question: look up what the customer names, else their latest order
         for order in orders.named() or orders.recent()[:1]:
             add("lookup_order", order_number=order.number)
@@ -375,7 +390,7 @@ def _write_for(intent: Intent, *, ticket: Ticket, text: str, orders: _Orders) ->
     return ToolCall("issue_refund", {"order_number": order.number, "amount": str(amount), "reason": "customer request"})
 
 
-def _plan_account(*, ticket: Ticket, ticket_type: str, text: str) -> list[ToolCall]:
+def _plan_account(*, ticket: Ticket, ticket_type: str, text: str, session: ToolSession | None = None) -> list[ToolCall]:
     calls: list[ToolCall] = []
     own = ticket.customer.email.lower()
     if ticket_type == TicketType.PASSWORD_RESET:
@@ -385,7 +400,7 @@ def _plan_account(*, ticket: Ticket, ticket_type: str, text: str) -> list[ToolCa
         if others:
             calls.append(ToolCall("request_email_change", {"new_email": others[-1]}))
         if _address(text):
-            change = _address_change(text=text, orders=_Orders(ticket=ticket, text=text))
+            change = _address_change(text=text, orders=_Orders(ticket=ticket, text=text, session=session))
             if change is not None:
                 calls.append(change)
     elif ticket_type == TicketType.SCHEDULING:

@@ -6,6 +6,7 @@ allowed unless a `ToolPermission` row enables it (deny by default).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
@@ -50,8 +51,13 @@ RESERVED_NAMES = frozenset({SHOP_CONNECTOR_ACTION, "reply"})
 
 def workspace_specs(workspace: Workspace | int) -> dict[str, ToolSpec]:
     """Every tool the workspace could enable: the built-ins, then its HTTP actions."""
+    return specs_from_actions(HttpAction.objects.filter(workspace=workspace).order_by("name"))
+
+
+def specs_from_actions(actions: Iterable[HttpAction]) -> dict[str, ToolSpec]:
+    """The built-ins, then these HTTP actions (in name order) that do not shadow a name."""
     specs = dict(BUILTIN_TOOLS)
-    for action in HttpAction.objects.filter(workspace=workspace).order_by("name"):
+    for action in actions:
         if action.name not in specs and action.name not in RESERVED_NAMES:
             specs[action.name] = http_action.spec_for(action)
     return specs

@@ -22,6 +22,7 @@ from helpdesk.services_channels import chat_identity_verified
 
 if TYPE_CHECKING:
     from ai.models import ActionRequest, AgentRun
+    from ai.tools.session import ToolSession
     from helpdesk.models import Ticket
 
 
@@ -44,18 +45,23 @@ def _refuse(call: ToolCall, reason: str, kind: str = "", amount: Decimal | None 
 IDENTITY_FREE_TOOLS = frozenset({"escalate_to_human"})
 
 
-def _evaluate(*, ticket: Ticket, call: ToolCall, connector: ShopConnector) -> _Evaluation:
+def _evaluate(
+    *, ticket: Ticket, call: ToolCall, connector: ShopConnector, session: ToolSession | None = None
+) -> _Evaluation:
     from ai.tools.approvals import matching_rule
 
-    spec = workspace_specs(ticket.workspace_id).get(call.tool)
+    specs = session.specs() if session is not None else workspace_specs(ticket.workspace_id)
+    spec = specs.get(call.tool)
     if spec is None:
         return _refuse(call, f"unknown tool {call.tool!r}")
-    permission = permissions(ticket.workspace_id).get(call.tool)
+    allowed = session.permissions() if session is not None else permissions(ticket.workspace_id)
+    permission = allowed.get(call.tool)
     if permission is None or not permission.enabled:
         return _refuse(call, f"the tool {call.tool} is not enabled in this workspace", spec.kind)
     if not isinstance(call.args, dict):
         return _refuse(call, "arguments must be a JSON object", spec.kind)
-    if call.tool not in IDENTITY_FREE_TOOLS and not chat_identity_verified(ticket):
+    verified = session.identity_verified if session is not None else lambda: chat_identity_verified(ticket)
+    if call.tool not in IDENTITY_FREE_TOOLS and not verified():
         # An unsigned chat visitor typed an email: anyone could have. Nothing that reads or
         # changes that account runs until the merchant vouches for who is talking.
         return _refuse(call, "the chat visitor's identity is not verified by the merchant", spec.kind)
@@ -94,10 +100,18 @@ def _evaluate(*, ticket: Ticket, call: ToolCall, connector: ShopConnector) -> _E
     return _Evaluation(check=check, spec=spec, preview=_public(preview))
 
 
-def tool_check(*, ticket: Ticket, call: ToolCall) -> ToolCheck:
-    """Schema, allow-list, maximum amount, identity, policy and approval rules; changes nothing."""
-    connector = connector_for(ticket=ticket, actor=Actor.system("tool-check"))
-    return _evaluate(ticket=ticket, call=call, connector=connector).check
+def tool_check(*, ticket: Ticket, call: ToolCall, session: ToolSession | None = None) -> ToolCheck:
+    """Schema, allow-list, maximum amount, identity, policy and approval rules; changes nothing.
+
+    With a run's `session`, what it reads is read once per run, and the check is kept so that
+    `tool_execute` in the same run runs a read tool (or refuses) on it without checking again.
+    """
+    if session is None:
+        connector = connector_for(ticket=ticket, actor=Actor.system("tool-check"))
+        return _evaluate(ticket=ticket, call=call, connector=connector).check
+    evaluation = _evaluate(ticket=ticket, call=call, connector=session.connector(), session=session)
+    session.remember(call, evaluation)
+    return evaluation.check
 
 
 def _audit(
@@ -133,11 +147,18 @@ def run_tool(
     run: AgentRun | None = None,
     shadow: bool = False,
     approved_action: ActionRequest | None = None,
+    session: ToolSession | None = None,
 ) -> ToolResult:
     """`tool_execute`, plus the approval path: an approved ActionRequest passes the approval gate
     (and only that gate) and uses a key derived from the request, so retries never repeat it."""
-    connector = connector_for(ticket=ticket, actor=actor)
-    evaluation = _evaluate(ticket=ticket, call=call, connector=connector)
+    checked = session.checked(call) if session is not None and approved_action is None else None
+    if session is not None and checked is not None and (not checked.check.allowed or checked.check.kind == READ):
+        # Checked moments ago in this run: a refusal stands, a read runs on the same reads.
+        connector: ShopConnector = session.connector()
+        evaluation = checked
+    else:
+        connector = connector_for(ticket=ticket, actor=actor)
+        evaluation = _evaluate(ticket=ticket, call=call, connector=connector)
     check = evaluation.check
     action_id = approved_action.pk if approved_action else None
 
@@ -180,11 +201,20 @@ def run_tool(
 
 
 def tool_execute(
-    *, ticket: Ticket, call: ToolCall, actor: Actor, run: AgentRun | None = None, shadow: bool = False
+    *,
+    ticket: Ticket,
+    call: ToolCall,
+    actor: Actor,
+    run: AgentRun | None = None,
+    shadow: bool = False,
+    session: ToolSession | None = None,
 ) -> ToolResult:
     """Re-check and run one call (shadow: write tools only simulate). A call an approval rule
-    holds returns "pending_approval" without running: `action_request_create` queues it."""
-    return run_tool(ticket=ticket, call=call, actor=actor, run=run, shadow=shadow)
+    holds returns "pending_approval" without running: `action_request_create` queues it.
+
+    With the `session` the call was checked in (`tool_check`), a read tool or a refused call
+    uses that check; a write tool is always checked again here."""
+    return run_tool(ticket=ticket, call=call, actor=actor, run=run, shadow=shadow, session=session)
 
 
 __all__ = ["READ", "WRITE", "run_tool", "tool_check", "tool_execute"]

@@ -1,14 +1,13 @@
-"""Database backend for the embedded Postgres: the stock backend, plus "start the server
-under var/ the first time a connection is needed". Commands that never touch the database
-(lint, checks) never start it."""
+"""Database backend for the embedded Postgres: the project's backend (oasis.dbbackend), plus
+"start the server under var/ the first time a connection is needed". Commands that never
+touch the database (lint, checks) never start it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from django.db.backends.postgresql import base
-
+from oasis.dbbackend import base
 from oasis.embedded_pg import ensure_running
 
 
