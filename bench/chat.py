@@ -2,7 +2,7 @@
 
 Its own embedded Postgres (var/bench-chat-pg, wiped at the start), a help center and a shop,
 the Agent switched on with chat autosend allowed. The production shape: gunicorn
-(BENCH_WORKERS=2 gthread workers x BENCH_THREADS=160, a connection pool of BENCH_POOL=12 per
+(BENCH_WORKERS=4 gthread workers x BENCH_THREADS=80, a connection pool of BENCH_POOL=12 per
 worker) serves the widget API and only commits the message; the Agent runs in a django-q
 cluster beside it (BENCH_Q_WORKERS=4 workers, the ORM broker on the same Postgres). Each of
 BENCH_SESSIONS (200) sessions starts like the widget does, then sends BENCH_MESSAGES (5)
@@ -160,12 +160,12 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            os.environ.get("BENCH_WORKERS", "2"),
+            os.environ.get("BENCH_WORKERS", "4"),
             "--worker-class",
             "gthread",
             "--threads",
-            # One per waiting long-poll: 200 open widgets over 2 workers, with room for posts.
-            os.environ.get("BENCH_THREADS", "160"),
+            # One per waiting long-poll: 200 open widgets over 4 workers, with room for posts.
+            os.environ.get("BENCH_THREADS", "80"),
             "--timeout",
             "300",
             "--keep-alive",
@@ -193,6 +193,7 @@ class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latencies: list[float] = []
+        self.post_latencies: list[float] = []  # diagnostic: the POST alone (accepted, not answered)
         self.steady: list[float] = []  # messages sent after every session has started
         self.started_at = time.perf_counter()
         self.replies = 0
@@ -291,6 +292,8 @@ def session(port: int, index: int, order: str, stats: Stats, rng: random.Random)
                 stats.errors += 1
             continue
         sent.append(client_id)
+        with stats.lock:
+            stats.post_latencies.append(time.perf_counter() - t0)
         mine = data["message"]["id"]
         if rng.random() < 0.2:  # the widget retrying after a dropped connection
             client.call("POST", "messages/", {"client_id": client_id, "body": body})
@@ -461,6 +464,8 @@ def load(port: int, orders: list[dict[str, Any]]) -> dict[str, Any]:
         "post_retries": stats.retried,
         "p50_s": pct(0.5),
         "p95_s": pct(0.95),
+        "post_p50_s": pct(0.5, stats.post_latencies),
+        "post_p95_s": pct(0.95, stats.post_latencies),
         "max_s": round(lat[-1], 3) if lat else None,
         # Diagnostic: the same after the ramp (every session started; the first messages of
         # all sessions arrive within BENCH_RAMP_S, faster than the steady rate).
