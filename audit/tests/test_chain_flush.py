@@ -121,3 +121,43 @@ def test_concurrent_transactions_keep_one_gapless_chain(workspace):
     for start in range(0, 60, 3):
         ns = [e.data["n"] for e in mine[start : start + 3]]
         assert ns[1] == ns[0] + 1 and ns[2] == ns[0] + 2
+
+
+def test_the_refund_ledger_sees_a_refund_made_earlier_in_the_same_transaction(workspace, ticket):
+    """Refunds are audit events; a second refund in one transaction must see the first's."""
+    from decimal import Decimal
+
+    from ai.tools.base import ToolFailed
+    from ai.tools.connector import DbShopConnector
+    from helpdesk.shop import orders_load
+
+    orders_load(
+        workspace=workspace,
+        data={
+            "orders": [
+                {
+                    "number": "R1",
+                    "customer_email": ticket.customer.email,
+                    "status": "delivered",
+                    "placed_at": "2026-11-01T10:00:00Z",
+                    "shipped_at": "2026-11-02T10:00:00Z",
+                    "delivered_at": "2026-11-04T10:00:00Z",
+                    "currency": "USD",
+                    "total": "40.00",
+                    "items": [{"sku": "JKT", "name": "Jacket", "qty": 1, "price": "40.00", "final_sale": False}],
+                }
+            ]
+        },
+        actor=SYSTEM,
+    )
+    shop = DbShopConnector(ticket=ticket, actor=SYSTEM)
+    with transaction.atomic():
+        order = shop.get_order("R1")
+        assert order is not None
+        first = shop.issue_refund(order, amount=Decimal("30.00"), reason="damaged", key="k-1")
+        # The same key again: the recorded result, not a second refund.
+        assert shop.issue_refund(order, amount=Decimal("30.00"), reason="damaged", key="k-1") == first
+        # Another key: only 10.00 is left, although the first refund is not committed yet.
+        with pytest.raises(ToolFailed, match=r"only 10\.00"):
+            shop.issue_refund(order, amount=Decimal("30.00"), reason="again", key="k-2")
+    assert AuditEvent.objects.filter(kind="shop.refund_issued").count() == 1
