@@ -1,16 +1,16 @@
 """Chat benchmark: concurrent widget sessions over real HTTP against gunicorn on loopback.
 
-Its own embedded Postgres (var/bench-chat-pg, wiped at the start), a help center and a shop,
-the Agent switched on with chat autosend allowed. The production shape: gunicorn
-(BENCH_WORKERS=4 gthread workers x BENCH_THREADS=80, a connection pool of BENCH_POOL=12 per
-worker) serves the widget API and only commits the message; the Agent runs in a django-q
-cluster beside it (BENCH_Q_WORKERS=4 workers, the ORM broker on the same Postgres). Each of
-BENCH_SESSIONS (200) sessions starts like the widget does, then sends BENCH_MESSAGES (5)
-messages; like the open widget, it always has a long-poll waiting (`wait=25`; a NOTIFY wakes
-it the moment the thread changes): after each message until the AI's reply or the "a person
-will answer" notice is visible, then while it "reads and types" for BENCH_THINK_S seconds
-(uniform, default 20-40) before the next message. One post in five is sent twice with the
-same client id (a retry on reconnect), which must not duplicate. Server logs:
+Its own embedded Postgres (var/bench-chat-pg, wiped at the start), a help center and a shop, the
+Agent switched on with chat autosend allowed. The production shape: gunicorn with the project's
+gunicorn.conf.py (BENCH_WORKERS=4 gthread workers x BENCH_THREADS=80, the GIL switched every 0.2
+ms, a connection pool of BENCH_POOL=12 per worker) serves the widget API and only commits the
+message; the Agent runs in a django-q cluster beside it (BENCH_Q_WORKERS=4 workers, the ORM
+broker on the same Postgres). Each of BENCH_SESSIONS (200) sessions starts like the widget does,
+then sends BENCH_MESSAGES (5) messages; like the open widget, it always has a long-poll waiting
+(`wait=25`; a NOTIFY wakes it the moment the thread changes): after each message until the AI's
+reply or the "a person will answer" notice is visible, then while it "reads and types" for
+BENCH_THINK_S seconds (uniform, default 20-40) before the next message. One post in five is sent
+twice with the same client id (a retry on reconnect), which must not duplicate. Server logs:
 var/bench-chat-server.log and var/bench-chat-qcluster.log.
 
 Measured: time from sending a message to its answer being visible. At the end every thread is
@@ -157,6 +157,8 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "oasis.wsgi:application",
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),  # the production settings (workers, threads, GIL switch)
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

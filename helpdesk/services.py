@@ -183,7 +183,10 @@ def ticket_create(
         external_id=external_id[:200],
         last_message_at=now,
     )
-    ticket.full_clean(exclude=["search_vector"])
+    # Field checks only: the workspace and customer rows exist (read above) and the number is
+    # drawn under the workspace lock, so the three lookups `full_clean` would add (inside that
+    # lock) check nothing the constraints don't.
+    ticket.full_clean(exclude=["search_vector", "workspace", "customer"], validate_unique=False)
     ticket.save()
     if created_at is not None:
         Ticket.objects.filter(pk=ticket.pk).update(created_at=created_at)
