@@ -29,6 +29,12 @@ def listening(timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+def new_ticket(workspace, email, channel="chat") -> Ticket:
+    return ticket_create(
+        workspace=workspace, channel=channel, customer_email=email, customer_name="", subject="Hi", body="Hi"
+    )
+
+
 def chat_ticket(client, workspace) -> tuple[str, Ticket]:
     token = start_visitor(client, workspace)
     post(client, workspace, token, "Where is my order?")
@@ -71,30 +77,9 @@ def test_it_wakes_a_long_poll_when_a_reply_commits_without_rereading_meanwhile(c
 
 def test_it_wakes_only_the_thread_that_changed(workspace, agent):
     listening()
-    chat = ticket_create(
-        workspace=workspace,
-        channel="chat",
-        customer_email="a@customer.test",
-        customer_name="A",
-        subject="Hi",
-        body="Hi",
-    )
-    other = ticket_create(
-        workspace=workspace,
-        channel="chat",
-        customer_email="b@customer.test",
-        customer_name="B",
-        subject="Hi",
-        body="Hi",
-    )
-    email = ticket_create(
-        workspace=workspace,
-        channel="email",
-        customer_email="a@customer.test",
-        customer_name="A",
-        subject="Hi",
-        body="Hi",
-    )
+    chat = new_ticket(workspace, "a@customer.test")
+    other = new_ticket(workspace, "b@customer.test")
+    email = new_ticket(workspace, "a@customer.test", channel="email")
     with WAKEUPS.watch(ticket_key(chat.pk)) as changed, WAKEUPS.watch(ticket_key(email.pk)) as email_changed:
         ticket_reply(ticket=other, body="Not yours", actor=Actor.for_user(agent))
         ticket_reply(ticket=email, body="Email tickets have no long-poll", actor=Actor.for_user(agent))
@@ -115,14 +100,7 @@ def test_it_wakes_a_session_when_its_first_message_makes_the_ticket(client, work
 
 def test_it_reconnects_and_wakes_everyone_when_the_listener_connection_dies(workspace, agent):
     listening()
-    chat = ticket_create(
-        workspace=workspace,
-        channel="chat",
-        customer_email="a@customer.test",
-        customer_name="A",
-        subject="Hi",
-        body="Hi",
-    )
+    chat = new_ticket(workspace, "a@customer.test")
     with WAKEUPS.watch(ticket_key(chat.pk)) as changed:
         with connection.cursor() as cursor:
             cursor.execute(
