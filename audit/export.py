@@ -28,7 +28,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from audit.models import AuditCheckpoint, AuditEvent
-from audit.services import Actor, VerifyResult, audit_record, chain_start, compute_hash, verify_chain
+from audit.services import (
+    CHAIN_LOCK,
+    Actor,
+    VerifyResult,
+    audit_record,
+    chain_start,
+    compute_hash,
+    verify_chain,
+)
 
 if TYPE_CHECKING:
     from helpdesk.models import Ticket, Workspace
@@ -378,7 +386,7 @@ def audit_prune(*, workspace: Workspace, before: datetime, archive: Path, actor:
     with transaction.atomic(durable=True):
         with connection.cursor() as cursor:
             # The same lock as audit_record: no event is appended while the prefix moves.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x0A5, workspace.pk])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CHAIN_LOCK, workspace.pk])
         start_seq, start_prev_hash = chain_start(workspace.pk)
         first_kept = (
             AuditEvent.objects.filter(workspace_id=workspace.pk, created_at__gte=before)

@@ -6,10 +6,10 @@ when a reply is already attached or the run was superseded by a newer message. A
 (provider down or slow, malformed output, time budget, a bug) fails the run and hands the
 ticket to a human with the reason; nothing is lost silently.
 
-Locks: every audit row takes the workspace's audit-chain lock (until commit), so a transaction
-that writes one must (1) take the ticket's row lock first, never after (the order every
-helpdesk service uses: ticket row, then audit), and (2) do no model inference or HTTP: the
-steps compute first, then record in short transactions.
+Locks: a transaction's audit rows join the workspace's chain when it commits, under the chain
+lock, so a transaction that writes one takes the ticket's row lock first (the order every
+helpdesk service uses: ticket row, then audit chain), and holds its locks briefly: no model
+inference or HTTP inside it; the steps compute first, then record in short transactions.
 """
 
 from __future__ import annotations

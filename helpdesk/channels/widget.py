@@ -182,7 +182,6 @@ def _wait_for_news(probe: ThreadProbe, *, workspace_slug: str, token_hash: str, 
     if probe.ticket_id is not None:
         keys.append(ticket_key(probe.ticket_id))
     WAKEUPS.start()
-    current: ThreadProbe | None = probe
     with WAKEUPS.watch(*keys) as changed:
         while True:
             # Read again once watching: a change committed since the first read has no wake-up.

@@ -227,10 +227,6 @@
       });
   }
 
-  function startPolling() {
-    poll();
-  }
-
   function showStart() {
     startForm.removeAttribute("hidden");
     chatForm.setAttribute("hidden", "");
@@ -239,7 +235,7 @@
   function showChat() {
     startForm.setAttribute("hidden", "");
     chatForm.removeAttribute("hidden");
-    startPolling();
+    poll();
   }
 
   // ---------------------------------------------------------------- actions
