@@ -207,6 +207,7 @@ class Stats:
         self.session_errors = 0
         self.failures: dict[str, int] = {}  # "<method> <path>: <why>" -> count
         self.polls: dict[int, int] = {}  # status -> count
+        self.records: list[dict[str, Any]] = []  # per answered message, for var/bench-chat-messages.json
 
     def failed(self, what: str) -> None:
         with self.lock:
@@ -294,8 +295,9 @@ def session(port: int, index: int, order: str, stats: Stats, rng: random.Random)
                 stats.errors += 1
             continue
         sent.append(client_id)
+        post_s = time.perf_counter() - t0
         with stats.lock:
-            stats.post_latencies.append(time.perf_counter() - t0)
+            stats.post_latencies.append(post_s)
         mine = data["message"]["id"]
         if rng.random() < 0.2:  # the widget retrying after a dropped connection
             client.call("POST", "messages/", {"client_id": client_id, "body": body})
@@ -317,6 +319,15 @@ def session(port: int, index: int, order: str, stats: Stats, rng: random.Random)
                 if t0 - stats.started_at > RAMP_S:
                     stats.steady.append(time.perf_counter() - t0)
                 stats.replies += outcome == "reply"
+                stats.records.append(
+                    {
+                        "sent_s": round(t0 - stats.started_at, 3),
+                        "n": n,
+                        "post_s": round(post_s, 3),
+                        "answered_s": round(time.perf_counter() - t0, 3),
+                        "message_id": mine,
+                    }
+                )
                 stats.notices += outcome == "notice"
             else:
                 stats.timeouts += 1
@@ -406,6 +417,13 @@ def run_figures() -> dict[str, Any]:
         count, p50, p95, top = cursor.fetchone()
         cursor.execute("SELECT status || ':' || decision, count(*) FROM ai_agentrun GROUP BY 1 ORDER BY 1")
         statuses = dict(cursor.fetchall())
+        # Per message, for the timeline file: when the run was queued and when it decided.
+        cursor.execute(
+            "SELECT m.id, extract(epoch FROM r.created_at - m.created_at), "
+            "extract(epoch FROM r.finished_at - m.created_at) FROM ai_agentrun r "
+            "JOIN helpdesk_message m ON m.id = r.trigger_message_id WHERE r.finished_at IS NOT NULL"
+        )
+        runs = {row[0]: (round(float(row[1]), 3), round(float(row[2]), 3)) for row in cursor.fetchall()}
     connection.close()
     return {
         "finished": count,
@@ -413,6 +431,7 @@ def run_figures() -> dict[str, Any]:
         "message_to_decision_p95_s": round(float(p95 or 0), 3),
         "message_to_decision_max_s": round(float(top or 0), 3),
         "statuses": statuses,
+        "_runs": runs,
     }
 
 
@@ -479,7 +498,18 @@ def load(port: int, orders: list[dict[str, Any]]) -> dict[str, Any]:
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "lost": lost + stats.errors,
         "duplicated": duplicated,
+        "_records": stats.records,
     }
+
+
+def write_timeline(records: list[dict[str, Any]], runs: dict[int, tuple[float, float]]) -> None:
+    """var/bench-chat-messages.json: per answered message, when it was sent (s after the start),
+    the POST's time, the time to the answer, and from the database the Agent run's queueing and
+    decision times (s after the message was stored). For finding where a slow run's time went."""
+    for record in records:
+        queued, decided = runs.get(record["message_id"], (None, None))
+        record["run_created_s"], record["run_decided_s"] = queued, decided
+    (ROOT / "var" / "bench-chat-messages.json").write_text(json.dumps(sorted(records, key=lambda r: r["sent_s"])))
 
 
 def main() -> None:
@@ -512,6 +542,7 @@ def main() -> None:
         result["cpu_s"] = {k: round(v - cpu_before[k], 1) for k, v in cpu.items()}
         result["cpu_s"]["bench_client"] = round(sum(os.times()[:2]) - client_before, 1)
         result["agent_runs"] = run_figures()
+        write_timeline(result.pop("_records"), result["agent_runs"].pop("_runs"))
     finally:
         server.terminate()
         qcluster.terminate()

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from audit.services import Actor
 from helpdesk.channels.identity import portal_ticket_id
 from helpdesk.channels.ratelimit import check, too_many
-from helpdesk.channels.thread import thread_json, thread_state
+from helpdesk.channels.thread import thread_read
 from helpdesk.models import Ticket
 from helpdesk.services_channels import customer_message_post, last_ai_reply, ticket_customer_feedback
 
@@ -55,6 +55,7 @@ def thread(request: HttpRequest, token: str) -> HttpResponse:
         else:
             return redirect("portal:thread", token=token)
     ticket.refresh_from_db()
+    thread = thread_read(ticket)
     return render(
         request,
         "channels/portal.html",
@@ -62,8 +63,8 @@ def thread(request: HttpRequest, token: str) -> HttpResponse:
             "workspace": ticket.workspace,
             "ticket": ticket,
             "token": token,
-            "messages_": thread_json(ticket),
-            "state": thread_state(ticket),
+            "messages_": thread.messages,
+            "state": thread.state,
             "form": form,
         },
         status=400 if form.errors else 200,

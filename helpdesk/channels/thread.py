@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from helpdesk.channels.hours import waiting_notice
 from helpdesk.models import AuthorKind, Message, MessageKind, Ticket, Workspace
-from helpdesk.models_channels import ChatMessageKey, ChatSession, CustomerFeedback
+from helpdesk.models_channels import ChatSession, CustomerFeedback
 
 PUBLIC_KINDS = (MessageKind.CUSTOMER, MessageKind.REPLY)
 # The AI handed the ticket to people (or its reply waits for a manager): say so to the customer.
@@ -29,18 +29,11 @@ def public_messages(ticket: Ticket, *, after: int = 0) -> QuerySet[Message]:
     return (
         Message.objects.filter(ticket=ticket, kind__in=PUBLIC_KINDS, pk__gt=after)
         .select_related("author_user")
+        # In the same query (outer joins, at most one row each): the widget's id for a posted
+        # message, and the help-center articles an AI reply cites (kept on the Agent's run).
+        .annotate(key_client_id=F("chat_key__client_id"), run_citations=F("sent_by_run__citations"))
         .order_by("pk")[:PAGE]
     )
-
-
-def citations_for(message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """The help-center articles each AI reply cites (kept on the Agent's run)."""
-    if not message_ids:
-        return {}
-    from ai.models import AgentRun
-
-    rows = AgentRun.objects.filter(reply_message_id__in=message_ids).values_list("reply_message_id", "citations")
-    return {int(mid): [c for c in (cits or []) if isinstance(c, dict)] for mid, cits in rows if mid is not None}
 
 
 def _author_name(message: Message) -> str:
@@ -65,46 +58,65 @@ def message_json(
         "created_at": message.created_at.isoformat(),
         "client_id": client_id,
         "citations": [
-            {"n": c.get("n"), "title": str(c.get("title", "")), "url": str(c.get("url", ""))} for c in citations or []
+            {"n": c.get("n"), "title": str(c.get("title", "")), "url": str(c.get("url", ""))}
+            for c in citations or []
+            if isinstance(c, dict)
         ],
     }
 
 
-def thread_json(ticket: Ticket, *, after: int = 0) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Thread:
+    """What the customer sees: the public messages after the ones they hold, and the state
+    under the thread (a waiting notice, the feedback question)."""
+
+    messages: list[dict[str, Any]]
+    state: dict[str, Any]
+
+
+def thread_read(ticket: Ticket, *, after: int = 0) -> Thread:
+    """The messages after `after` and the thread's state, in two or three queries (every
+    woken widget poll runs this)."""
     messages = list(public_messages(ticket, after=after))
-    ids = [m.pk for m in messages]
-    keys = dict(ChatMessageKey.objects.filter(message_id__in=ids).values_list("message_id", "client_id")) if ids else {}
-    ai_ids = [m.pk for m in messages if m.author_kind == AuthorKind.AI]
-    cites = citations_for(ai_ids)
     for m in messages:
         m.ticket = ticket  # the same row; avoids one query per message
-    return [message_json(m, client_id=keys.get(m.pk, ""), citations=cites.get(m.pk)) for m in messages]
-
-
-def thread_state(ticket: Ticket) -> dict[str, Any]:
-    """What the customer should see under the thread: a waiting notice, the feedback question."""
-    last = (
-        Message.objects.filter(ticket=ticket, kind__in=PUBLIC_KINDS)
-        .order_by("-pk")
-        .only("pk", "kind", "author_kind")
-        .first()
+    if messages and len(messages) < PAGE:
+        last: Message | None = messages[-1]  # nothing newer: the page was not full
+    else:
+        last = (
+            Message.objects.filter(ticket=ticket, kind__in=PUBLIC_KINDS)
+            .order_by("-pk")
+            .only("pk", "kind", "author_kind")
+            .first()
+        )
+    return Thread(
+        [
+            message_json(
+                m,
+                client_id=getattr(m, "key_client_id", None) or "",
+                citations=getattr(m, "run_citations", None) if m.author_kind == AuthorKind.AI else None,
+            )
+            for m in messages
+        ],
+        _state(ticket, last),
     )
+
+
+def _state(ticket: Ticket, last: Message | None) -> dict[str, Any]:
+    """What the customer should see under the thread, given its last public message."""
     notice = ""
     if last is not None and last.kind == MessageKind.CUSTOMER and ticket.ai_decision in HUMAN_PENDING_DECISIONS:
         notice = waiting_notice(ticket)
+    # All of the ticket's answers (a handful at most) in one query, newest first.
+    answers = list(CustomerFeedback.objects.filter(ticket=ticket).order_by("-pk").values("message_id", "solved"))
     ask_feedback_for = None
-    if (
-        last is not None
-        and last.author_kind == AuthorKind.AI
-        and not CustomerFeedback.objects.filter(message_id=last.pk).exists()
-    ):
+    if last is not None and last.author_kind == AuthorKind.AI and all(a["message_id"] != last.pk for a in answers):
         ask_feedback_for = last.pk
-    answered = CustomerFeedback.objects.filter(ticket=ticket).order_by("-pk").values("message_id", "solved").first()
     return {
         "status": ticket.status,
         "notice": notice,
         "ask_feedback_for": ask_feedback_for,
-        "feedback": answered,
+        "feedback": answers[0] if answers else None,
         "handed_off": ticket.ai_decision == "escalate",
     }
 

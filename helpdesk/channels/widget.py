@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from audit.services import Actor
 from helpdesk.channels.identity import IdentityError, identity_token_verify, widget_secret
 from helpdesk.channels.ratelimit import rate_limited
-from helpdesk.channels.thread import ThreadProbe, message_json, thread_json, thread_probe, thread_state
+from helpdesk.channels.thread import ThreadProbe, message_json, thread_probe, thread_read
 from helpdesk.channels.wakeups import WAKEUPS, session_key, ticket_key, wait_for_change
 from helpdesk.models import Message, Workspace
 from helpdesk.models_channels import ChatSession
@@ -230,8 +230,8 @@ def _list_messages(request: HttpRequest, workspace_slug: str) -> HttpResponse:
         "version": probe.version,
     }
     if session.ticket is not None:
-        payload["messages"] = thread_json(session.ticket, after=after)
-        payload["state"] = thread_state(session.ticket)
+        thread = thread_read(session.ticket, after=after)
+        payload["messages"], payload["state"] = thread.messages, thread.state
     return JsonResponse(payload)
 
 

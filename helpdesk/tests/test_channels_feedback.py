@@ -50,6 +50,27 @@ def test_it_shows_the_ai_answer_with_citations_and_asks_if_it_solved_it(client, 
     assert Outcome.objects.get().status == OutcomeStatus.PENDING
 
 
+def test_it_reads_a_changed_thread_in_a_few_queries_and_keeps_asking_about_the_newest_answer(
+    client, workspace, answered, agent, django_assert_max_num_queries
+):
+    first = poll(client, workspace, answered).json()["messages"][-1]["id"]
+    feedback(client, workspace, answered, first, True)
+    ticket = Ticket.objects.get()
+    human = ticket_reply(ticket=ticket, body="Anything else?", actor=Actor.for_user(agent))
+    # The rate-limit hit, the version probe, the session, the messages (with their client ids
+    # and citations), the feedback rows.
+    with django_assert_max_num_queries(5):
+        body = poll(client, workspace, answered, after=first).json()
+    assert [m["id"] for m in body["messages"]] == [human.pk]
+    assert body["messages"][0]["author_name"] and body["messages"][0]["citations"] == []
+    assert body["state"]["feedback"] == {"message_id": first, "solved": True}
+    assert body["state"]["ask_feedback_for"] is None  # the newest message is a person's
+    # Nothing new after the last message: the state still comes (from one more query).
+    with django_assert_max_num_queries(6):
+        state = poll(client, workspace, answered, after=human.pk).json()["state"]
+    assert state["feedback"] == {"message_id": first, "solved": True} and state["ask_feedback_for"] is None
+
+
 def test_it_confirms_the_outcome_when_the_customer_says_yes(client, workspace, answered):
     reply_id = poll(client, workspace, answered).json()["messages"][-1]["id"]
     response = feedback(client, workspace, answered, reply_id, True)

@@ -146,8 +146,14 @@
   }
 
   // ------------------------------------------------------------------ render
-  function renderMessage(m) {
-    if (rendered[m.id]) return;
+  // `fromPoll`: only a poll's answer moves lastId. A posted message's id must not: a reply
+  // that committed just before it (an older id) may not have reached this page yet, and the
+  // next poll (after=lastId) would skip it for good.
+  function renderMessage(m, fromPoll) {
+    if (rendered[m.id]) {
+      if (fromPoll && m.id > lastId) lastId = m.id;
+      return;
+    }
     var item = m.client_id && pending[m.client_id];
     if (item) {
       delete pending[m.client_id];
@@ -156,7 +162,12 @@
       item = el("li", { class: "msg" });
       item.appendChild(el("div", { class: "who" }, m.author_name));
       item.appendChild(el("div", { class: "body" }, m.body));
-      log.appendChild(item);
+      // In id order: a late-arriving older message goes above the newer ones already shown.
+      var later = null;
+      Object.keys(rendered).forEach(function (id) {
+        if (+id > m.id && (!later || +id < +later.getAttribute("data-id"))) later = rendered[id];
+      });
+      log.insertBefore(item, later);
     }
     item.className = "msg " + (m.author === "customer" ? "mine" : "theirs " + m.author);
     item.setAttribute("data-id", String(m.id));
@@ -175,7 +186,7 @@
       item.appendChild(sources);
     }
     rendered[m.id] = item;
-    if (m.id > lastId) lastId = m.id;
+    if (fromPoll && m.id > lastId) lastId = m.id;
     log.scrollTop = log.scrollHeight;
   }
 
@@ -211,7 +222,7 @@
           return;
         }
         if (r.status === 200) {
-          (r.data.messages || []).forEach(renderMessage);
+          (r.data.messages || []).forEach(function (m) { renderMessage(m, true); });
           renderState(r.data.state);
           version = r.data.version || "";
         } else if (r.status !== 204) {
@@ -259,7 +270,7 @@
     return request("POST", "messages/", { client_id: clientId, body: text })
       .then(function (r) {
         if (r.status === 200 || r.status === 201) {
-          renderMessage(r.data.message);
+          renderMessage(r.data.message, false);
           poll(); // the waiting long-poll already wakes for it; this restarts one after an error
           return;
         }

@@ -88,6 +88,48 @@ def test_it_hands_a_visitor_who_asks_for_a_human_to_the_team(page: Page, live_se
     expect(page.locator(".msg.mine")).to_contain_text("talk to a human")
 
 
+def test_it_never_skips_a_reply_that_raced_the_customers_next_message(page: Page, live_server, shop, agent):
+    """A person replies while the widget's connection drops; the customer sends before it is
+    back. The posted message's (newer) id must not make the widget skip the reply."""
+    offline = threading.Event()
+
+    def polls(route):
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        response = route.fetch()  # a long-poll: waits server-side for a change
+        if offline.is_set():
+            route.abort("connectionreset")  # the answer never reaches the page
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/chat/api/**/messages/?*", polls)
+    page.goto(f"{live_server.url}/chat/demo/{shop.slug}/?customer=nina@customer.test&name=Nina")
+    page.locator(".launcher").click()
+    compose = page.locator("textarea[name=body]")
+    compose.fill("Can I talk to a human please?")
+    compose.press("Enter")
+    expect(page.locator(".notice")).to_contain_text("a person will answer", timeout=20000)
+
+    offline.set()
+    ticket = Ticket.objects.get()
+    ticket_reply(ticket=ticket, body="Hi Nina, Sam here.", actor=Actor.for_user(agent))
+    page.wait_for_timeout(500)  # the waiting long-poll woke for the reply; its answer was lost
+    compose.fill("Hello? Anyone there?")
+    compose.press("Enter")
+    expect(page.locator(".msg.mine")).to_have_count(2, timeout=10000)
+    expect(page.locator(".msg.mine").last).not_to_have_class("sending")
+    offline.clear()
+
+    reply = page.locator(".msg.theirs")
+    expect(reply).to_contain_text("Sam here", timeout=10000)
+    # Shown in the order it was written: above the message sent after it.
+    order = page.locator(".log .msg").evaluate_all("items => items.map(i => i.textContent)")
+    assert [i for i, text in enumerate(order) if "Sam here" in text or "Anyone there" in text] == [1, 2], order
+    assert "Sam here" in order[1]
+    page.unroute_all(behavior="ignoreErrors")  # a long-poll is still waiting in the handler
+
+
 @contextmanager
 def merchant_site(html: str):
     """A merchant's page on another origin (its own port on loopback) that embeds our widget."""
