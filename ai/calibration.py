@@ -131,7 +131,11 @@ def latest_map(workspace_id: int) -> CalibrationMap | None:
 
 def calibrate(*, workspace_id: int, raw: float) -> tuple[float, int | None]:
     """The calibrated confidence and the map used (identity when no map was fitted yet)."""
-    row = latest_map(workspace_id)
+    return calibrate_with(row=latest_map(workspace_id), raw=raw)
+
+
+def calibrate_with(*, row: CalibrationMap | None, raw: float) -> tuple[float, int | None]:
+    """`calibrate` with the workspace's latest map (or None) already read."""
     if row is None:
         return raw, None
     return round(apply_map(row.points, raw), 4), row.pk

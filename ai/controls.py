@@ -112,12 +112,17 @@ def agent_paused_reason(*, workspace: Workspace | int, channel: str) -> str | No
     The Agent's decide step calls this: while paused, no autosend and no write action; the
     draft is kept for a human. A workspace-wide pause wins over a channel pause."""
     workspace_id = workspace if isinstance(workspace, int) else workspace.pk
-    pause = (
+    return pause_reason(
         AgentPause.objects.filter(workspace_id=workspace_id, resumed_at__isnull=True)
         .filter(Q(channel="") | Q(channel=channel))
         .order_by("channel", "paused_at")
         .first()
     )
+
+
+def pause_reason(pause: AgentPause | None) -> str | None:
+    """The reason `agent_paused_reason` gives for this pause (the Agent reads its pauses with its
+    other configuration in one statement, in the same order, and passes the first here)."""
     if pause is None:
         return None
     scope = f"on {pause.get_channel_display()}" if pause.channel else "for the workspace"

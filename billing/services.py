@@ -143,27 +143,33 @@ def trial_signup(*, workspace_name: str, email: str, password: str) -> Signup:
 # ------------------------------------------------------------------------------ outcomes
 
 
-def _human_replied(ticket_id: int) -> bool:
-    return Message.objects.filter(ticket_id=ticket_id, kind=MessageKind.REPLY, author_kind=AuthorKind.AGENT).exists()
-
-
-def _last_public_message_id(ticket_id: int) -> int | None:
-    return (
-        Message.objects.filter(ticket_id=ticket_id)
-        .exclude(kind=MessageKind.NOTE)
-        .order_by("-created_at", "-id")
-        .values_list("id", flat=True)
-        .first()
+def _reply_facts(ticket_id: int) -> tuple[bool, int | None]:
+    """Whether a human agent replied on the ticket, and its last public (non-note) message: one
+    statement (the caller holds the ticket's row lock)."""
+    public = Message.objects.filter(ticket_id=OuterRef("pk")).exclude(kind=MessageKind.NOTE)
+    human, last = (
+        Ticket.objects.filter(pk=ticket_id)
+        .order_by()
+        .annotate(
+            human=Exists(
+                Message.objects.filter(ticket_id=OuterRef("pk"), kind=MessageKind.REPLY, author_kind=AuthorKind.AGENT)
+            ),
+            last=Subquery(public.order_by("-created_at", "-id").values("id")[:1]),
+        )
+        .values_list("human", "last")
+        .get()
     )
+    return bool(human), last
 
 
 def not_an_outcome_reason(*, ticket: Ticket, message: Message) -> str:
     """Why this AI reply does not make the ticket an outcome ("" when it does)."""
     if ticket.ai_decision == ESCALATE:
         return "escalated"
-    if _human_replied(ticket.pk):
+    human_replied, last_public_id = _reply_facts(ticket.pk)
+    if human_replied:
         return "human_replied"
-    if _last_public_message_id(ticket.pk) != message.pk:
+    if last_public_id != message.pk:
         return "not_last_reply"
     if is_greeting_only(message.body):
         return "greeting_only"

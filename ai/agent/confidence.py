@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ai.calibration import calibrate
+from ai.calibration import calibrate_with, latest_map
+from ai.models import CalibrationMap
 
 WEIGHTS = {"retrieval": 0.3, "groundedness": 0.25, "triage": 0.2, "tools": 0.1, "self_check": 0.15}
 
@@ -32,7 +33,12 @@ def tool_outcome(tool_results: list[dict[str, Any]]) -> float:
 
 
 def score(*, workspace_id: int, parts: dict[str, float]) -> Confidence:
+    return score_with(parts=parts, calibration=latest_map(workspace_id))
+
+
+def score_with(*, parts: dict[str, float], calibration: CalibrationMap | None) -> Confidence:
+    """`score` with the workspace's latest calibration map (or None) already read."""
     parts = {k: round(min(1.0, max(0.0, float(parts.get(k, 0.0)))), 4) for k in WEIGHTS}
     raw = round(sum(WEIGHTS[k] * parts[k] for k in WEIGHTS), 4)
-    value, map_id = calibrate(workspace_id=workspace_id, raw=raw)
+    value, map_id = calibrate_with(row=calibration, raw=raw)
     return Confidence(value=round(min(1.0, max(0.0, value)), 4), raw=raw, parts=parts, calibration_map=map_id)

@@ -9,6 +9,7 @@ Order of the checks (the first that applies decides):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,26 +32,45 @@ def threshold_for(*, workspace: Workspace, channel: str, ticket_type: str) -> tu
     rules = ConfidenceRule.objects.filter(
         workspace=workspace, channel__in=[channel, ""], ticket_type__in=[ticket_type, ""]
     )
-
-    def rank(rule: ConfidenceRule) -> int:
-        return (2 if rule.ticket_type else 0) + (1 if rule.channel else 0)
-
-    best = max(rules, key=rank, default=None)
+    best = _most_specific(rules)
     if best is not None:
-        return best.autosend_threshold, {
-            "source": "confidence_rule",
-            "id": best.pk,
-            "channel": best.channel,
-            "ticket_type": best.ticket_type,
-            "threshold": best.autosend_threshold,
-        }
-    settings_row = AISettings.objects.filter(workspace=workspace).first()
+        return _rule_threshold(best)
+    return threshold_from(
+        rules=[], settings_row=AISettings.objects.filter(workspace=workspace).first(), channel=channel, ticket_type=""
+    )
+
+
+def threshold_from(
+    *, rules: Iterable[ConfidenceRule], settings_row: AISettings | None, channel: str, ticket_type: str
+) -> tuple[float, dict[str, Any]]:
+    """`threshold_for` on rows already read (the Agent reads its rules with the run's other
+    configuration in one statement); rules for another channel or type are ignored."""
+    best = _most_specific(r for r in rules if r.channel in (channel, "") and r.ticket_type in (ticket_type, ""))
+    if best is not None:
+        return _rule_threshold(best)
     if settings_row is not None:
         return settings_row.default_threshold, {
             "source": "workspace_default",
             "threshold": settings_row.default_threshold,
         }
     return DEFAULT_THRESHOLD, {"source": "default", "threshold": DEFAULT_THRESHOLD}
+
+
+def _most_specific(rules: Iterable[ConfidenceRule]) -> ConfidenceRule | None:
+    def rank(rule: ConfidenceRule) -> int:
+        return (2 if rule.ticket_type else 0) + (1 if rule.channel else 0)
+
+    return max(rules, key=rank, default=None)
+
+
+def _rule_threshold(best: ConfidenceRule) -> tuple[float, dict[str, Any]]:
+    return best.autosend_threshold, {
+        "source": "confidence_rule",
+        "id": best.pk,
+        "channel": best.channel,
+        "ticket_type": best.ticket_type,
+        "threshold": best.autosend_threshold,
+    }
 
 
 def decide(

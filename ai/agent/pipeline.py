@@ -22,16 +22,29 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists
 from django.utils import timezone
 
-from ai.agent.confidence import Confidence, score, tool_outcome
-from ai.agent.decide import Verdict, decide, threshold_for
+from ai.agent.confidence import Confidence, score_with, tool_outcome
+from ai.agent.decide import Verdict, decide, threshold_from
 from ai.agent.draft import tool_fact_sentences
 from ai.agent.grounding import groundedness, retrieval_support, split_sentences
+from ai.agent.snapshot import Rows, instance_from_json, read_rows
 from ai.agent.triage import Triage, triage
-from ai.controls import agent_paused_reason
-from ai.models import AgentRun, AISettings, Decision, RunStatus
+from ai.controls import pause_reason
+from ai.models import (
+    AgentPause,
+    AgentRun,
+    AISettings,
+    ApprovalRule,
+    CalibrationMap,
+    ConfidenceRule,
+    Decision,
+    HttpAction,
+    RunStatus,
+    ToolPermission,
+)
 from ai.providers.chat_base import (
     ChatConfig,
     ChatDraft,
@@ -137,32 +150,71 @@ def _newer_customer_message(run: AgentRun, trigger: Message | None = None) -> bo
     )
 
 
+def _claim(message: Message) -> AgentRun | None:
+    """In one statement, on the message's Agent run: supersede it while pending when a newer
+    customer message exists on its ticket, else claim it if it is queued. The run as written,
+    or None when there is no run yet or neither applied (it runs elsewhere, or finished)."""
+    table = connection.ops.quote_name(AgentRun._meta.db_table)
+    messages = connection.ops.quote_name(Message._meta.db_table)
+    newer = (
+        f"EXISTS (SELECT 1 FROM {messages} m"  # noqa: S608 (the table name)
+        " WHERE m.ticket_id = r.ticket_id AND m.kind = %s AND m.created_at > %s)"
+    )
+    newer_params: list[Any] = [MessageKind.CUSTOMER, message.created_at]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} r
+            SET status = CASE WHEN {newer} THEN %s ELSE %s END,
+                reason = CASE WHEN {newer} THEN %s ELSE r.reason END
+            WHERE r.trigger_message_id = %s AND r.kind = %s
+              AND (r.status = %s OR (r.status IN (%s, %s) AND {newer}))
+            RETURNING row_to_json(r)::text
+            """,  # noqa: S608 (table names from the models; values are parameters)
+            [
+                *newer_params,
+                RunStatus.SUPERSEDED,
+                RunStatus.RUNNING,
+                *newer_params,
+                "superseded by a newer message",
+                message.pk,
+                "agent",
+                RunStatus.QUEUED,
+                RunStatus.QUEUED,
+                RunStatus.RUNNING,
+                *newer_params,
+            ],
+        )
+        row = cursor.fetchone()
+    return None if row is None else instance_from_json(AgentRun, row[0])
+
+
 def agent_run_for_message(*, message_id: int) -> AgentRun | None:
     """Run the Agent for one inbound message, at most once (the task calls this)."""
     # The ticket's workspace and customer come along: the run reads both (one query, not three).
     message = Message.objects.select_related("ticket__workspace", "ticket__customer").filter(pk=message_id).first()
     if message is None or message.kind != MessageKind.CUSTOMER:
         return None
-    run = _run_for_message(message)
-    if _newer_customer_message(run, message):
-        AgentRun.objects.filter(pk=run.pk, status__in=PENDING).update(
-            status=RunStatus.SUPERSEDED, reason="superseded by a newer message"
-        )
+    # The enqueue created the run: claim it straight away (one statement, no read first).
+    claimed = _claim(message)
+    if claimed is None:
+        run = _run_for_message(message)  # no run yet, or not claimable: make sure it exists
+        claimed = _claim(message)
+    if claimed is not None:
+        if claimed.status == RunStatus.SUPERSEDED:
+            return claimed
+        return execute_run(run=claimed, message=message, ticket=message.ticket)
+    # A worker that died mid-run leaves it "running": reclaim it once it is clearly stale.
+    # Sending stays exactly-once: the send step checks the run's reply under a row lock.
+    settings_row = ai_settings(run.workspace_id)
+    budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
+    stale = timezone.now() - timedelta(seconds=2 * budget + 60)
+    reclaimed = AgentRun.objects.filter(
+        pk=run.pk, status=RunStatus.RUNNING, created_at__lt=stale, reply_message__isnull=True
+    ).update(status=RunStatus.RUNNING)
+    if not reclaimed:
         run.refresh_from_db()
         return run
-    claimed = AgentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING)
-    if not claimed:
-        # A worker that died mid-run leaves it "running": reclaim it once it is clearly stale.
-        # Sending stays exactly-once: the send step checks the run's reply under a row lock.
-        settings_row = ai_settings(run.workspace_id)
-        budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
-        stale = timezone.now() - timedelta(seconds=2 * budget + 60)
-        claimed = AgentRun.objects.filter(
-            pk=run.pk, status=RunStatus.RUNNING, created_at__lt=stale, reply_message__isnull=True
-        ).update(status=RunStatus.RUNNING)
-        if not claimed:
-            run.refresh_from_db()
-            return run
     run.status = RunStatus.RUNNING  # what the claim just wrote; the rest of the row is as read
     return execute_run(run=run, message=message, ticket=message.ticket)
 
@@ -182,6 +234,10 @@ class RunContext:
     shadow: bool = False
     started: bool = False  # "ai.run_started" is in the audit log
     tools: Any = None  # the run's ai.tools.ToolSession, once tools are planned
+    # Read with the settings at the start of the run (`execute_run`):
+    followup: bool = False  # the ticket has a customer message other than this run's
+    tool_actions: list[HttpAction] | None = None
+    tool_permissions: list[ToolPermission] | None = None
 
     def lock_ticket(self) -> None:
         """Take the ticket's row lock before this transaction writes any audit row (one lock
@@ -237,7 +293,18 @@ def execute_run(
     when the caller just read them (else they are read here)."""
     if ticket is None or ticket.pk != run.ticket_id:
         ticket = Ticket.objects.select_related("workspace", "customer").get(pk=run.ticket_id)
-    settings_row = ai_settings(ticket.workspace_id)
+    # The run's settings, its tools' allow-list and HTTP actions, and whether the ticket has
+    # another customer message: read together, once (an admin's change applies to the next run).
+    ws = ticket.workspace_id
+    rows, values = read_rows(
+        {
+            "settings": Rows(AISettings, "t.workspace_id = %s", [ws]),
+            "actions": Rows(HttpAction, "t.workspace_id = %s", [ws], order="t.name"),
+            "permissions": Rows(ToolPermission, "t.workspace_id = %s", [ws], order="t.tool"),
+        },
+        {"followup": _other_customer_messages_sql(ticket, message)},
+    )
+    settings_row = rows["settings"][0] if rows["settings"] else None
     budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
     ctx = RunContext(
         run=run,
@@ -246,6 +313,9 @@ def execute_run(
         deadline=time.monotonic() + budget,
         applies=run.kind == "agent",
         shadow=shadow or run.kind == "trial",
+        followup=bool(values["followup"]),
+        tool_actions=rows["actions"],
+        tool_permissions=rows["permissions"],
     )
     try:
         ctx.provider = get_chat_provider(chat_config(settings_row))
@@ -341,7 +411,7 @@ def _steps(ctx: RunContext) -> None:
     schemas: list[dict[str, Any]] = []
     if tools is not None:
         # The run's reads about its tools (allow-list, connector, identity, orders), read once.
-        ctx.tools = tools.ToolSession(ticket=ticket)
+        ctx.tools = tools.ToolSession(ticket=ticket, actions=ctx.tool_actions, permissions=ctx.tool_permissions)
         if provider.name == "local":
             planned = [
                 PlannedCall(c.tool, dict(c.args))
@@ -375,8 +445,11 @@ def _steps(ctx: RunContext) -> None:
     cited = [p for p in passages if p["n"] in cited_numbers]
     citations = [{"n": p["n"], "title": p["title"], "url": p["url"]} for p in cited]
 
-    # 5. Score
-    confidence = _score(ctx, tri, passages, cited, entries, draft)
+    # 5. Score. What the score and the decision read (calibration map, threshold rules, approval
+    # rules, pauses) is read now, in one statement, right before they are used.
+    decision_rows = _decision_rows(ticket, ticket_type)
+    calibration = decision_rows["calibration"][0] if decision_rows["calibration"] else None
+    confidence = _score(ctx, tri, passages, cited, entries, draft, calibration)
     ctx.check_budget()
     # Steps 4-5 recorded together (no ticket write here, so no ticket lock).
     with transaction.atomic():
@@ -400,10 +473,15 @@ def _steps(ctx: RunContext) -> None:
         )
 
     # 6. Decide
-    threshold, rule = threshold_for(workspace=ticket.workspace, channel=ticket.channel, ticket_type=ticket_type)
+    threshold, rule = threshold_from(
+        rules=decision_rows["confidence_rules"],
+        settings_row=decision_rows["settings"][0] if decision_rows["settings"] else None,
+        channel=ticket.channel,
+        ticket_type=ticket_type,
+    )
     approval = next((e.get("rule") or {"label": e["reason"]} for _, _, e in held if e.get("requires_approval")), None)
     if approval is None and tools is not None and ticket_type not in HUMAN_NEEDED_TYPES:
-        approval = tools.approval_required_for_reply(ticket=ticket)
+        approval = tools.approval_required_for_reply(ticket=ticket, rules=decision_rows["approval_rules"])
     escalation = next((e for e in entries if e["tool"] == "escalate_to_human" and e["status"] == "executed"), None)
     verdict = decide(
         # A trial answers "what would the Agent do": the Agent mode is on for it, whatever the
@@ -422,10 +500,38 @@ def _steps(ctx: RunContext) -> None:
             Decision.ESCALATE, f"escalation requested: {escalation['args'].get('reason', '')}"[:300], threshold, rule
         )
     # The kill switch: while paused, nothing is sent and no write action runs; drafts go on for humans.
-    paused = agent_paused_reason(workspace=ticket.workspace, channel=ticket.channel)
+    paused = pause_reason(decision_rows["pauses"][0] if decision_rows["pauses"] else None)
     if paused and ctx.applies and verdict.decision in (Decision.AUTOSEND, Decision.AWAITING_APPROVAL):
         verdict = Verdict(Decision.DRAFT, paused, threshold, {**rule, "paused": True})
     _apply(ctx, verdict, confidence, held, entries, tools)
+
+
+def _decision_rows(ticket: Ticket, ticket_type: str) -> dict[str, list[Any]]:
+    """The rows `calibrate`, `threshold_for`, `approval_required_for_reply` and
+    `agent_paused_reason` would each read, selected and ordered as they do, in one statement."""
+    ws, channel = ticket.workspace_id, ticket.channel
+    rows, _ = read_rows(
+        {
+            "calibration": Rows(CalibrationMap, "t.workspace_id = %s", [ws], "t.fitted_at DESC, t.id DESC", 1),
+            "confidence_rules": Rows(
+                ConfidenceRule,
+                "t.workspace_id = %s AND t.channel IN (%s, '') AND t.ticket_type IN (%s, '')",
+                [ws, channel, ticket_type],
+            ),
+            "settings": Rows(AISettings, "t.workspace_id = %s", [ws]),
+            "approval_rules": Rows(
+                ApprovalRule, "t.workspace_id = %s AND t.enabled AND t.tool = '' AND t.amount_over IS NULL", [ws]
+            ),
+            "pauses": Rows(
+                AgentPause,
+                "t.workspace_id = %s AND t.resumed_at IS NULL AND t.channel IN ('', %s)",
+                [ws, channel],
+                "t.channel, t.paused_at",
+                1,
+            ),
+        }
+    )
+    return rows
 
 
 def _is_fact(entry: dict[str, Any]) -> bool:
@@ -438,14 +544,24 @@ def _is_fact(entry: dict[str, Any]) -> bool:
     )
 
 
+def _other_customer_messages_sql(ticket: Ticket, message: Message | None) -> tuple[str, list[Any]]:
+    """Whether the ticket has a customer message other than `message`, as SQL for `read_rows`."""
+    sql = (
+        f"SELECT EXISTS (SELECT 1 FROM {connection.ops.quote_name(Message._meta.db_table)} m"  # noqa: S608 (table name)
+        " WHERE m.ticket_id = %s AND m.kind = %s"
+    )
+    params: list[Any] = [ticket.pk, MessageKind.CUSTOMER]
+    if message is not None:
+        sql += " AND m.id <> %s"
+        params.append(message.pk)
+    return sql + ")", params
+
+
 def _effective_type(ctx: RunContext, tri: Triage) -> str:
     """Triage labels a new ticket; on a follow-up a type already set (by a human) stands,
     unless the new message is itself human-needed (a legal threat arriving later)."""
     current = ctx.ticket.ticket_type
-    others = ctx.ticket.messages.filter(kind=MessageKind.CUSTOMER)
-    if ctx.message is not None:
-        others = others.exclude(pk=ctx.message.pk)
-    first = not others.exists()
+    first = not ctx.followup
     if first or current == TicketType.OTHER or tri.ticket_type in HUMAN_NEEDED_TYPES or tri.rule:
         return tri.ticket_type
     return current
@@ -498,6 +614,7 @@ def _score(
     cited: list[dict[str, Any]],
     entries: list[dict[str, Any]],
     draft: ChatDraft,
+    calibration: CalibrationMap | None,
 ) -> Confidence:
     support, _, _ = retrieval_support(tri.redacted_text, [f"{p['heading']}\n{p['text']}" for p in passages])
     if any(_is_fact(e) for e in entries):
@@ -510,8 +627,8 @@ def _score(
             sources.extend(tool_fact_sentences(entry, tri.language))
     sentences = draft.sentences or _body_sentences(draft.reply)
     grounded, _ = groundedness(sentences, sources)
-    return score(
-        workspace_id=ctx.ticket.workspace_id,
+    return score_with(
+        calibration=calibration,
         parts={
             "retrieval": support,
             "groundedness": grounded,
@@ -535,10 +652,27 @@ def _body_sentences(reply: str) -> list[str]:
 def _lock_run(run: AgentRun) -> tuple[str, int | None]:
     """Lock the run's row (after the ticket's) and read what decides whether it may still act:
     its status and reply (not the whole row: its JSON columns are large)."""
-    status, reply_id = (
-        AgentRun.objects.select_for_update().filter(pk=run.pk).values_list("status", "reply_message_id").get()
-    )
-    return str(status), reply_id
+    status, reply_id, _ = _lock_run_and_check(run, check_newer=False)
+    return status, reply_id
+
+
+def _lock_run_and_check(
+    run: AgentRun, *, check_newer: bool, trigger: Message | None = None
+) -> tuple[str, int | None, bool]:
+    """`_lock_run`, and (`check_newer`) whether a customer message newer than the run's trigger
+    arrived on the ticket, in one statement when the caller has the trigger message. The caller
+    holds the ticket's row lock, which a new customer message takes too."""
+    runs = AgentRun.objects.select_for_update().filter(pk=run.pk)
+    if check_newer and trigger is not None and trigger.pk == run.trigger_message_id:
+        newer = Message.objects.filter(
+            ticket_id=run.ticket_id, kind=MessageKind.CUSTOMER, created_at__gt=trigger.created_at
+        )
+        status, reply_id, found = (
+            runs.annotate(newer=Exists(newer)).values_list("status", "reply_message_id", "newer").get()
+        )
+        return str(status), reply_id, bool(found)
+    status, reply_id = runs.values_list("status", "reply_message_id").get()
+    return str(status), reply_id, check_newer and _newer_customer_message(run, trigger)
 
 
 def _apply(
@@ -552,10 +686,10 @@ def _apply(
     run, ticket = ctx.run, ctx.ticket
     with transaction.atomic():
         ctx.lock_ticket()
-        status, reply_id = _lock_run(run)
+        status, reply_id, newer = _lock_run_and_check(run, check_newer=ctx.applies, trigger=ctx.message)
         if status != RunStatus.RUNNING or reply_id is not None:
             return  # superseded, or a retry already finished it: never act twice
-        if ctx.applies and _newer_customer_message(run, ctx.message):
+        if newer:
             AgentRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.SUPERSEDED, reason="superseded by a newer message"
             )

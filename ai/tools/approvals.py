@@ -7,6 +7,7 @@ tasks execute the action at most once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -55,11 +56,27 @@ def matching_rule(*, ticket: Ticket, tool: str, amount: Decimal | None) -> dict[
     return None
 
 
-def approval_required_for_reply(*, ticket: Ticket) -> dict[str, Any] | None:
-    """A rule without tool or amount (e.g. only a ticket type) holds every AI reply on the ticket."""
-    for rule in ApprovalRule.objects.filter(
-        workspace_id=ticket.workspace_id, enabled=True, tool="", amount_over__isnull=True
-    ).order_by("pk"):
+def approval_required_for_reply(
+    *, ticket: Ticket, rules: Iterable[ApprovalRule] | None = None
+) -> dict[str, Any] | None:
+    """A rule without tool or amount (e.g. only a ticket type) holds every AI reply on the ticket.
+
+    `rules`: the workspace's rules when the caller already read them (the Agent reads them with
+    its other configuration in one statement); only the enabled reply rules count, in pk order."""
+    if rules is None:
+        candidates: Iterable[ApprovalRule] = ApprovalRule.objects.filter(
+            workspace_id=ticket.workspace_id, enabled=True, tool="", amount_over__isnull=True
+        ).order_by("pk")
+    else:
+        candidates = sorted(
+            (
+                r
+                for r in rules
+                if r.workspace_id == ticket.workspace_id and r.enabled and r.tool == "" and r.amount_over is None
+            ),
+            key=lambda r: r.pk,
+        )
+    for rule in candidates:
         if _rule_matches(rule, ticket=ticket, tool=None, amount=None):
             return rule_dict(rule)
     return None

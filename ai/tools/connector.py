@@ -17,14 +17,16 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from ai.agent.snapshot import Rows, read_rows
 from ai.tools.base import ToolFailed
 from ai.tools.http_client import MerchantHttpError, signed_request
 from audit.models import AuditEvent
 from audit.services import Actor, audit_record
-from helpdesk.models import Order, OrderStatus, Ticket
+from helpdesk.models import Order, OrderItem, OrderStatus, Ticket
 
 if TYPE_CHECKING:
     from ai.models import HttpAction
@@ -116,7 +118,7 @@ class DbShopConnector:
         self.workspace = ticket.workspace
         self.actor = actor
 
-    def _info(self, order: Order, refunded: Decimal | None = None) -> OrderInfo:
+    def _info(self, order: Order, refunded: Decimal | None = None, items: list[OrderItem] | None = None) -> OrderInfo:
         return OrderInfo(
             number=order.number,
             customer_email=order.customer_email,
@@ -132,7 +134,7 @@ class DbShopConnector:
             refunded=self._refunded(order.number) if refunded is None else refunded,
             items=tuple(
                 ItemInfo(sku=i.sku, name=i.name, qty=i.qty, price=i.price, final_sale=i.final_sale, size=i.size)
-                for i in order.items.all()
+                for i in (order.items.all() if items is None else items)
             ),
         )
 
@@ -168,8 +170,26 @@ class DbShopConnector:
         return Order.objects.select_for_update().get(workspace=self.workspace, number=number)
 
     def get_order(self, number: str) -> OrderInfo | None:
-        order = Order.objects.filter(workspace=self.workspace, number__iexact=number.strip()).first()
-        return self._info(order) if order else None
+        # The order (`number__iexact`, first by the model's order) and its items in one statement.
+        params = [self.workspace.pk, number.strip()]
+        orders = connection.ops.quote_name(Order._meta.db_table)
+        rows, _ = read_rows(
+            {
+                "order": Rows(
+                    Order, "t.workspace_id = %s AND UPPER(t.number::text) = UPPER(%s)", params, "t.placed_at DESC", 1
+                ),
+                "items": Rows(
+                    OrderItem,
+                    f"t.order_id IN (SELECT o.id FROM {orders} o"  # noqa: S608 (the table name)
+                    " WHERE o.workspace_id = %s AND UPPER(o.number::text) = UPPER(%s))",
+                    params,
+                ),
+            }
+        )
+        if not rows["order"]:
+            return None
+        order = rows["order"][0]
+        return self._info(order, items=[i for i in rows["items"] if i.order_id == order.pk])
 
     def recent_orders(self, email: str, limit: int = 3) -> list[OrderInfo]:
         orders = list(

@@ -67,10 +67,20 @@ class _ReadMemo:
 class ToolSession:
     """One run's reads about its tools: specs, allow-list, connector, identity, orders."""
 
-    def __init__(self, *, ticket: Ticket) -> None:
+    def __init__(
+        self,
+        *,
+        ticket: Ticket,
+        actions: list[HttpAction] | None = None,
+        permissions: list[ToolPermission] | None = None,
+    ) -> None:
+        """`actions` (in name order) and `permissions`: the workspace's rows when the caller read
+        them already (the Agent reads them with its settings in one statement); else read here."""
         self.ticket = ticket
-        self._actions: list[HttpAction] | None = None
-        self._permissions: dict[str, ToolPermission] | None = None
+        self._actions: list[HttpAction] | None = actions
+        self._permissions: dict[str, ToolPermission] | None = (
+            None if permissions is None else {p.tool: p for p in permissions}
+        )
         self._specs: dict[str, ToolSpec] | None = None
         self._connector: _ReadMemo | None = None
         self._identity: bool | None = None
