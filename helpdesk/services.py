@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -118,6 +118,16 @@ def _customer_for(*, workspace: Workspace, email: str, name: str, actor: Actor) 
         raise ValidationError({"customer_email": f"{email!r} is not a valid email address."}) from None
     customer = Customer.objects.filter(workspace=workspace, email__iexact=email).first()
     if customer is None:
+        # Two first messages from one new address at once make one customer: the second waits
+        # here (a lock on this address only, to the end of the first's transaction) and then
+        # finds the first's.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(('x' || substr(md5(%s), 1, 16))::bit(64)::bigint)",
+                [f"customer:{workspace.pk}:{email.lower()}"],
+            )
+        customer = Customer.objects.filter(workspace=workspace, email__iexact=email).first()
+    if customer is None:
         customer = Customer.objects.create(workspace=workspace, email=email, name=name.strip()[:200])
         audit_record(
             workspace=workspace,
@@ -140,6 +150,38 @@ def _on_customer_message(message: Message) -> None:
     hooks.customer_message.fire(message)
 
 
+def _ticket_number(workspace: Workspace) -> int:
+    """The workspace's next ticket number, from its own sequence.
+
+    A sequence never waits: new tickets used to draw max(number) + 1 under the workspace row
+    lock, held to the end of each transaction, so a burst of new chats queued on it (one at a
+    time, each holding it through its commit). Like most helpdesks' numbers, a rolled-back
+    ticket's number is skipped.
+    """
+    sequence = f"helpdesk_ticket_number_{int(workspace.pk)}"  # an int: safe to format into SQL
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(to_regclass(%s))", [sequence])
+        row = cursor.fetchone()
+        number = row[0] if row else None
+        if number is not None and not Ticket.objects.filter(workspace=workspace, number=number).exists():
+            return int(number)
+        # The workspace's first ticket since sequences, or a number taken by other means (an
+        # import): (re)start the sequence after the highest number, under the workspace row lock
+        # (NO KEY UPDATE: other transactions' key-share checks of their audit rows pass it).
+        Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).first()
+        top = Ticket.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"] or 0
+        cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
+        cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608
+        last, called = cursor.fetchone() or (1, False)
+        floor = max(top, last if called else last - 1)  # never behind a number already drawn
+        if floor > 0:
+            cursor.execute("SELECT setval(%s, %s)", [sequence, floor])
+        cursor.execute("SELECT nextval(%s)", [sequence])
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 @transaction.atomic
 def ticket_create(
     *,
@@ -159,11 +201,6 @@ def ticket_create(
         raise ValidationError({"channel": f"Unknown channel {channel!r}; use one of {Channel.values}."})
     body = _clean_body(body)
     subject = (subject or "").strip() or body.splitlines()[0][:120]
-    # Lock the workspace row so two inbound messages never draw the same ticket number. NO KEY
-    # UPDATE, not UPDATE: the audit rows' foreign-key checks (KEY SHARE) of concurrent
-    # transactions must not wait on it while we wait on their audit-chain lock (a deadlock).
-    # Taken before any audit row (a new customer's): row lock first, then the audit lock.
-    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).first()
     customer = _customer_for(
         workspace=workspace,
         email=customer_email,
@@ -171,7 +208,7 @@ def ticket_create(
         actor=actor or Actor.system(f"{channel}-inbound"),
     )
     actor = actor or Actor.for_customer(customer)
-    number = (Ticket.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"] or 0) + 1
+    number = _ticket_number(workspace)
     now = created_at or timezone.now()
     ticket = Ticket(
         workspace=workspace,
@@ -184,8 +221,8 @@ def ticket_create(
         last_message_at=now,
     )
     # Field checks only: the workspace and customer rows exist (read above) and the number is
-    # drawn under the workspace lock, so the three lookups `full_clean` would add (inside that
-    # lock) check nothing the constraints don't.
+    # the workspace's next, so the three lookups `full_clean` would add check nothing the
+    # constraints don't.
     ticket.full_clean(exclude=["search_vector", "workspace", "customer"], validate_unique=False)
     ticket.save()
     if created_at is not None:
