@@ -135,7 +135,7 @@ def _probe_sql() -> str:
     # Plain SQL, composed once: this runs on every poll (and every step of a long-poll), where
     # building the ORM query would cost more than running it.
     return (
-        "SELECT s.id, s.ticket_id, t.updated_at, "  # noqa: S608 (table names from the models)
+        "SELECT s.id, s.ticket_id, t.last_message_at, t.status, t.ai_decision, "  # noqa: S608 (table names)
         f"(SELECT max(f.id) FROM {CustomerFeedback._meta.db_table} f WHERE f.ticket_id = s.ticket_id) "
         f"FROM {ChatSession._meta.db_table} s "
         f"JOIN {Workspace._meta.db_table} w ON w.id = s.workspace_id "
@@ -150,20 +150,22 @@ _PROBE_SQL = _probe_sql()
 def thread_probe(*, workspace_slug: str, token_hash: str) -> ThreadProbe | None:
     """One indexed query: the session (by token hash, in this workspace) and its thread's version.
 
-    Every change a customer can see moves the ticket's `updated_at` (a public message, a status
-    or AI decision change: they all save the ticket row in their transaction) or adds a
-    feedback row; so an unchanged version means an unchanged thread and state.
+    Every change a customer can see moves the ticket's `last_message_at` (a public message),
+    its status or its AI decision (the waiting notice, the hand-off), or adds a feedback row;
+    so an unchanged version means an unchanged thread and state. Changes they can't see (the
+    ticket's type, its assignee, a note) leave it alone, as they send no wake-up (the trigger
+    in migration helpdesk/0004 watches the same columns).
     """
     with connection.cursor() as cursor:
         cursor.execute(_PROBE_SQL, [workspace_slug, token_hash])
         row = cursor.fetchone()
     if row is None:
         return None
-    session_id, ticket_id, updated_at, last_feedback = row
-    stamp = int(updated_at.timestamp() * 1_000_000) if updated_at is not None else 0
+    session_id, ticket_id, last_message_at, status, decision, last_feedback = row
+    stamp = int(last_message_at.timestamp() * 1_000_000) if last_message_at is not None else 0
     bucket = int(time.time() // NOTICE_REFRESH_S)
     return ThreadProbe(
         int(session_id),
         int(ticket_id) if ticket_id is not None else None,
-        f"{ticket_id or 0}.{stamp}.{last_feedback or 0}.{bucket}",
+        f"{ticket_id or 0}.{stamp}.{status or ''}.{decision or ''}.{last_feedback or 0}.{bucket}",
     )

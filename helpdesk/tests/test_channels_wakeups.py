@@ -15,7 +15,7 @@ from audit.services import Actor
 from helpdesk.channels.wakeups import WAKEUPS, session_key, ticket_key
 from helpdesk.models import Ticket
 from helpdesk.models_channels import ChatSession
-from helpdesk.services import ticket_add_note, ticket_create, ticket_reply
+from helpdesk.services import ticket_add_note, ticket_create, ticket_reply, ticket_resolve, ticket_set_type
 from helpdesk.tests.channels_support import api, poll, post, start_visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,6 +87,24 @@ def test_it_wakes_only_the_thread_that_changed(workspace, agent):
         assert not email_changed.is_set()
         ticket_reply(ticket=chat, body="Yours", actor=Actor.for_user(agent))
         assert changed.wait(5.0)
+
+
+def test_it_neither_wakes_nor_moves_the_version_for_a_change_the_customer_cannot_see(client, workspace, agent):
+    listening()
+    token, ticket = chat_ticket(client, workspace)
+    version = poll(client, workspace, token).json()["version"]
+    with WAKEUPS.watch(ticket_key(ticket.pk)) as changed:
+        # The Agent labels the ticket: the customer's thread looks the same.
+        ticket_set_type(ticket=ticket, ticket_type="order_status", actor=Actor.system("triage"))
+        assert not changed.wait(1.0)
+        assert poll_since(client, workspace, token, version).status_code == 204
+        ticket_resolve(ticket=ticket, actor=Actor.for_user(agent))  # the status is shown
+        assert changed.wait(5.0)
+    assert poll_since(client, workspace, token, version).json()["state"]["status"] == "resolved"
+
+
+def poll_since(client, workspace, token, version):
+    return client.get(api(workspace, "messages") + f"?after=0&v={version}", HTTP_X_OASIS_SESSION=token)
 
 
 def test_it_wakes_a_session_when_its_first_message_makes_the_ticket(client, workspace):
