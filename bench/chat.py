@@ -14,7 +14,8 @@ twice with the same client id (a retry on reconnect), which must not duplicate. 
 var/bench-chat-server.log and var/bench-chat-qcluster.log.
 
 Measured: time from sending a message to its answer being visible. At the end every thread is
-read back: a message missing is "lost", one shown twice is "duplicated".
+read back: a message missing is "lost", one shown twice is "duplicated". Each answered message's
+timings (sent at, POST, answer, the Agent's decision) go to var/bench-chat-messages.json.
 Last line JSON: {"p95_s", "lost", "duplicated", ...}.
 """
 
@@ -319,6 +320,7 @@ def session(port: int, index: int, order: str, stats: Stats, rng: random.Random)
                 if t0 - stats.started_at > RAMP_S:
                     stats.steady.append(time.perf_counter() - t0)
                 stats.replies += outcome == "reply"
+                stats.notices += outcome == "notice"
                 stats.records.append(
                     {
                         "sent_s": round(t0 - stats.started_at, 3),
@@ -328,7 +330,6 @@ def session(port: int, index: int, order: str, stats: Stats, rng: random.Random)
                         "message_id": mine,
                     }
                 )
-                stats.notices += outcome == "notice"
             else:
                 stats.timeouts += 1
         if n < MESSAGES - 1:
