@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
+from django.db.models import QuerySet
 
 from ai.models import AgentRun, CalibrationMap, FeedbackVerdict
 from audit.services import Actor, audit_record
@@ -125,17 +126,17 @@ def calibration_refit(*, workspace: Workspace, min_samples: int = MIN_SAMPLES) -
     return row
 
 
+def maps_newest_first(workspace_id: int) -> QuerySet[CalibrationMap]:
+    return CalibrationMap.objects.filter(workspace_id=workspace_id).order_by("-fitted_at", "-pk")
+
+
 def latest_map(workspace_id: int) -> CalibrationMap | None:
-    return CalibrationMap.objects.filter(workspace_id=workspace_id).order_by("-fitted_at", "-pk").first()
-
-
-def calibrate(*, workspace_id: int, raw: float) -> tuple[float, int | None]:
-    """The calibrated confidence and the map used (identity when no map was fitted yet)."""
-    return calibrate_with(row=latest_map(workspace_id), raw=raw)
+    return maps_newest_first(workspace_id).first()
 
 
 def calibrate_with(*, row: CalibrationMap | None, raw: float) -> tuple[float, int | None]:
-    """`calibrate` with the workspace's latest map (or None) already read."""
+    """The calibrated confidence and the map used (the workspace's latest, or None: identity
+    when no map was fitted yet)."""
     if row is None:
         return raw, None
     return round(apply_map(row.points, raw), 4), row.pk

@@ -3,8 +3,9 @@
 Services here are keyword-only and write their audit event in the same transaction, like
 helpdesk.services. Two seams are called from other apps (see each docstring):
 
-- `agent_paused_reason(workspace=..., channel=...)`: the Agent's decide step; while it returns a
-  reason the run sends nothing on its own and executes no write action (drafts continue).
+- `pauses_in_force(workspace_id=..., channel=...)` (its first row through `pause_reason`): the
+  Agent's decide step; while a pause is in force the run sends nothing on its own and executes no
+  write action (drafts continue). `agent_paused_reason` asks the same on its own.
 - `spend_cap_enforce(workspace=...)`: billing's finalisation path, inside the transaction that
   confirmed outcomes; it locks the plan row so concurrent finalisers never bill past the cap.
 """
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from ai.models import AgentPause
@@ -106,23 +107,25 @@ def agent_resume(
     return pause
 
 
-def agent_paused_reason(*, workspace: Workspace | int, channel: str) -> str | None:
-    """Why the Agent may not act on its own on this channel now, or None.
-
-    The Agent's decide step calls this: while paused, no autosend and no write action; the
-    draft is kept for a human. A workspace-wide pause wins over a channel pause."""
-    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
-    return pause_reason(
+def pauses_in_force(*, workspace_id: int, channel: str) -> QuerySet[AgentPause]:
+    """The pauses in force on this channel, the deciding one first: a workspace-wide pause wins
+    over a channel pause. While one is in force, no autosend and no write action; the draft is
+    kept for a human (the Agent reads this with its other configuration before deciding)."""
+    return (
         AgentPause.objects.filter(workspace_id=workspace_id, resumed_at__isnull=True)
         .filter(Q(channel="") | Q(channel=channel))
         .order_by("channel", "paused_at")
-        .first()
     )
 
 
+def agent_paused_reason(*, workspace: Workspace | int, channel: str) -> str | None:
+    """Why the Agent may not act on its own on this channel now, or None."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    return pause_reason(pauses_in_force(workspace_id=workspace_id, channel=channel).first())
+
+
 def pause_reason(pause: AgentPause | None) -> str | None:
-    """The reason `agent_paused_reason` gives for this pause (the Agent reads its pauses with its
-    other configuration in one statement, in the same order, and passes the first here)."""
+    """The reason given for the deciding pause of `pauses_in_force` (None: not paused)."""
     if pause is None:
         return None
     scope = f"on {pause.get_channel_display()}" if pause.channel else "for the workspace"

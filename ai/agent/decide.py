@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
+
 from ai.models import AISettings, ConfidenceRule, Decision
 from helpdesk.models import HUMAN_NEEDED_TYPES, Workspace, WorkspaceMode
 
@@ -27,50 +29,43 @@ class Verdict:
     rule: dict[str, Any] = field(default_factory=dict)
 
 
+def confidence_rules(*, workspace_id: int, channel: str, ticket_type: str) -> QuerySet[ConfidenceRule]:
+    """The threshold rules that apply to this channel and type (the Agent reads them with its
+    other configuration before deciding)."""
+    return ConfidenceRule.objects.filter(
+        workspace_id=workspace_id, channel__in=[channel, ""], ticket_type__in=[ticket_type, ""]
+    )
+
+
 def threshold_for(*, workspace: Workspace, channel: str, ticket_type: str) -> tuple[float, dict[str, Any]]:
-    """The most specific rule wins: (channel, type) > (type) > (channel) > workspace default."""
-    rules = ConfidenceRule.objects.filter(
-        workspace=workspace, channel__in=[channel, ""], ticket_type__in=[ticket_type, ""]
-    )
-    best = _most_specific(rules)
-    if best is not None:
-        return _rule_threshold(best)
-    return threshold_from(
-        rules=[], settings_row=AISettings.objects.filter(workspace=workspace).first(), channel=channel, ticket_type=""
-    )
+    rules = list(confidence_rules(workspace_id=workspace.pk, channel=channel, ticket_type=ticket_type))
+    # The workspace default is only read when no rule applies.
+    settings_row = None if rules else AISettings.objects.filter(workspace=workspace).first()
+    return threshold_from(rules=rules, settings_row=settings_row)
 
 
-def threshold_from(
-    *, rules: Iterable[ConfidenceRule], settings_row: AISettings | None, channel: str, ticket_type: str
-) -> tuple[float, dict[str, Any]]:
-    """`threshold_for` on rows already read (the Agent reads its rules with the run's other
-    configuration in one statement); rules for another channel or type are ignored."""
-    best = _most_specific(r for r in rules if r.channel in (channel, "") and r.ticket_type in (ticket_type, ""))
+def threshold_from(*, rules: Iterable[ConfidenceRule], settings_row: AISettings | None) -> tuple[float, dict[str, Any]]:
+    """The most specific of the `confidence_rules` wins: (channel, type) > (type) > (channel);
+    without one, the workspace default."""
+
+    def rank(rule: ConfidenceRule) -> int:
+        return (2 if rule.ticket_type else 0) + (1 if rule.channel else 0)
+
+    best = max(rules, key=rank, default=None)
     if best is not None:
-        return _rule_threshold(best)
+        return best.autosend_threshold, {
+            "source": "confidence_rule",
+            "id": best.pk,
+            "channel": best.channel,
+            "ticket_type": best.ticket_type,
+            "threshold": best.autosend_threshold,
+        }
     if settings_row is not None:
         return settings_row.default_threshold, {
             "source": "workspace_default",
             "threshold": settings_row.default_threshold,
         }
     return DEFAULT_THRESHOLD, {"source": "default", "threshold": DEFAULT_THRESHOLD}
-
-
-def _most_specific(rules: Iterable[ConfidenceRule]) -> ConfidenceRule | None:
-    def rank(rule: ConfidenceRule) -> int:
-        return (2 if rule.ticket_type else 0) + (1 if rule.channel else 0)
-
-    return max(rules, key=rank, default=None)
-
-
-def _rule_threshold(best: ConfidenceRule) -> tuple[float, dict[str, Any]]:
-    return best.autosend_threshold, {
-        "source": "confidence_rule",
-        "id": best.pk,
-        "channel": best.channel,
-        "ticket_type": best.ticket_type,
-        "threshold": best.autosend_threshold,
-    }
 
 
 def decide(

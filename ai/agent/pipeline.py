@@ -23,23 +23,21 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Exists
+from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
 from ai.agent.confidence import Confidence, score_with, tool_outcome
-from ai.agent.decide import Verdict, decide, threshold_from
+from ai.agent.decide import Verdict, confidence_rules, decide, threshold_from
 from ai.agent.draft import tool_fact_sentences
 from ai.agent.grounding import groundedness, retrieval_support, split_sentences
-from ai.agent.snapshot import Rows, instance_from_json, read_rows
+from ai.agent.snapshot import instance_from_json, read_rows
 from ai.agent.triage import Triage, triage
-from ai.controls import pause_reason
+from ai.calibration import maps_newest_first
+from ai.controls import pause_reason, pauses_in_force
 from ai.models import (
-    AgentPause,
     AgentRun,
     AISettings,
-    ApprovalRule,
     CalibrationMap,
-    ConfidenceRule,
     Decision,
     HttpAction,
     RunStatus,
@@ -295,15 +293,11 @@ def execute_run(
         ticket = Ticket.objects.select_related("workspace", "customer").get(pk=run.ticket_id)
     # The run's settings, its tools' allow-list and HTTP actions, and whether the ticket has
     # another customer message: read together, once (an admin's change applies to the next run).
-    ws = ticket.workspace_id
-    rows, values = read_rows(
-        {
-            "settings": Rows(AISettings, "t.workspace_id = %s", [ws]),
-            "actions": Rows(HttpAction, "t.workspace_id = %s", [ws], order="t.name"),
-            "permissions": Rows(ToolPermission, "t.workspace_id = %s", [ws], order="t.tool"),
-        },
-        {"followup": _other_customer_messages_sql(ticket, message)},
-    )
+    ws, tools = ticket.workspace_id, _tools()
+    parts: dict[str, QuerySet[Any]] = {"settings": AISettings.objects.filter(workspace_id=ws)}
+    if tools is not None:
+        parts |= {"actions": tools.http_actions(ws), "permissions": tools.tool_permissions(ws)}
+    rows, values = read_rows(parts, {"followup": _other_customer_messages_sql(ticket, message)})
     settings_row = rows["settings"][0] if rows["settings"] else None
     budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
     ctx = RunContext(
@@ -314,8 +308,8 @@ def execute_run(
         applies=run.kind == "agent",
         shadow=shadow or run.kind == "trial",
         followup=bool(values["followup"]),
-        tool_actions=rows["actions"],
-        tool_permissions=rows["permissions"],
+        tool_actions=rows.get("actions"),
+        tool_permissions=rows.get("permissions"),
     )
     try:
         ctx.provider = get_chat_provider(chat_config(settings_row))
@@ -447,7 +441,7 @@ def _steps(ctx: RunContext) -> None:
 
     # 5. Score. What the score and the decision read (calibration map, threshold rules, approval
     # rules, pauses) is read now, in one statement, right before they are used.
-    decision_rows = _decision_rows(ticket, ticket_type)
+    decision_rows = _decision_rows(ticket, ticket_type, tools)
     calibration = decision_rows["calibration"][0] if decision_rows["calibration"] else None
     confidence = _score(ctx, tri, passages, cited, entries, draft, calibration)
     ctx.check_budget()
@@ -476,8 +470,6 @@ def _steps(ctx: RunContext) -> None:
     threshold, rule = threshold_from(
         rules=decision_rows["confidence_rules"],
         settings_row=decision_rows["settings"][0] if decision_rows["settings"] else None,
-        channel=ticket.channel,
-        ticket_type=ticket_type,
     )
     approval = next((e.get("rule") or {"label": e["reason"]} for _, _, e in held if e.get("requires_approval")), None)
     if approval is None and tools is not None and ticket_type not in HUMAN_NEEDED_TYPES:
@@ -506,31 +498,20 @@ def _steps(ctx: RunContext) -> None:
     _apply(ctx, verdict, confidence, held, entries, tools)
 
 
-def _decision_rows(ticket: Ticket, ticket_type: str) -> dict[str, list[Any]]:
-    """The rows `calibrate`, `threshold_for`, `approval_required_for_reply` and
-    `agent_paused_reason` would each read, selected and ordered as they do, in one statement."""
+def _decision_rows(ticket: Ticket, ticket_type: str, tools: Any | None) -> dict[str, list[Any]]:
+    """What the score and the decision read (the latest calibration map, the threshold rules and
+    default, the reply approval rules, the deciding pause), in one statement, with the same
+    querysets their modules use alone."""
     ws, channel = ticket.workspace_id, ticket.channel
-    rows, _ = read_rows(
-        {
-            "calibration": Rows(CalibrationMap, "t.workspace_id = %s", [ws], "t.fitted_at DESC, t.id DESC", 1),
-            "confidence_rules": Rows(
-                ConfidenceRule,
-                "t.workspace_id = %s AND t.channel IN (%s, '') AND t.ticket_type IN (%s, '')",
-                [ws, channel, ticket_type],
-            ),
-            "settings": Rows(AISettings, "t.workspace_id = %s", [ws]),
-            "approval_rules": Rows(
-                ApprovalRule, "t.workspace_id = %s AND t.enabled AND t.tool = '' AND t.amount_over IS NULL", [ws]
-            ),
-            "pauses": Rows(
-                AgentPause,
-                "t.workspace_id = %s AND t.resumed_at IS NULL AND t.channel IN ('', %s)",
-                [ws, channel],
-                "t.channel, t.paused_at",
-                1,
-            ),
-        }
-    )
+    parts: dict[str, QuerySet[Any]] = {
+        "calibration": maps_newest_first(ws)[:1],
+        "confidence_rules": confidence_rules(workspace_id=ws, channel=channel, ticket_type=ticket_type),
+        "settings": AISettings.objects.filter(workspace_id=ws),
+        "pauses": pauses_in_force(workspace_id=ws, channel=channel)[:1],
+    }
+    if tools is not None:
+        parts["approval_rules"] = tools.reply_rules(ws)
+    rows, _ = read_rows(parts)
     return rows
 
 

@@ -4,7 +4,7 @@ An Agent run reads its workspace's configuration (settings, allow-list, HTTP act
 pauses, the calibration map) at the step that uses it; each read used to be its own query, and
 on a busy box the queries (Python and round trip) cost more than the run's own work. `read_rows`
 asks for them in one statement: each table's matching rows come back as one JSON array
-(`json_agg` in the given order), built into instances with the fields' own conversions. Nothing
+(`json_agg` in the queryset's order), built into instances with the fields' own conversions. Nothing
 is cached between calls: every run reads the current rows. Meant for small configuration
 tables with plain columns (text, numbers, booleans, timestamps, JSON), not vectors.
 """
@@ -13,25 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import JSONField, Model
+from django.db.models import JSONField, Model, QuerySet
 
 M = TypeVar("M", bound=Model)
-
-
-@dataclass(frozen=True)
-class Rows:
-    """One table's rows: SQL conditions and order over the alias `t`, with their parameters."""
-
-    model: type[Model]
-    where: str
-    params: Sequence[Any] = ()
-    order: str = "t.id"
-    limit: int | None = None
 
 
 def _floats(value: Any) -> Any:
@@ -66,19 +54,18 @@ def instance_from_json(model: type[M], text: str) -> M:
 
 
 def read_rows(
-    parts: Mapping[str, Rows], values: Mapping[str, tuple[str, Sequence[Any]]] | None = None
+    parts: Mapping[str, QuerySet[Any]], values: Mapping[str, tuple[str, Sequence[Any]]] | None = None
 ) -> tuple[dict[str, list[Any]], dict[str, Any]]:
-    """Each part's rows (as instances of its model), and each extra SQL value, in one statement."""
+    """Each queryset's rows (as instances of its model, in its order), and each extra SQL value,
+    in one statement. The querysets are the ones their modules read alone (one definition of
+    which rows count); each must select its own model's columns only (no joins in the select)."""
     columns: list[str] = []
     params: list[Any] = []
-    for part in parts.values():
-        table = part.model._meta.db_table
-        # The conditions and order are the caller's constant SQL; values are parameters.
-        inner = f"SELECT * FROM {connection.ops.quote_name(table)} t WHERE {part.where}"  # noqa: S608
-        if part.limit is not None:
-            inner += f" ORDER BY {part.order} LIMIT {int(part.limit)}"
-        columns.append(f"(SELECT coalesce(json_agg(t ORDER BY {part.order}), '[]')::text FROM ({inner}) t)")  # noqa: S608
-        params.extend(part.params)
+    for queryset in parts.values():
+        sql, part_params = queryset.query.sql_with_params()
+        # Aggregated straight from the ordered subquery, so the array keeps the queryset's order.
+        columns.append(f"(SELECT coalesce(json_agg(t), '[]')::text FROM ({sql}) t)")  # noqa: S608 (compiled by the ORM)
+        params.extend(part_params)
     extras = values or {}
     for sql, extra_params in extras.values():
         columns.append(f"({sql})")
@@ -88,6 +75,6 @@ def read_rows(
         row = cursor.fetchone()
     assert row is not None
     rows: dict[str, list[Any]] = {}
-    for (name, part), text in zip(parts.items(), row[: len(parts)], strict=True):
-        rows[name] = [_instance(part.model, data) for data in json.loads(text, parse_float=Decimal)]
+    for (name, queryset), text in zip(parts.items(), row[: len(parts)], strict=True):
+        rows[name] = [_instance(queryset.model, data) for data in json.loads(text, parse_float=Decimal)]
     return rows, dict(zip(extras, row[len(parts) :], strict=True))

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import ai.agent.pipeline as pipeline
-from ai.agent.snapshot import Rows, read_rows
+from ai.agent.snapshot import read_rows
+from ai.calibration import maps_newest_first
 from ai.controls import agent_pause
 from ai.models import (
     AgentPause,
@@ -24,6 +25,7 @@ from ai.models import (
     ToolPermission,
 )
 from ai.tests.agent_support import first_message, new_ticket
+from ai.tools.session import http_actions, tool_permissions
 from audit.services import Actor
 from helpdesk.models import AuthorKind
 from helpdesk.services import ticket_add_customer_message
@@ -59,12 +61,12 @@ def test_it_builds_rows_exactly_as_the_orm_reads_them(workspace):
     AISettings.objects.create(workspace=workspace, time_budget_seconds=12.75, default_threshold=0.9)
     rows, values = read_rows(
         {
-            "permissions": Rows(ToolPermission, "t.workspace_id = %s", [workspace.pk], order="t.tool"),
-            "actions": Rows(HttpAction, "t.workspace_id = %s", [workspace.pk], order="t.name"),
-            "maps": Rows(CalibrationMap, "t.workspace_id = %s", [workspace.pk], "t.fitted_at DESC, t.id DESC", 1),
-            "pauses": Rows(AgentPause, "t.workspace_id = %s", [workspace.pk]),
-            "settings": Rows(AISettings, "t.workspace_id = %s", [workspace.pk]),
-            "none": Rows(AISettings, "t.workspace_id = %s", [-1]),
+            "permissions": tool_permissions(workspace.pk),
+            "actions": http_actions(workspace.pk),
+            "maps": maps_newest_first(workspace.pk)[:1],
+            "pauses": AgentPause.objects.filter(workspace=workspace),
+            "settings": AISettings.objects.filter(workspace=workspace),
+            "none": AISettings.objects.filter(workspace_id=-1),
         },
         {"answer": ("SELECT %s + 1", [41])},
     )
@@ -117,17 +119,25 @@ def test_it_reads_the_run_configuration_in_two_statements(
     assert sum('"ai_aisettings"' in s for s in sql) == 2
 
 
+def after_tools(monkeypatch, change):
+    """Make `change` (an admin's or a customer's) while the run is between its tools and its decision."""
+    original = pipeline._run_tools
+
+    def run_tools_then_change(ctx, tools, calls):
+        result = original(ctx, tools, calls)
+        change()
+        return result
+
+    monkeypatch.setattr(pipeline, "_run_tools", run_tools_then_change)
+
+
 def test_a_pause_made_while_the_run_works_stops_its_send(workspace, helpcenter, orders, agent_mode, monkeypatch):
     ConfidenceRule.objects.create(workspace=workspace, channel="", ticket_type="", autosend_threshold=0.0)
     ticket = new_ticket(workspace, ORDER_Q)
-    original = pipeline._run_tools
-
-    def pause_meanwhile(ctx, tools, calls):
-        result = original(ctx, tools, calls)
-        agent_pause(workspace=workspace, channel="email", actor=Actor.system("admin"), reason="checking a bug")
-        return result
-
-    monkeypatch.setattr(pipeline, "_run_tools", pause_meanwhile)
+    after_tools(
+        monkeypatch,
+        lambda: agent_pause(workspace=workspace, channel="email", actor=Actor.system("admin"), reason="checking a bug"),
+    )
     run, _ = _sql_of_run(ticket)
     assert (run.status, run.decision) == (RunStatus.DONE, "draft")
     assert run.reason.startswith("agent paused on Email by ") and run.rule["paused"] is True
@@ -137,14 +147,7 @@ def test_a_pause_made_while_the_run_works_stops_its_send(workspace, helpcenter, 
 def test_a_threshold_raised_while_the_run_works_applies(workspace, helpcenter, orders, agent_mode, monkeypatch):
     rule = ConfidenceRule.objects.create(workspace=workspace, channel="", ticket_type="", autosend_threshold=0.0)
     ticket = new_ticket(workspace, ORDER_Q)
-    original = pipeline._run_tools
-
-    def raise_meanwhile(ctx, tools, calls):
-        result = original(ctx, tools, calls)
-        ConfidenceRule.objects.filter(pk=rule.pk).update(autosend_threshold=0.999)
-        return result
-
-    monkeypatch.setattr(pipeline, "_run_tools", raise_meanwhile)
+    after_tools(monkeypatch, lambda: ConfidenceRule.objects.filter(pk=rule.pk).update(autosend_threshold=0.999))
     run, _ = _sql_of_run(ticket)
     assert (run.decision, run.rule["threshold"]) == ("draft", 0.999)
 
@@ -152,14 +155,9 @@ def test_a_threshold_raised_while_the_run_works_applies(workspace, helpcenter, o
 def test_a_message_arriving_while_the_run_works_supersedes_it(workspace, helpcenter, orders, agent_mode, monkeypatch):
     ConfidenceRule.objects.create(workspace=workspace, channel="", ticket_type="", autosend_threshold=0.0)
     ticket = new_ticket(workspace, ORDER_Q)
-    original = pipeline._run_tools
-
-    def customer_writes_meanwhile(ctx, tools, calls):
-        result = original(ctx, tools, calls)
-        ticket_add_customer_message(ticket=ticket, body="Actually, I found it at my neighbour's.")
-        return result
-
-    monkeypatch.setattr(pipeline, "_run_tools", customer_writes_meanwhile)
+    after_tools(
+        monkeypatch, lambda: ticket_add_customer_message(ticket=ticket, body="Actually, I found it at my neighbour's.")
+    )
     run, _ = _sql_of_run(ticket)
     assert (run.status, run.reason) == (RunStatus.SUPERSEDED, "superseded by a newer message")
     assert not ticket.messages.filter(author_kind=AuthorKind.AI).exists()

@@ -11,12 +11,13 @@ from ai.tools.approvals import (
     action_reject,
     action_request_create,
     approval_required_for_reply,
+    reply_rules,
 )
 from ai.tools.base import REPLY_TOOL, ToolCall, ToolCheck, ToolResult
 from ai.tools.planner import plan_tool_calls
 from ai.tools.registry import tool_catalog, tool_schemas
 from ai.tools.runner import tool_check, tool_execute
-from ai.tools.session import ToolSession
+from ai.tools.session import ToolSession, http_actions, tool_permissions
 
 __all__ = [
     "REPLY_TOOL",
@@ -29,9 +30,12 @@ __all__ = [
     "action_reject",
     "action_request_create",
     "approval_required_for_reply",
+    "http_actions",
     "plan_tool_calls",
+    "reply_rules",
     "tool_catalog",
     "tool_check",
     "tool_execute",
+    "tool_permissions",
     "tool_schemas",
 ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ai.models import ActionRequest, ActionStatus, AgentRun, ApprovalRule, DraftFeedback, FeedbackVerdict
@@ -56,27 +57,18 @@ def matching_rule(*, ticket: Ticket, tool: str, amount: Decimal | None) -> dict[
     return None
 
 
+def reply_rules(workspace_id: int) -> QuerySet[ApprovalRule]:
+    """A rule without tool or amount (e.g. only a ticket type) holds every AI reply it matches."""
+    rules = ApprovalRule.objects.filter(workspace_id=workspace_id, enabled=True, tool="", amount_over__isnull=True)
+    return rules.order_by("pk")
+
+
 def approval_required_for_reply(
     *, ticket: Ticket, rules: Iterable[ApprovalRule] | None = None
 ) -> dict[str, Any] | None:
-    """A rule without tool or amount (e.g. only a ticket type) holds every AI reply on the ticket.
-
-    `rules`: the workspace's rules when the caller already read them (the Agent reads them with
-    its other configuration in one statement); only the enabled reply rules count, in pk order."""
-    if rules is None:
-        candidates: Iterable[ApprovalRule] = ApprovalRule.objects.filter(
-            workspace_id=ticket.workspace_id, enabled=True, tool="", amount_over__isnull=True
-        ).order_by("pk")
-    else:
-        candidates = sorted(
-            (
-                r
-                for r in rules
-                if r.workspace_id == ticket.workspace_id and r.enabled and r.tool == "" and r.amount_over is None
-            ),
-            key=lambda r: r.pk,
-        )
-    for rule in candidates:
+    """The first of the `reply_rules` that holds an AI reply on this ticket. `rules`: those rows
+    when the caller read them already (the Agent does, with its other configuration)."""
+    for rule in reply_rules(ticket.workspace_id) if rules is None else rules:
         if _rule_matches(rule, ticket=ticket, tool=None, amount=None):
             return rule_dict(rule)
     return None

@@ -17,11 +17,10 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
-from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ai.agent.snapshot import Rows, read_rows
+from ai.agent.snapshot import read_rows
 from ai.tools.base import ToolFailed
 from ai.tools.http_client import MerchantHttpError, signed_request
 from audit.models import AuditEvent
@@ -170,20 +169,12 @@ class DbShopConnector:
         return Order.objects.select_for_update().get(workspace=self.workspace, number=number)
 
     def get_order(self, number: str) -> OrderInfo | None:
-        # The order (`number__iexact`, first by the model's order) and its items in one statement.
-        params = [self.workspace.pk, number.strip()]
-        orders = connection.ops.quote_name(Order._meta.db_table)
+        # The order (first by the model's order) and its items, in one statement.
+        match = {"workspace": self.workspace, "number__iexact": number.strip()}
         rows, _ = read_rows(
             {
-                "order": Rows(
-                    Order, "t.workspace_id = %s AND UPPER(t.number::text) = UPPER(%s)", params, "t.placed_at DESC", 1
-                ),
-                "items": Rows(
-                    OrderItem,
-                    f"t.order_id IN (SELECT o.id FROM {orders} o"  # noqa: S608 (the table name)
-                    " WHERE o.workspace_id = %s AND UPPER(o.number::text) = UPPER(%s))",
-                    params,
-                ),
+                "order": Order.objects.filter(**match)[:1],
+                "items": OrderItem.objects.filter(**{f"order__{k}": v for k, v in match.items()}),
             }
         )
         if not rows["order"]:

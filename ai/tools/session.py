@@ -12,6 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
+
 from ai.models import HttpAction, ToolPermission
 from ai.tools.connector import SHOP_CONNECTOR_ACTION, OrderInfo, ShopConnector, connector_from
 from ai.tools.registry import specs_from_actions
@@ -64,6 +66,14 @@ class _ReadMemo:
         return self.inner.book_appointment(email=email, when=when, topic=topic, key=key)
 
 
+def http_actions(workspace_id: int) -> QuerySet[HttpAction]:
+    return HttpAction.objects.filter(workspace_id=workspace_id).order_by("name")
+
+
+def tool_permissions(workspace_id: int) -> QuerySet[ToolPermission]:
+    return ToolPermission.objects.filter(workspace_id=workspace_id).order_by("tool")
+
+
 class ToolSession:
     """One run's reads about its tools: specs, allow-list, connector, identity, orders."""
 
@@ -89,7 +99,7 @@ class ToolSession:
 
     def _http_actions(self) -> list[HttpAction]:
         if self._actions is None:
-            self._actions = list(HttpAction.objects.filter(workspace=self.ticket.workspace_id).order_by("name"))
+            self._actions = list(http_actions(self.ticket.workspace_id))
         return self._actions
 
     def specs(self) -> dict[str, ToolSpec]:
@@ -99,7 +109,7 @@ class ToolSession:
 
     def permissions(self) -> dict[str, ToolPermission]:
         if self._permissions is None:
-            self._permissions = {p.tool: p for p in ToolPermission.objects.filter(workspace=self.ticket.workspace_id)}
+            self._permissions = {p.tool: p for p in tool_permissions(self.ticket.workspace_id)}
         return self._permissions
 
     def connector(self) -> ShopConnector:
