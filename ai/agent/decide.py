@@ -3,12 +3,15 @@
 Order of the checks (the first that applies decides):
   human-needed type -> escalate; suspected prompt injection -> escalate; nothing to go on
   (no passage, no tool result) -> escalate "no matching article"; an approval rule ->
-  awaiting_approval (Agent mode); Copilot mode -> draft; confidence below the most specific
+  awaiting_approval (Agent mode); an ask left open (a detail missing, a tool not allowed or
+  failed, a question the help center does not answer) -> draft, saying what is open; a detail in
+  the reply no source states -> draft; Copilot mode -> draft; confidence below the most specific
   threshold -> draft; otherwise autosend.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,12 +81,17 @@ def decide(
     has_sources: bool,
     injection: bool = False,
     approval: dict[str, Any] | None = None,
+    open_asks: list[str] | None = None,
+    unsupported: list[str] | None = None,
 ) -> Verdict:
     def verdict(decision: str, reason: str, extra: dict[str, Any] | None = None) -> Verdict:
         return Verdict(decision, reason, threshold, {**rule, **(extra or {})})
 
     if ticket_type in HUMAN_NEEDED_TYPES:
-        return verdict(Decision.ESCALATE, f"human-needed type: {ticket_type}")
+        why = f"human-needed type: {ticket_type}"
+        if ticket_type == "policy_exception" and open_asks:
+            why = f"policy exception: {'; '.join(open_asks)}"
+        return verdict(Decision.ESCALATE, why)
     if injection:
         return verdict(Decision.ESCALATE, "possible prompt injection: the message tries to change the AI's rules")
     if not has_sources:
@@ -93,8 +101,20 @@ def decide(
         if mode == WorkspaceMode.AGENT:
             return verdict(Decision.AWAITING_APPROVAL, f"approval required: {label}", {"approval": approval})
         return verdict(Decision.DRAFT, f"copilot mode (approval would be required: {label})", {"approval": approval})
+    if open_asks:
+        return verdict(Decision.DRAFT, "not resolved yet: " + "; ".join(open_asks), {"open_asks": open_asks})
+    if unsupported:
+        shown = ", ".join(unsupported[:5])
+        return verdict(Decision.DRAFT, f"the reply states details no source has: {shown}", {"unsupported": unsupported})
     if mode != WorkspaceMode.AGENT:
         return verdict(Decision.DRAFT, "copilot mode: a human sends every reply")
     if confidence < threshold:
-        return verdict(Decision.DRAFT, f"confidence {confidence:.2f} below threshold {threshold:.2f}")
-    return verdict(Decision.AUTOSEND, f"confidence {confidence:.2f} >= threshold {threshold:.2f}")
+        return verdict(
+            Decision.DRAFT, f"confidence {percent(confidence)} is below the threshold of {percent(threshold)}"
+        )
+    return verdict(Decision.AUTOSEND, f"confidence {percent(confidence)} reaches the threshold of {percent(threshold)}")
+
+
+def percent(value: float) -> str:
+    """Rounded down to a tenth of a percent, so 0.8995 under a 0.90 threshold reads 89.9 %, not 90 %."""
+    return f"{math.floor(value * 1000 + 1e-9) / 10:g}%"

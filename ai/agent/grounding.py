@@ -6,6 +6,7 @@ score means the same thing for every provider.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -33,9 +34,70 @@ def clean_markdown(text: str) -> str:
     return text.replace("**", "").replace("__", "").replace("`", "")
 
 
-def split_sentences(text: str, *, min_words: int = 3) -> list[str]:
+@functools.cache
+def _segmenter() -> Any:
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+_BLOCK_START_RE = re.compile(r"^\s*(?:[-*+•]\s|\d+[.)]\s|#|\|)")
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def _table_sentence(header: list[str], cells: list[str]) -> str:
+    """A table row as a sentence a reply can quote: "Standard (USPS or UPS Ground): delivery
+    time after dispatch 3-6 business days; cost $6.95, free over $75."."""
+    pairs = [f"{h.lower()} {c}" if h else c for h, c in zip(header[1:], cells[1:], strict=False) if c]
+    return f"{cells[0]}: {'; '.join(pairs)}." if pairs else cells[0]
+
+
+def paragraphs(text: str) -> list[str]:
+    """Markdown text as paragraphs: wrapped lines joined, list items and headings kept apart,
+    table rows written as sentences, so a sentence wrapped over two lines is one sentence."""
+    blocks: list[str] = []
+    current: list[str] = []
+    header: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or _BLOCK_START_RE.match(line):
+            if current:
+                blocks.append(" ".join(current))
+            current = []
+            if stripped.startswith("|"):
+                cells = _cells(stripped)
+                if all(set(c) <= set("-: ") for c in cells):
+                    continue  # the header's separator row
+                if not header:
+                    header = cells
+                else:
+                    blocks.append(_table_sentence(header, cells))
+                continue
+            header = []
+            if stripped.startswith("#"):
+                blocks.append(stripped)
+            elif stripped:
+                current = [stripped]
+            continue
+        current.append(stripped)
+    if current:
+        blocks.append(" ".join(current))
+    return [b for b in blocks if b]
+
+
+def _pieces(text: str, segmenter: bool) -> list[str]:
+    if not segmenter:
+        return _SPLIT_RE.split(text)
+    # pysbd keeps "P.O. boxes", "e.g." and "Nov. 17" whole.
+    return [s for block in paragraphs(text) for s in _segmenter().segment(block)]
+
+
+def split_sentences(text: str, *, min_words: int = 3, segmenter: bool = False) -> list[str]:
     out: list[str] = []
-    for raw in _SPLIT_RE.split(clean_markdown(text)):
+    for raw in _pieces(clean_markdown(text), segmenter):
         sentence = _BULLET_RE.sub("", raw.strip().lstrip("#").strip())
         if len(sentence.split()) >= min_words:
             out.append(sentence[:500])
@@ -97,3 +159,31 @@ def groundedness(sentences: list[str], sources: list[str]) -> tuple[float, list[
     best = [round(float(x), 4) for x in sims.max(axis=1)]
     share = sum(1 for x in best if x >= GROUNDED_COSINE) / len(best)
     return round(share, 4), best
+
+
+_DETAIL_RE = re.compile(
+    r"https?://[^\s)>\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,}\b|\d+"
+)
+_DIGITS_RE = re.compile(r"\d+")
+
+
+def details(text: str) -> list[str]:
+    """What a reply states that must come from a source: URLs, e-mails, codes with digits (order
+    and tracking numbers, references) and numbers (amounts, days, times, counts)."""
+    return [m.group(0).rstrip(".,;:") for m in _DETAIL_RE.finditer(strip_citations(text))]
+
+
+def unsupported_details(text: str, sources: list[str]) -> list[str]:
+    """The details of `text` no source states. A number counts as stated when a source has it
+    among its digit runs ("17" from "2025-11-17", "149" from "149.00")."""
+    corpus = "\n".join(sources).lower()
+    digits = set(_DIGITS_RE.findall(corpus))
+    missing: list[str] = []
+    for detail in details(text):
+        if detail.lower() in corpus:
+            continue
+        if detail.isdigit() and (detail in digits or detail.lstrip("0") in digits or int(detail) <= 1):
+            continue
+        if detail not in missing:
+            missing.append(detail)
+    return missing

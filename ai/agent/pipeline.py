@@ -26,10 +26,11 @@ from django.db import connection, transaction
 from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
-from ai.agent.confidence import Confidence, score_with, tool_outcome
+from ai.agent.answer import article_sources
+from ai.agent.confidence import Confidence, score_with
 from ai.agent.decide import Verdict, confidence_rules, decide, threshold_from
-from ai.agent.draft import tool_fact_sentences
-from ai.agent.grounding import groundedness, retrieval_support, split_sentences
+from ai.agent.grounding import groundedness, unsupported_details
+from ai.agent.outcomes import COVERED, customer_has_orders, expanded_query, open_asks, step_data, step_outcome
 from ai.agent.snapshot import instance_from_json, read_rows
 from ai.agent.triage import Triage, triage
 from ai.calibration import maps_newest_first
@@ -236,6 +237,7 @@ class RunContext:
     followup: bool = False  # the ticket has a customer message other than this run's
     tool_actions: list[HttpAction] | None = None
     tool_permissions: list[ToolPermission] | None = None
+    approved_reply: str = ""  # the reply a manager's approval of a held action sends
 
     def lock_ticket(self) -> None:
         """Take the ticket's row lock before this transaction writes any audit row (one lock
@@ -327,20 +329,61 @@ def execute_run(
 
 
 def _steps(ctx: RunContext) -> None:
-    run, ticket = ctx.run, ctx.ticket
+    """Triage and retrieve, plan the asks and act, answer, score, decide."""
     assert ctx.provider is not None
-    provider = ctx.provider
+    run, provider = ctx.run, ctx.provider
     run.provider, run.model, run.prompt_version = provider.name, provider.model, provider.prompt_version
+    tri, ticket_type = _triage(ctx)
+    passages = _retrieve(ctx, tri)
+    _record_triage(ctx, tri, ticket_type, passages)
+    tools = _tools()
+    plan = _plan(ctx, tools, tri)
+    request = _request(ctx, tri, ticket_type, passages, plan, tools)
+    chat_plan = provider.plan(request)
+    ctx.check_budget()
+    entries, held = _run_tools(ctx, tools, _with_model_calls(plan, chat_plan.calls))
+    request.steps = step_data(plan, entries, request.sources, tri.redacted_text, customer_has_orders(plan))
+    ticket_type = _type_after_policy(ticket_type, request.steps)
+    draft = provider.draft(request, chat_plan, entries)
+    ctx.check_budget()
+    citations = _citations(passages, draft.citations)
+    decision_rows = _decision_rows(ctx.ticket, ticket_type, tools)
+    calibration = decision_rows["calibration"][0] if decision_rows["calibration"] else None
+    confidence = _score(
+        tri,
+        passages,
+        entries,
+        draft,
+        request.steps,
+        calibration,
+        customer_email=ctx.ticket.customer.email,
+        local=provider.name == "local",
+    )
+    ctx.check_budget()
+    _record_draft(ctx, draft, citations, entries, confidence, request, ticket_type)
+    verdict = _decide(
+        ctx, tri, ticket_type, passages, entries, held, request.steps, confidence, decision_rows, tools, draft
+    )
+    _apply(ctx, verdict, confidence, held, entries, tools)
 
-    # 1. Triage
-    text = message_text(ticket, ctx.message)
-    tri = triage(text, workspace_id=ticket.workspace_id)
+
+def _triage(ctx: RunContext) -> tuple[Triage, str]:
+    from ai.tools.policy import policy_now
+
+    text = message_text(ctx.ticket, ctx.message)
+    tri = triage(text, workspace_id=ctx.ticket.workspace_id, customer_email=ctx.ticket.customer.email, now=policy_now())
     ticket_type = _effective_type(ctx, tri)
     ctx.check_budget()
+    return tri, ticket_type
 
-    # 2. Retrieve, with the redacted text only
-    hits = search(workspace=ticket.workspace, query=tri.redacted_text, k=PASSAGES_K)
-    passages = [
+
+def _retrieve(ctx: RunContext, tri: Triage) -> list[dict[str, Any]]:
+    """Help-center passages for the redacted text; an ask's intent adds the words an English help
+    center uses for it, so a message in another language still finds its article."""
+    query = expanded_query(tri.redacted_text, tri.asks, tri.language)
+    hits = search(workspace=ctx.ticket.workspace, query=query, k=PASSAGES_K)
+    ctx.check_budget()
+    return [
         {
             "n": i,
             "passage": h.passage_id,
@@ -353,8 +396,11 @@ def _steps(ctx: RunContext) -> None:
         }
         for i, h in enumerate(hits, start=1)
     ]
-    ctx.check_budget()
-    # Steps 1-2 recorded together, once computed: one short transaction, ticket lock first.
+
+
+def _record_triage(ctx: RunContext, tri: Triage, ticket_type: str, passages: list[dict[str, Any]]) -> None:
+    """Steps 1-2 recorded together, once computed: one short transaction, ticket lock first."""
+    run, ticket = ctx.run, ctx.ticket
     with transaction.atomic():
         ctx.lock_ticket()
         run.ticket_type, run.language, run.sentiment = ticket_type, tri.language, tri.sentiment
@@ -384,6 +430,7 @@ def _steps(ctx: RunContext) -> None:
                 "rule": tri.rule,
                 "injection": tri.injection,
                 "redacted_input": tri.redacted_text,
+                "asks": [a.as_json() for a in tri.asks],
             },
         )
         if ctx.applies and ticket_type != ticket.ticket_type:
@@ -392,30 +439,37 @@ def _steps(ctx: RunContext) -> None:
             )
             if updated.customer_id == ticket.customer_id:
                 updated.customer = ticket.customer  # read with the ticket at the start of the run
-            ctx.ticket = ticket = updated
+            ctx.ticket = updated
         ctx.audit(
             "ai.retrieved",
             {"query": tri.redacted_text, "passages": [{k: v for k, v in p.items() if k != "text"} for p in passages]},
         )
     ctx.started = True
 
-    # 3. Act: plan calls; read calls run now, write calls are held until the decision
-    tools = _tools()
-    planned: list[PlannedCall] = []
-    schemas: list[dict[str, Any]] = []
-    if tools is not None:
-        # The run's reads about its tools (allow-list, connector, identity, orders), read once.
-        ctx.tools = tools.ToolSession(ticket=ticket, actions=ctx.tool_actions, permissions=ctx.tool_permissions)
-        if provider.name == "local":
-            planned = [
-                PlannedCall(c.tool, dict(c.args))
-                for c in tools.plan_tool_calls(
-                    ticket=ticket, ticket_type=ticket_type, text=tri.redacted_text, session=ctx.tools
-                )
-            ]
-        else:
-            schemas = tools.tool_schemas(workspace=ticket.workspace)
-    request = ChatRequest(
+
+def _plan(ctx: RunContext, tools: Any | None, tri: Triage) -> Any | None:
+    """One step per ask (ai.tools.planner). Human-needed tickets plan nothing but the hand-over."""
+    if tools is None:
+        return None
+    # The run's reads about its tools (allow-list, connector, identity, orders), read once.
+    ctx.tools = tools.ToolSession(
+        ticket=ctx.ticket,
+        actions=ctx.tool_actions,
+        permissions=ctx.tool_permissions,
+        simulate_builtin=ctx.run.kind == "trial",
+    )
+    return tools.plan_asks(ticket=ctx.ticket, asks=tri.asks, text=tri.redacted_text, session=ctx.tools)
+
+
+def _request(
+    ctx: RunContext, tri: Triage, ticket_type: str, passages: list[dict[str, Any]], plan: Any, tools: Any | None
+) -> ChatRequest:
+    from ai.tools.policy import policy_now
+
+    ticket, provider = ctx.ticket, ctx.provider
+    assert provider is not None
+    planned = [PlannedCall(c.tool, dict(c.args)) for c in (plan.calls if plan is not None else [])]
+    return ChatRequest(
         workspace_id=ticket.workspace_id,
         workspace_name=ticket.workspace.name,
         ticket_type=ticket_type,
@@ -424,32 +478,68 @@ def _steps(ctx: RunContext) -> None:
         subject=redact_text(ticket.subject),
         text=tri.redacted_text,
         passages=passages,
-        tools=schemas,
+        tools=tools.tool_schemas(workspace=ticket.workspace) if tools is not None and provider.name != "local" else [],
         planned=planned,
         deadline=ctx.deadline,
+        steps=[s.as_json() for s in plan.steps] if plan is not None else [],
+        customer_email=ticket.customer.email,
+        sources=article_sources(passages),
+        today=policy_now().date(),
     )
-    plan = provider.plan(request)
-    ctx.check_budget()
-    entries, held = _run_tools(ctx, tools, plan.calls)
 
-    # 4. Draft
-    draft = provider.draft(request, plan, entries)
-    ctx.check_budget()
-    cited_numbers = set(draft.citations)
-    cited = [p for p in passages if p["n"] in cited_numbers]
-    citations = [{"n": p["n"], "title": p["title"], "url": p["url"]} for p in cited]
 
-    # 5. Score. What the score and the decision read (calibration map, threshold rules, approval
-    # rules, pauses) is read now, in one statement, right before they are used.
-    decision_rows = _decision_rows(ticket, ticket_type, tools)
-    calibration = decision_rows["calibration"][0] if decision_rows["calibration"] else None
-    confidence = _score(ctx, tri, passages, cited, entries, draft, calibration)
-    ctx.check_budget()
-    # Steps 4-5 recorded together (no ticket write here, so no ticket lock).
+def _with_model_calls(plan: Any | None, model_calls: list[PlannedCall]) -> list[PlannedCall]:
+    """The plan's calls, then any other call the model asked for (checked like the rest)."""
+    calls = [PlannedCall(c.tool, dict(c.args)) for c in (plan.calls if plan is not None else [])]
+    for call in model_calls:
+        if not any(c.tool == call.tool and c.args == call.args for c in calls):
+            calls.append(call)
+        elif call.call_id:
+            at = next(i for i, c in enumerate(calls) if c.tool == call.tool and c.args == call.args)
+            calls[at] = call  # the model's id, so its tool message answers its own call
+    return calls
+
+
+def _citations(passages: list[dict[str, Any]], cited: list[int]) -> list[dict[str, Any]]:
+    """The sources the reply quotes, numbered [1], [2] ... in the order its markers use."""
+    by_n = {p["n"]: p for p in passages}
+    return [
+        {"n": i, "passage": by_n[n]["passage"], "title": by_n[n]["title"], "url": by_n[n]["url"]}
+        for i, n in enumerate((n for n in cited if n in by_n), start=1)
+    ]
+
+
+def _record_draft(
+    ctx: RunContext,
+    draft: ChatDraft,
+    citations: list[dict[str, Any]],
+    entries: list[dict[str, Any]],
+    confidence: Confidence,
+    request: ChatRequest,
+    ticket_type: str,
+) -> None:
+    """Steps 4-5 recorded together (the ticket is locked first only when its type changes)."""
+    run, provider = ctx.run, ctx.provider
+    assert provider is not None
     with transaction.atomic():
+        if ticket_type != run.ticket_type:
+            ctx.lock_ticket()
+            run.ticket_type = ticket_type
+            ctx.save("ticket_type")
+            if ctx.applies and ticket_type != ctx.ticket.ticket_type:
+                customer = ctx.ticket.customer
+                ctx.ticket = ticket_set_type(
+                    ticket=ctx.ticket, ticket_type=ticket_type, actor=ctx.actor, reason=f"policy check (run {run.pk})"
+                )
+                ctx.ticket.customer = customer
         run.draft, run.citations, run.tool_calls = draft.reply, citations, _jsonable(entries)
         run.confidence, run.raw_confidence = confidence.value, confidence.raw
-        run.confidence_parts = {**confidence.parts, "calibration_map": confidence.calibration_map}
+        run.confidence_parts = {
+            **confidence.parts,
+            "calibration_map": confidence.calibration_map,
+            "steps": _jsonable([_step_summary(s) for s in request.steps]),
+            "unsupported": draft.unsupported,
+        }
         ctx.save("draft", "citations", "tool_calls", "confidence", "raw_confidence", "confidence_parts")
         ctx.audit(
             "ai.drafted",
@@ -463,10 +553,39 @@ def _steps(ctx: RunContext) -> None:
         )
         ctx.audit(
             "ai.scored",
-            {"confidence": confidence.value, "raw_confidence": confidence.raw, "parts": confidence.parts},
+            {
+                "confidence": confidence.value,
+                "raw_confidence": confidence.raw,
+                "parts": confidence.parts,
+                "steps": [_step_summary(s) for s in request.steps],
+            },
         )
+    ctx.approved_reply = draft.reply_if_approved or draft.reply
 
-    # 6. Decide
+
+def _step_summary(step: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "intent": step.get("intent"),
+        "tool": step.get("tool") or "",
+        "outcome": step_outcome(step),
+        "problem": step.get("problem") or "",
+    }
+
+
+def _decide(
+    ctx: RunContext,
+    tri: Triage,
+    ticket_type: str,
+    passages: list[dict[str, Any]],
+    entries: list[dict[str, Any]],
+    held: list[tuple[Any, Any, dict[str, Any]]],
+    steps: list[dict[str, Any]],
+    confidence: Confidence,
+    decision_rows: dict[str, list[Any]],
+    tools: Any | None,
+    draft: ChatDraft,
+) -> Verdict:
+    run, ticket = ctx.run, ctx.ticket
     threshold, rule = threshold_from(
         rules=decision_rows["confidence_rules"],
         settings_row=decision_rows["settings"][0] if decision_rows["settings"] else None,
@@ -483,9 +602,11 @@ def _steps(ctx: RunContext) -> None:
         confidence=confidence.value,
         threshold=threshold,
         rule=rule,
-        has_sources=bool(passages) or any(_is_fact(e) for e in entries),
+        has_sources=bool(passages) or any(_is_fact(e) for e in entries) or _needs_no_source(steps),
         injection=tri.injection,
         approval=approval,
+        open_asks=open_asks(steps),
+        unsupported=draft.unsupported,
     )
     if escalation is not None and verdict.decision != Decision.ESCALATE:
         verdict = Verdict(
@@ -495,7 +616,20 @@ def _steps(ctx: RunContext) -> None:
     paused = pause_reason(decision_rows["pauses"][0] if decision_rows["pauses"] else None)
     if paused and ctx.applies and verdict.decision in (Decision.AUTOSEND, Decision.AWAITING_APPROVAL):
         verdict = Verdict(Decision.DRAFT, paused, threshold, {**rule, "paused": True})
-    _apply(ctx, verdict, confidence, held, entries, tools)
+    return verdict
+
+
+def _type_after_policy(ticket_type: str, steps: list[dict[str, Any]]) -> str:
+    """An ask the written policy forbids, checked against the order's data, makes the ticket a
+    policy exception (a person decides), whatever words the customer used."""
+    if ticket_type not in HUMAN_NEEDED_TYPES and any(step_outcome(s) == "policy" for s in steps):
+        return TicketType.POLICY_EXCEPTION
+    return ticket_type
+
+
+def _needs_no_source(steps: list[dict[str, Any]]) -> bool:
+    """A thank-you, or an action done, needs no help-center article to answer."""
+    return bool(steps) and all(step_outcome(s) in ("done", "queued") for s in steps)
 
 
 def _decision_rows(ticket: Ticket, ticket_type: str, tools: Any | None) -> dict[str, list[Any]]:
@@ -568,6 +702,7 @@ def _run_tools(
             requires_approval=check.requires_approval,
             rule=_jsonable(check.rule),
             amount=str(check.amount) if check.amount is not None else None,
+            not_enabled=check.not_enabled,
         )
         if not check.allowed or check.kind == "read":
             # A refused call still goes through the runner, which audits the refusal; a read runs
@@ -589,45 +724,58 @@ def _run_tools(
 
 
 def _score(
-    ctx: RunContext,
     tri: Triage,
     passages: list[dict[str, Any]],
-    cited: list[dict[str, Any]],
     entries: list[dict[str, Any]],
     draft: ChatDraft,
+    steps: list[dict[str, Any]],
     calibration: CalibrationMap | None,
+    *,
+    customer_email: str,
+    local: bool,
 ) -> Confidence:
-    support, _, _ = retrieval_support(tri.redacted_text, [f"{p['heading']}\n{p['text']}" for p in passages])
-    if any(_is_fact(e) for e in entries):
-        # A successful lookup (the customer's own order) supports the answer as well as an article.
-        support = max(support, 0.9)
-    sources = [p["text"] for p in (cited or passages)]
-    for entry in entries:
-        if entry.get("status") in ("executed", "simulated", "held"):
-            sources.append(json.dumps({"args": entry.get("args"), "result": entry.get("result")}, default=str))
-            sources.extend(tool_fact_sentences(entry, tri.language))
-    sentences = draft.sentences or _body_sentences(draft.reply)
-    grounded, _ = groundedness(sentences, sources)
+    """P(this reply resolves the ticket), from what was asked and what was done about it."""
+    outcomes = [step_outcome(s) for s in steps] or ["unanswered"]
+    covered = sum(1 for o in outcomes if o in COVERED) / len(outcomes)
+    actions = [o for s, o in zip(steps, outcomes, strict=False) if s.get("tool") and s.get("kind") != "read"]
+    questions = [s for s in steps if s.get("intent") in ("question", "other")]
+    sources = [p["text"] for p in passages] + [
+        json.dumps({"args": e.get("args"), "result": e.get("result"), "order": e.get("order")}, default=str)
+        for e in entries
+        if e.get("status") in ("executed", "simulated", "held", "pending_approval")
+    ]
+    sources += [json.dumps(s.get("order") or {}, default=str) for s in steps]
+    sources += [f"{s.get('sentence', '')} {json.dumps(s.get('args') or {})}" for s in steps]
+    draft.unsupported = unsupported_details(_body(draft.reply), [*sources, customer_email])
+    grounded = 0.0 if draft.unsupported else 1.0
+    if draft.sentences and not local:
+        # A model's own sentences must also say what a source says, not only reuse its numbers.
+        grounded = min(grounded, groundedness(draft.sentences, sources)[0])
     return score_with(
         calibration=calibration,
         parts={
-            "retrieval": support,
-            "groundedness": grounded,
+            "covered": covered,
+            "all_covered": 1.0 if covered == 1.0 else 0.0,
+            "action": (1.0 if all(o in ("done", "queued") for o in actions) else 0.0) if actions else 0.5,
+            "blocked": 1.0 if any(o not in COVERED and o != "unanswered" for o in outcomes) else 0.0,
+            "question": min((float(s.get("quote_score") or 0.0) for s in questions), default=1.0),
+            "questions": len(questions) / len(outcomes),
             "triage": tri.type_confidence,
-            "tools": tool_outcome(entries),
-            "self_check": draft.self_check,
+            "margin": tri.margin,
+            "grounded": grounded,
+            "english": 1.0 if tri.language == "en" else 0.0,
         },
     )
 
 
-def _body_sentences(reply: str) -> list[str]:
-    """A model's reply minus greeting and sign-off: the sentences that make claims."""
+def _body(reply: str) -> str:
+    """A reply minus greeting and sign-off (the workspace's name may hold digits of its own)."""
     lines = [line for line in reply.splitlines() if line.strip()]
     if lines and lines[0].rstrip().endswith((",", ":")) and len(lines[0].split()) <= 4:
         lines = lines[1:]
     if len(lines) >= 2 and len(lines[-2].split()) <= 3:
         lines = lines[:-2]
-    return split_sentences("\n".join(lines), min_words=4)
+    return "\n".join(lines)
 
 
 def _lock_run(run: AgentRun) -> tuple[str, int | None]:
@@ -752,12 +900,22 @@ def _request_approval(
             amount=None,
         )
         tools.action_request_create(
-            ticket=ctx.ticket, run=ctx.run, call=call, check=check, reply_draft=ctx.run.draft, actor=ctx.actor
+            ticket=ctx.ticket,
+            run=ctx.run,
+            call=call,
+            check=check,
+            reply_draft=ctx.approved_reply or ctx.run.draft,
+            actor=ctx.actor,
         )
         return
     for call, check, entry in gated:
         action = tools.action_request_create(
-            ticket=ctx.ticket, run=ctx.run, call=call, check=check, reply_draft=ctx.run.draft, actor=ctx.actor
+            ticket=ctx.ticket,
+            run=ctx.run,
+            call=call,
+            check=check,
+            reply_draft=ctx.approved_reply or ctx.run.draft,
+            actor=ctx.actor,
         )
         entry.update(status="pending_approval", action_request=action.pk)
 

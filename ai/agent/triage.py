@@ -9,6 +9,7 @@ card number is never left to a statistical guess.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -22,9 +23,9 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from ai.agent import asks as A
 from ai.agent import softmax
 from ai.agent.language import detect_language
-from ai.agent.phrasing import asks_for_human, outside_policy
 from ai.agent.seed_examples import SEED_EXAMPLES
 from ai.agent.sentiment import sentiment
 from ai.providers.local import MODEL_SHA256, LocalEmbeddingProvider
@@ -81,6 +82,7 @@ class Triage:
     rule: str = ""
     injection: bool = False
     scores: dict[str, float] = field(default_factory=dict)
+    asks: list[A.Ask] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -93,7 +95,16 @@ class Triage:
             "rule": self.rule,
             "injection": self.injection,
             "scores": {k: round(v, 4) for k, v in sorted(self.scores.items(), key=lambda kv: -kv[1])[:4]},
+            "asks": [a.as_json() for a in self.asks],
         }
+
+    @property
+    def margin(self) -> float:
+        """How far the classifier's pick leads the runner-up (1.0 when a rule decided)."""
+        if not self.scores:
+            return 1.0
+        top = sorted(self.scores.values(), reverse=True)
+        return round(top[0] - (top[1] if len(top) > 1 else 0.0), 4)
 
 
 _embedder = LocalEmbeddingProvider()
@@ -188,12 +199,44 @@ def classify(text: str, *, workspace_id: int | None = None) -> tuple[str, float,
     return best, scores[best], scores
 
 
-def triage(text: str, *, workspace_id: int | None = None, allowed_types: set[str] | None = None) -> Triage:
-    """Type, language, sentiment and sensitive data of one customer message (plus subject)."""
+# A classifier pick of one of these stands against an action ask: "the staff were rude when I
+# returned a shirt" is a complaint, not a refund. Below this probability the asks decide.
+HUMAN_PICK_STANDS = 0.6
+
+
+def _type_from(asks: list[A.Ask], label: str, confidence: float, scores: dict[str, float]) -> tuple[str, float]:
+    """The classifier's pick, reconciled with what the customer asks for."""
+    intents = {a.intent for a in asks}
+    if intents == {A.THANKS}:
+        return "other", max(confidence, scores.get("other", 0.0), 0.9)
+    asked = A.primary_type(asks)
+    if not intents - {A.QUESTION, A.OTHER, A.THANKS}:
+        return label, confidence  # questions only: what they are about is the classifier's call
+    if label in HUMAN_NEEDED and confidence >= HUMAN_PICK_STANDS:
+        return label, confidence
+    if label == asked:
+        return label, confidence
+    return asked, max(scores.get(asked, 0.0), 0.6)
+
+
+HUMAN_NEEDED = frozenset({"troubleshooting", "policy_exception", "sensitive_data", "legal", "complaint"})
+
+
+def triage(
+    text: str,
+    *,
+    workspace_id: int | None = None,
+    allowed_types: set[str] | None = None,
+    customer_email: str = "",
+    now: dt.datetime | None = None,
+) -> Triage:
+    """Type, language, sentiment, sensitive data and the asks of one customer message (plus subject)."""
     redaction = redact(text)
     language = detect_language(text)
     label, score = sentiment(text)
     injection = bool(INJECTION_RE.search(text))
+    asks = A.extract_asks(redaction.text, language=language, customer_email=customer_email, now=now)
+    intents = {a.intent for a in asks}
     rule = ""
     ticket_type = ""
     confidence = 1.0
@@ -202,15 +245,16 @@ def triage(text: str, *, workspace_id: int | None = None, allowed_types: set[str
         if pattern.search(text):
             ticket_type, rule = rule_type, reason
             break
-    if not ticket_type and asks_for_human(text):
+    if not ticket_type and A.HUMAN in intents:
         ticket_type, rule = "complaint", "asks for a human"
-    if not ticket_type and outside_policy(text):
+    if not ticket_type and A.OUTSIDE_POLICY in intents:
         ticket_type, rule = "policy_exception", "outside written policy"
     if not ticket_type and any(kind in redaction.kinds for kind in SENSITIVE_KINDS):
         ticket_type, rule = "sensitive_data", "sensitive data: " + ", ".join(redaction.kinds)
     if not ticket_type:
         # The classifier sees the redacted text only, like every model.
-        ticket_type, confidence, scores = classify(redaction.text, workspace_id=workspace_id)
+        picked, picked_confidence, scores = classify(redaction.text, workspace_id=workspace_id)
+        ticket_type, confidence = _type_from(asks, picked, picked_confidence, scores)
         if allowed_types is not None and ticket_type not in allowed_types:
             ticket_type = "other"
     return Triage(
@@ -224,4 +268,5 @@ def triage(text: str, *, workspace_id: int | None = None, allowed_types: set[str
         rule=rule,
         injection=injection,
         scores=scores,
+        asks=asks,
     )

@@ -7,6 +7,7 @@ reply. Everything a provider receives is already redacted.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,6 +46,12 @@ class ChatRequest:
     tools: list[dict[str, Any]] = field(default_factory=list)  # OpenAI tool schemas (enabled only)
     planned: list[PlannedCall] = field(default_factory=list)  # the local planner's calls
     deadline: float = 0.0  # time.monotonic() by which the provider must answer
+    # The customer's asks and what was done about each (ai.agent.answer.step_outcome reads them).
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    customer_email: str = ""
+    # (passage n, article text) of the best passages' articles: what a reply may quote.
+    sources: list[tuple[int, str]] = field(default_factory=list)
+    today: dt.date | None = None  # the clock dates are written against (a trial's --now)
 
 
 @dataclass
@@ -53,6 +60,11 @@ class ChatDraft:
     citations: list[int]  # passage numbers [n] the reply relies on
     self_check: float  # the provider's own estimate in [0, 1]
     sentences: list[str] = field(default_factory=list)  # body sentences to ground (local: set)
+    quote_scores: list[float] = field(default_factory=list)  # relevance of each quoted sentence
+    # Details in the reply (numbers, dates, order numbers, URLs, e-mails) no source or tool result
+    # states: such a reply is never sent on its own.
+    unsupported: list[str] = field(default_factory=list)
+    reply_if_approved: str = ""  # what goes out once a manager approves the held action
 
 
 @dataclass

@@ -15,10 +15,10 @@ class LocalChatProvider:
     prompt_version = PROMPT_VERSION
 
     def plan(self, request: ChatRequest) -> ChatPlan:
-        # The pipeline already asked ai.tools.plan_tool_calls (it needs the ticket).
+        # The pipeline planned the asks already (ai.tools.plan_asks: it needs the ticket and its orders).
         return ChatPlan(calls=list(request.planned))
 
     def draft(self, request: ChatRequest, plan: ChatPlan, tool_results: list[dict[str, Any]]) -> ChatDraft:
-        from ai.agent.draft import compose_local
+        from ai.agent.answer import compose_local
 
         return compose_local(request, tool_results)

@@ -1,6 +1,6 @@
-"""Bounded tools and approval gates (issue 5): the AI may only do what is enumerated here.
+"""Bounded tools and approval gates: the AI may only do what is enumerated here.
 
-The interface the Agent pipeline uses (see notes/AGENT_TOOLS_CONTRACT.md).
+The interface the Agent pipeline uses.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ai.tools.approvals import (
     reply_rules,
 )
 from ai.tools.base import REPLY_TOOL, ToolCall, ToolCheck, ToolResult
-from ai.tools.planner import plan_tool_calls
+from ai.tools.planner import Plan, Step, plan_asks, plan_tool_calls
 from ai.tools.registry import tool_catalog, tool_schemas
 from ai.tools.runner import tool_check, tool_execute
 from ai.tools.session import ToolSession, http_actions, tool_permissions
@@ -22,6 +22,8 @@ from ai.tools.session import ToolSession, http_actions, tool_permissions
 __all__ = [
     "REPLY_TOOL",
     "AlreadyDecided",
+    "Plan",
+    "Step",
     "ToolCall",
     "ToolCheck",
     "ToolResult",
@@ -31,6 +33,7 @@ __all__ = [
     "action_request_create",
     "approval_required_for_reply",
     "http_actions",
+    "plan_asks",
     "plan_tool_calls",
     "reply_rules",
     "tool_catalog",

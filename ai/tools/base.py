@@ -35,6 +35,9 @@ class ToolCheck:
     requires_approval: bool
     rule: dict[str, Any] | None
     amount: Decimal | None
+    # A built-in tool the workspace has not enabled, checked as if it were (a trial shows what
+    # enabling it would do; nothing runs in a trial).
+    not_enabled: bool = False
 
 
 @dataclass(frozen=True)

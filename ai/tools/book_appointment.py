@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 
 from ai.tools.base import WRITE, ToolContext, ToolRefused, ToolSpec
 from ai.tools.common import obj
-from ai.tools.policy import policy_for
+from ai.tools.policy import policy_for, policy_now
 
 
 def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def prepare(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         raise ToolRefused(f"{args['when']!r} is not a date and time")
     if timezone.is_naive(when):
         when = when.replace(tzinfo=dt.UTC)
-    now = timezone.now()
+    now = policy_now()
     horizon = policy_for(ctx.ticket.workspace).appointment_horizon_days
     if when <= now:
         raise ToolRefused("the appointment time is in the past")

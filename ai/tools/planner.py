@@ -1,412 +1,328 @@
-"""The local provider's deterministic planner: which tool calls a ticket's text suggests.
+"""From the customer's asks to tool calls: one step per ask, with what stops it.
 
-It reads order numbers, amounts, new email addresses, item names and dates from the text, but
-never an identity: every call acts on the ticket's customer, and write calls only ever name one
-of the customer's own orders. An amount in the text is a wish, capped by what the policy allows
-on that order; tools the workspace has not enabled are never planned.
+Each ask that needs something done maps to one tool (ai.agent.asks.TOOL_FOR). The planner finds
+the order the ask is about among the customer's OWN orders (a number in the text that is not
+theirs is never acted on), checks the written shop policy against that order's data (delivery
+date and return window, final-sale items and gift cards, shipped or not), and fills the tool's
+arguments. What it cannot fill or what the policy forbids becomes the step's `problem`, which the
+reply states and which keeps the reply from being sent on its own:
 
-Besides the ticket type it reads what the customer asks for, in the order they ask: cancel an
-order not yet shipped, exchange or modify items, change a shipping address, return for a refund.
-An explicit ask for a person, or a request the written policy cannot grant, hands the ticket over.
+  missing:<slot>   the customer has to tell us something (which order, the new address, a time)
+  policy:<reason>  the written policy forbids it: a person decides (policy_exception)
+  no_tool          nothing in the allow-listed tool set can do it: a person does it
+  order:<reason>   the order cannot take this action now (not delivered yet, not found)
+
+Tools the workspace has not enabled are still planned: the runner refuses them, and the reply
+says which tool it needed, so the admin sees what enabling it would change.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ai.agent.phrasing import (
-    asks_for_human,
-    asks_for_human_if_not_handled,
-    conditions,
-    fallback_starts,
-    outside_policy,
-)
+from ai.agent import asks as A
+from ai.agent.asks import Ask
+from ai.agent.lexicon import GLOSSARY, KEEP_CLAUSE_RE
+from ai.agent.when import fold
 from ai.tools.base import ToolCall, ToolRefused
-from ai.tools.connector import OrderInfo, ShopConnector, connector_for
+from ai.tools.connector import ItemInfo, OrderInfo, ShopConnector, connector_for
 from ai.tools.policy import policy_for, policy_now
-from ai.tools.registry import permissions
 from audit.services import Actor
-from helpdesk.models import HUMAN_NEEDED_TYPES, OrderStatus, Ticket, TicketType
+from helpdesk.models import OrderStatus, Ticket
 
 if TYPE_CHECKING:
     from ai.tools.session import ToolSession
 
-ORDER_RE = re.compile(r"(?<![\w@.])#?([A-Z]{1,4}-?\d{3,10})\b", re.IGNORECASE)
-AMOUNT_RE = re.compile(
-    r"(?:[$€£]\s?(\d{1,9}(?:[.,]\d{1,2})?))|(?:\b(\d{1,9}(?:[.,]\d{1,2})?)\s?(?:usd|eur|gbp|dollars?|euros?)\b)",
-    re.IGNORECASE,
+NOT_SHIPPED = (OrderStatus.PENDING, OrderStatus.PROCESSING)
+WHOLE_ORDER_RE = re.compile(
+    r"\b(?:everything|all\s+(?:of\s+)?(?:it|them|the\s+items)|(?:the\s+)?(?:whole|entire|full)\s+order|"
+    r"todo\s+el\s+pedido|toda\s+la\s+compra|toute\s+la\s+commande|tout\b|die\s+ganze\s+bestellung|alles)\b"
 )
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-WHEN_RE = re.compile(r"\b(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})\b")
-ADDRESS_RE = re.compile(
-    r"(?:new address(?: is)?|address(?:es)? to(?: be)?|ship (?:it |them )?to|deliver (?:it |them )?to)\s*[:\-]?\s*"
-    r"(\d[^\n]{8,300}?)(?:\.\s|\.$|\n|$)",
-    re.IGNORECASE,
-)
-# A street address written out: "1234 Elm St, Springfield, IL, 62701".
-STREET_RE = re.compile(
-    r"\b(\d{1,6}\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ln|Lane|Blvd|Boulevard|Way|"
-    r"Ct|Court|Pl|Place|Highway|Hwy|Terrace|Parkway)\b\.?(?:,\s*[^,.\n]{2,40}){0,4})",
+ANY_STATUS = tuple(OrderStatus.values)
+TOPIC_RE = re.compile(
+    r"(?i)\b((?:boot\s+|ski\s+|bike\s+|bicycle\s+|in-store\s+)?(?:fitting|tune-?up|service|repair|consultation|"
+    r"session|appointment|demo|call|visit))\b"
 )
 
-SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]?")
-CANCEL_RE = re.compile(r"(?i)\b(?:cancel(?:l?ing)?|call off|(?:be|get|have (?:it|them)) cancell?ed)\b")
-EXCHANGE_RE = re.compile(
-    r"(?i)\b(?:exchange|swap|switch|upgrade|downgrade|modify|change|adjust|replace|replacement|"
-    r"another (?:size|colou?r)|(?:a |one )?size (?:smaller|bigger|larger|up|down)|wrong (?:size|colou?r|item))\b"
-)
-RETURN_RE = re.compile(
-    r"(?i)\b(?:return(?:ing)?|refund(?:ed)?|money back|send (?:it|them|this|these) back|reimburse\w*)\b"
-    r"(?!\s+(?:policy|window|label|period))"
-)
-ADDRESS_WORD_RE = re.compile(r"(?i)\b(?:address|ship(?:ping)? to|deliver(?:y|ed)? to|sent to)\b")
-ACCOUNT_WORD_RE = re.compile(r"(?i)\b(?:e-?mail|password|phone|username|user name|login|newsletter)\b")
-CHANGE_WORD_RE = re.compile(r"(?i)\b(?:change|update|modify|correct|fix|switch|move|moved|wrong|typed|typo|instead)\b")
-NEGATED_RE = re.compile(
-    r"(?i)(?:\b(?:not|never|no)\b|n't)\s+(?:\w+\s+){0,2}$"  # "I do not want to cancel", "don't cancel"
-)
-# Write intents, by the first place the text asks for them.
-CANCEL, EXCHANGE, ADDRESS, RETURN = "cancel", "exchange", "address", "return"
-ORDER_TYPES = (TicketType.ORDER_STATUS, TicketType.REFUND, TicketType.REPLACEMENT)
 
+@dataclass
+class Step:
+    """One ask and what the Agent does about it."""
 
-@dataclass(frozen=True)
-class Intent:
-    kind: str
-    at: int
-    # Asked only in case the request before it cannot be done ("if not possible, cancel it").
-    fallback: bool = False
+    ask: Ask
+    call: ToolCall | None = None
+    problem: str = ""
+    order: OrderInfo | None = None
+    notes: dict[str, str] = field(default_factory=dict)
 
-
-def _amount(text: str) -> Decimal | None:
-    for match in AMOUNT_RE.finditer(text):
-        raw = (match.group(1) or match.group(2)).replace(",", ".")
-        try:
-            return Decimal(raw).quantize(Decimal("0.01"))
-        except InvalidOperation:
-            continue
-    return None
-
-
-def _orders_in(text: str) -> list[str]:
-    seen: list[str] = []
-    for match in ORDER_RE.finditer(text):
-        number = match.group(1).upper()
-        if number not in seen:
-            seen.append(number)
-    return seen
-
-
-def _asked(pattern: re.Pattern[str], sentence: str) -> int:
-    """Where in the sentence the customer asks for it (-1: not asked, or asked NOT to)."""
-    for match in pattern.finditer(sentence):
-        if not NEGATED_RE.search(sentence[: match.start()]):
-            return match.start()
-    return -1
-
-
-def intents(text: str) -> list[Intent]:
-    """The write actions the text asks for, first asked first; each kind once. A condition
-    ("if the tablet is returned, ...") asks for nothing; what follows a failed condition ("if that
-    is not possible, cancel the order") is a fallback."""
-    masked = text
-    for start, end, _ in conditions(text):
-        masked = masked[:start] + " " * (end - start) + masked[end:]
-    fallbacks = fallback_starts(text)
-    found: dict[str, int] = {}
-    for sentence_match in SENTENCE_RE.finditer(masked):
-        sentence = sentence_match.group(0)
-        base = sentence_match.start()
-        about_address = bool(ADDRESS_WORD_RE.search(sentence)) and bool(CHANGE_WORD_RE.search(sentence))
-        hits = {
-            CANCEL: _asked(CANCEL_RE, sentence),
-            RETURN: _asked(RETURN_RE, sentence),
-            # "change my address" is an address change, not an item exchange.
-            EXCHANGE: -1 if about_address or ACCOUNT_WORD_RE.search(sentence) else _asked(EXCHANGE_RE, sentence),
-            ADDRESS: _asked(CHANGE_WORD_RE, sentence) if about_address else -1,
+    def as_json(self) -> dict[str, object]:
+        return {
+            "ask": self.ask.as_json(),
+            "tool": self.call.tool if self.call else "",
+            "args": dict(self.call.args) if self.call else {},
+            "problem": self.problem,
+            "order": self.order.number if self.order else "",
         }
-        for kind, at in hits.items():
-            if at >= 0 and kind not in found:
-                found[kind] = base + at
-    ends = [m.end() for m in SENTENCE_RE.finditer(text)]
-
-    def is_fallback(at: int) -> bool:
-        # A fallback runs from where it starts to the end of its sentence.
-        return any(f <= at < next((e for e in ends if e > f), len(text)) for f in fallbacks)
-
-    return sorted((Intent(kind, at, is_fallback(at)) for kind, at in found.items()), key=lambda i: i.at)
 
 
-def _address(text: str) -> str:
-    match = ADDRESS_RE.search(text) or STREET_RE.search(text)
-    return match.group(1).strip().rstrip(".,") if match else ""
+@dataclass
+class Plan:
+    steps: list[Step]
+    customer_orders: int = 0  # how many orders the customer has (when it was read)
+
+    @property
+    def calls(self) -> list[ToolCall]:
+        """Each step's call once, reads first (they inform the reply), in the order asked."""
+        calls: list[ToolCall] = []
+        for step in sorted(self.steps, key=lambda s: 0 if s.call and s.call.tool == "lookup_order" else 1):
+            if step.call is not None and step.call not in calls:
+                calls.append(step.call)
+        return calls
 
 
 def _words(text: str) -> set[str]:
-    return {w.removesuffix("s") for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2}
+    words = {w.removesuffix("s") for w in re.findall(r"[a-z]+", fold(text)) if len(w) > 2}
+    return words | {GLOSSARY[w] for w in words if w in GLOSSARY}
 
 
-def _named_items(order: OrderInfo, text: str) -> list[str]:
-    """SKUs of the order's items the text names ("the desk lamp", "my keyboards"): the item
-    name's last word (its noun) is enough."""
-    words = _words(text)
-    named = []
-    for item in order.items:
-        noun = re.findall(r"[a-z]+", item.name.lower())
-        if noun and noun[-1].removesuffix("s") in words:
-            named.append(item.sku)
-    return named
+def _mentions(item: ItemInfo, words: set[str], raw: str) -> bool:
+    parts = [w.removesuffix("s") for w in re.findall(r"[a-z]+", fold(item.name)) if len(w) > 2]
+    if not parts:
+        return False
+    if parts[-1] in words or len(set(parts) & words) >= 2:
+        return True
+    # "(taille W-M)": the size as the order line has it, next to a word of the item's name.
+    return bool(item.size) and len(item.size) >= 2 and item.size.lower() in raw.lower() and bool(set(parts) & words)
 
 
-class _Orders:
-    """The customer's orders the planner may act on: those the text names, else their latest."""
+def named_items(order: OrderInfo, text: str) -> list[str]:
+    """SKUs of the order's items the text asks about ("the left boot", "mi chaqueta"): an item's
+    last word (its noun, in any of the languages of GLOSSARY), or two of its words. Items in a
+    clause that keeps them ("the windbreaker is fine", "je le garde") are left out."""
+    clauses = re.split(r"[,;.!?\n]|\b(?:but|pero|mais|aber|ma|mas)\b", fold(text))
+    asked = " ".join(c for c in clauses if not KEEP_CLAUSE_RE.search(c))
+    kept = " ".join(c for c in clauses if KEEP_CLAUSE_RE.search(c))
+    asked_words, kept_words = _words(asked), _words(kept)
+    named = [i.sku for i in order.items if _mentions(i, asked_words, asked)]
+    if not named:
+        return []
+    return [
+        sku for sku in named if not any(i.sku == sku and _mentions(i, kept_words, kept) for i in order.items)
+    ] or named
 
-    def __init__(self, *, ticket: Ticket, text: str, session: ToolSession | None = None) -> None:
+
+class CustomerOrders:
+    """The ticket customer's orders, read at most once per plan."""
+
+    def __init__(self, *, ticket: Ticket, session: ToolSession | None = None) -> None:
         self.email = ticket.customer.email
         self.connector: ShopConnector = (
             session.connector() if session is not None else connector_for(ticket=ticket, actor=Actor.system("planner"))
         )
-        self.numbers = _orders_in(text)
-        self.text = text
-        self._named: list[OrderInfo] | None = None
+        self._by_number: dict[str, OrderInfo | None] = {}
         self._recent: list[OrderInfo] | None = None
 
-    def named(self) -> list[OrderInfo]:
-        if self._named is None:
-            found = (self.connector.get_order(n) for n in self.numbers[:3])
-            self._named = [o for o in found if o is not None]
-        return self._named
+    def get(self, number: str) -> OrderInfo | None:
+        key = number.upper().lstrip("#")
+        if key not in self._by_number:
+            self._by_number[key] = self.connector.get_order(key)
+        return self._by_number[key]
 
     def recent(self) -> list[OrderInfo]:
         if self._recent is None:
-            self._recent = self.connector.recent_orders(self.email, limit=10)
+            self._recent = [o for o in self.connector.recent_orders(self.email, limit=10) if o.belongs_to(self.email)]
         return self._recent
 
-    def pick(self, statuses: tuple[str, ...], usable: Callable[[OrderInfo], bool] | None = None) -> OrderInfo | None:
-        """The customer's own order in one of `statuses`: a named one first, else the one whose
-        items the text names most (earlier statuses win a tie), else the latest."""
-        own = [o for o in self.named() if o.belongs_to(self.email)]
-        if own:
-            fitting = [o for o in own if o.status in statuses and (usable is None or usable(o))]
-            return fitting[0] if fitting else None
-        if self.numbers:
-            return None  # the numbers given are not the customer's: nothing to act on
-        candidates = [
-            o
-            for o in self.recent()
-            if o.status in statuses and o.belongs_to(self.email) and (usable is None or usable(o))
-        ]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda o: (len(_named_items(o, self.text)), -statuses.index(o.status)))
+    def resolve(self, ask: Ask, statuses: tuple[str, ...], text: str) -> tuple[OrderInfo | None, str]:
+        """The order `ask` is about and, when none fits, why: the number named (which must be
+        the customer's own), else the one of their orders in `statuses` the text points at."""
+        numbers = [str(n) for n in ask.slots.get("orders") or ([ask.slots["order"]] if ask.slots.get("order") else [])]
+        for number in numbers:
+            order = self.get(number)
+            if order is None or not order.belongs_to(self.email):
+                continue  # another customer's order is never confirmed to exist
+            if order.status in statuses:
+                return order, ""
+            return order, f"order:{order.status}"
+        if numbers:
+            return None, f"order:not_found:{numbers[0]}"
+        candidates = [o for o in self.recent() if o.status in statuses]
+        if len(candidates) == 1:
+            return candidates[0], ""
+        if len(candidates) > 1:
+            scored = sorted(((len(named_items(o, text)), o) for o in candidates), key=lambda p: -p[0])
+            if scored[0][0] > 0 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+                return scored[0][1], ""
+            return None, "missing:order"
+        others = self.recent()
+        if len(others) == 1:
+            return others[0], f"order:{others[0].status}"
+        return None, "missing:order"
+
+
+def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) -> None:
+    order, problem = orders.resolve(step.ask, (OrderStatus.DELIVERED,), text)
+    step.order = order
+    if order is None:
+        step.problem = problem
+        return
+    if problem:
+        if order.status == OrderStatus.SHIPPED:
+            step.problem = "order:in_transit"
+        elif order.status in NOT_SHIPPED:
+            step.problem = "order:not_shipped"
+        elif order.status == OrderStatus.CANCELLED and order.refunded >= order.total:
+            step.problem = "order:already_refunded"
+        else:
+            step.problem = problem
+        return
+    policy = policy_for(ticket.workspace)
+    named = named_items(order, step.ask.sentence or text) or named_items(order, text)
+    blocked = [i for i in order.items if i.sku in named and not policy.item_refundable(i)]
+    if named and len(blocked) == len(named):
+        kind = "gift cards" if any(i.sku.upper().startswith(("GIFT", "GC")) for i in blocked) else "final-sale items"
+        step.problem = f"policy:{kind} are never refundable"
+        return
+    try:
+        refundable = policy.refundable(order, now=policy_now())
+    except ToolRefused as exc:
+        step.problem = f"policy:{exc.reason}"
+        return
+    items_total = sum(
+        (i.price * i.qty for i in order.items if i.sku in named and policy.item_refundable(i)), start=Decimal("0.00")
+    )
+    wished = Decimal(step.ask.slots["amount"]) if step.ask.slots.get("amount") else None
+    refundable_items = [i for i in order.items if policy.item_refundable(i)]
+    if not wished and not named and len(refundable_items) > 1 and not WHOLE_ORDER_RE.search(fold(text)):
+        step.problem = "missing:items"  # which of several items goes back is the customer's to say
+        return
+    amount = wished or (items_total if items_total > 0 else refundable)
+    if amount > refundable:
+        step.notes["capped_from"] = str(amount)
+        amount = refundable
+    step.call = ToolCall(
+        "issue_refund", {"order_number": order.number, "amount": str(amount), "reason": "customer request"}
+    )
+
+
+def _replace(step: Step, *, orders: CustomerOrders, text: str) -> None:
+    order, problem = orders.resolve(step.ask, (OrderStatus.DELIVERED,), text)
+    step.order = order
+    if order is None or problem:
+        step.problem = problem or "missing:order"
+        if order is not None and order.status in (OrderStatus.SHIPPED, *NOT_SHIPPED):
+            step.problem = "order:not_delivered"
+        return
+    skus = named_items(order, step.ask.sentence) or named_items(order, text)
+    replaceable = [i.sku for i in order.items if not i.sku.upper().startswith(("GIFT", "GC"))]
+    if not skus:
+        if len(replaceable) != 1:
+            step.problem = "missing:items"
+            return
+        skus = replaceable
+    step.call = ToolCall(
+        "create_replacement", {"order_number": order.number, "skus": skus, "reason": "customer request"}
+    )
+
+
+def _cancel(step: Step, *, orders: CustomerOrders, text: str) -> None:
+    order, problem = orders.resolve(step.ask, NOT_SHIPPED, text)
+    step.order = order
+    if order is None:
+        step.problem = problem
+    elif order.status == OrderStatus.CANCELLED:
+        step.problem = "order:already_cancelled"
+    elif problem:
+        step.problem = f"policy:order {order.number} has already shipped; only orders not yet shipped can be cancelled"
+    else:
+        step.call = ToolCall("cancel_order", {"order_number": order.number, "reason": "customer request"})
+
+
+def _address(step: Step, *, orders: CustomerOrders, text: str) -> None:
+    order, problem = orders.resolve(step.ask, NOT_SHIPPED, text)
+    step.order = order
+    if order is not None and problem and order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        step.problem = f"policy:order {order.number} has already shipped; the address can only change before shipment"
+    elif not step.ask.slots.get("address"):
+        step.problem = "missing:address"
+    elif order is None or problem:
+        step.problem = problem or "missing:order"
+    else:
+        step.call = ToolCall(
+            "update_shipping_address", {"order_number": order.number, "address": step.ask.slots["address"]}
+        )
+
+
+def _booking(step: Step, text: str) -> None:
+    if step.ask.missing:
+        step.problem = f"missing:{step.ask.missing[0]}"
+        return
+    topic = TOPIC_RE.search(text)
+    step.call = ToolCall(
+        "book_appointment",
+        {"when": step.ask.slots["when"], "topic": (topic.group(1).lower() if topic else "appointment")},
+    )
+
+
+def plan_asks(*, ticket: Ticket, asks: list[Ask], text: str, session: ToolSession | None = None) -> Plan:
+    """One step per ask. Nothing runs here; reads of the customer's orders are cached per plan."""
+    orders = CustomerOrders(ticket=ticket, session=session)
+    steps: list[Step] = []
+    for ask in asks:
+        step = Step(ask)
+        steps.append(step)
+        intent = ask.intent
+        if intent == A.HUMAN:
+            step.call = ToolCall("escalate_to_human", {"reason": "the customer asks for a person"})
+        elif intent == A.OUTSIDE_POLICY:
+            step.problem = "policy:the request is outside the written policy"
+        elif intent in (A.TRACK, A.REFUND_STATUS):
+            order, problem = orders.resolve(ask, ANY_STATUS, text)
+            step.order = order
+            if order is None:
+                step.problem = problem
+            else:
+                step.call = ToolCall("lookup_order", {"order_number": order.number})
+        elif intent == A.REFUND:
+            _refund(step, ticket=ticket, orders=orders, text=text)
+        elif intent == A.REPLACE:
+            _replace(step, orders=orders, text=text)
+        elif intent == A.CANCEL:
+            _cancel(step, orders=orders, text=text)
+        elif intent == A.CHANGE_ADDRESS:
+            _address(step, orders=orders, text=text)
+        elif intent == A.CHANGE_EMAIL:
+            if ask.missing:
+                step.problem = "missing:new_email"
+            else:
+                step.call = ToolCall("request_email_change", {"new_email": ask.slots["new_email"]})
+        elif intent == A.RESET_PASSWORD:
+            step.call = ToolCall("send_password_reset", {})
+        elif intent in (A.BOOK, A.RESCHEDULE):
+            _booking(step, text)
+        elif intent in (A.CHANGE_PHONE, A.CANCEL_APPOINTMENT):
+            step.problem = "no_tool"
+    _drop_settled_fallbacks(steps)
+    return Plan(steps, customer_orders=len(orders.recent()) if any(s.problem == "missing:order" for s in steps) else 1)
+
+
+def _drop_settled_fallbacks(steps: list[Step]) -> None:
+    """A fallback ("if not possible, cancel it") only counts when the ask before it cannot be
+    done; when that ask can, the fallback is dropped."""
+    for i, step in enumerate(steps):
+        if step.ask.fallback and i > 0 and steps[i - 1].call is not None and not steps[i - 1].problem:
+            steps[i] = Step(step.ask, problem="fallback")
+    steps[:] = [s for s in steps if s.problem != "fallback"]
 
 
 def plan_tool_calls(
-    *, ticket: Ticket, ticket_type: str, text: str, session: ToolSession | None = None
+    *, ticket: Ticket, ticket_type: str = "", text: str, session: ToolSession | None = None
 ) -> list[ToolCall]:
-    """Calls the text suggests for this ticket type, among the workspace's enabled tools."""
-    allowed = session.permissions() if session is not None else permissions(ticket.workspace_id)
-    enabled = {name for name, p in allowed.items() if p.enabled}
-    calls: list[ToolCall] = []
+    """The calls the text's asks need (the flat list the runner checks)."""
+    from ai.agent.asks import extract_asks
 
-    def add(tool: str, **args: object) -> None:
-        call = ToolCall(tool, dict(args))
-        if tool in enabled and call not in calls:
-            calls.append(call)
-
-    if ticket_type in HUMAN_NEEDED_TYPES:
-        add("escalate_to_human", reason=f"{TicketType(ticket_type).label} tickets need a person")
-        return calls
-    if asks_for_human(text):
-        add("escalate_to_human", reason="the customer asks for a person")
-        return calls
-    if outside_policy(text):
-        add("escalate_to_human", reason="the request is outside the written policy")
-        return calls
-    if ticket_type in (TicketType.PASSWORD_RESET, TicketType.SCHEDULING):
-        return [
-            call
-            for call in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text, session=session)
-            if call.tool in enabled
-        ]
-
-    wanted = intents(text)
-    if ticket_type == TicketType.ACCOUNT_CHANGE:
-        account = [
-            c
-            for c in _plan_account(ticket=ticket, ticket_type=ticket_type, text=text, session=session)
-            if c.tool in enabled
-        ]
-        calls.extend(account)
-        if any(c.tool == "update_shipping_address" for c in account):
-            wanted = [i for i in wanted if i.kind != ADDRESS]  # the account plan handled it
-    if not wanted and ticket_type == TicketType.REFUND:
-        wanted = [Intent(RETURN, 0)]
-    elif not wanted and ticket_type == TicketType.REPLACEMENT:
-        wanted = [Intent(EXCHANGE, 0)]
-    if not wanted and ticket_type not in ORDER_TYPES:
-        return calls
-
-    orders = _Orders(ticket=ticket, text=text, session=session)
-    if not wanted:  # an order question: look up what the customer names, else their latest order
-        for order in orders.named() or orders.recent()[:1]:
-            add("lookup_order", order_number=order.number)
-        return calls
-
-    writes: list[ToolCall] = []
-    looked_up: list[str] = []
-    done = False  # did the request before this one get a call that can go through?
-    for n, intent in enumerate(wanted):
-        if intent.fallback and done:
-            continue  # the request it stands in for can be done
-        call = _write_for(intent, ticket=ticket, text=text, orders=orders)
-        if call is not None and call.tool not in enabled:
-            call = None
-        done = call is not None and _feasible(call, orders)
-        has_fallback = n + 1 < len(wanted) and wanted[n + 1].fallback
-        if call is None or (not done and has_fallback):
-            continue  # the customer said what to do instead: no call bound to be refused
-        writes.append(call)
-        if call.args["order_number"] not in looked_up:
-            looked_up.append(call.args["order_number"])
-    if not calls and not any(_feasible(c, orders) for c in writes) and asks_for_human_if_not_handled(text):
-        # The customer asked for something the Agent cannot do, and said to hand over then.
-        add("escalate_to_human", reason="the request cannot be handled and the customer asked for a person then")
-        return calls
-    for number in looked_up or [o.number for o in orders.named()[:3]]:
-        add("lookup_order", order_number=number)
-    for call in writes:
-        add(call.tool, **call.args)
-    return calls
-
-
-def _feasible(call: ToolCall, orders: _Orders) -> bool:
-    """Whether the tool will accept the call. Only an exchange is planned on an order the tool
-    may refuse (it replaces delivered items only), so the reply can explain the refusal."""
-    if call.tool != "create_replacement":
-        return True
-    order = next((o for o in orders.named() + orders.recent() if o.number == call.args["order_number"]), None)
-    return order is not None and order.status == OrderStatus.DELIVERED
-
-
-SAME_AS_RE = re.compile(
-    r"(?i)\bsame\s+(?:address\s+)?as\s+(?:(?:in|on|for|of)\s+)?(?:my\s+|the\s+)?(?:other\s+)?(?:order\s+)?"
-    r"#?([A-Z]{1,4}-?\d{3,10})\b"
-)
-# Everyday short names of places, so "my NYC address" finds the address that says New York.
-PLACE_ALIASES = {
-    "nyc": "new york",
-    "big apple": "new york",
-    "la": "los angeles",
-    "sf": "san francisco",
-    "dc": "washington",
-    "philly": "philadelphia",
-}
-
-
-def _places(address: str) -> list[str]:
-    """The named parts of an address ("12 Elm Avenue, Apt 3, Houston, TX" -> Elm Avenue, Houston)."""
-    parts = [re.sub(r"^\d+[\w-]*\s+", "", p.strip()) for p in address.split(",")]
-    return [p for p in parts if len(p) >= 3 and not re.search(r"\d", p) and p.upper() not in ("USA", "US")]
-
-
-def _known_addresses(text: str, orders: _Orders) -> dict[str, str]:
-    """Addresses the customer points at instead of writing one out, on their own orders ("the same
-    as order W123", "my NYC address, it is on my other order"): {address: order number}."""
-    own = [o for o in orders.named() + orders.recent() if o.belongs_to(orders.email) and o.shipping_address]
-    if same := SAME_AS_RE.search(text):
-        ref = next((o for o in own if o.number.upper() == same.group(1).upper()), None)
-        return {ref.shipping_address: ref.number} if ref else {}
-    said = " ".join(s.group(0) for s in SENTENCE_RE.finditer(text) if ADDRESS_WORD_RE.search(s.group(0))).lower()
-    for short, long in PLACE_ALIASES.items():
-        said = re.sub(rf"\b{short}\b", long, said)
-    found: dict[str, str] = {}
-    for order in own:
-        if any(re.search(rf"\b{re.escape(p.lower())}\b", said) for p in _places(order.shipping_address)):
-            found.setdefault(order.shipping_address, order.number)
-    return found
-
-
-def _address_change(*, text: str, orders: _Orders) -> ToolCall | None:
-    """The new address written out, else the one the customer points at on another of their
-    orders, moved onto their order not yet shipped. Nothing when it is unclear which address is
-    meant: the reply asks for it rather than guessing."""
-    if written := _address(text):
-        order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
-        if order is None:
-            return None
-        return ToolCall("update_shipping_address", {"order_number": order.number, "address": written})
-    known = _known_addresses(text, orders)
-    # The order to change is one the address is not already on (the customer names both places:
-    # "move my LA order to my NYC address").
-    order = orders.pick(
-        (OrderStatus.PENDING, OrderStatus.PROCESSING),
-        usable=lambda o: any(a != o.shipping_address and n != o.number for a, n in known.items()),
-    )
-    if order is None:
-        return None
-    new = [a for a, n in known.items() if a != order.shipping_address and n != order.number]
-    if len(new) != 1:
-        return None
-    return ToolCall("update_shipping_address", {"order_number": order.number, "address": new[0]})
-
-
-def _write_for(intent: Intent, *, ticket: Ticket, text: str, orders: _Orders) -> ToolCall | None:
-    if intent.kind == CANCEL:
-        order = orders.pick((OrderStatus.PENDING, OrderStatus.PROCESSING))
-        return ToolCall("cancel_order", {"order_number": order.number, "reason": "customer request"}) if order else None
-    if intent.kind == ADDRESS:
-        return _address_change(text=text, orders=orders)
-    if intent.kind == EXCHANGE:
-        # The order whose items the customer names; a pending one gets the tool's own refusal
-        # (only delivered orders are exchanged), which the reply then explains.
-        order = orders.pick((OrderStatus.DELIVERED, OrderStatus.PENDING, OrderStatus.PROCESSING))
-        if order is None:
-            return None
-        args: dict[str, object] = {"order_number": order.number, "reason": "customer request"}
-        if skus := _named_items(order, text):
-            args["skus"] = skus
-        return ToolCall("create_replacement", args)
-    policy = policy_for(ticket.workspace)
-
-    def refundable_or_none(order: OrderInfo) -> Decimal | None:
-        try:
-            return policy.refundable(order, now=policy_now())
-        except ToolRefused:
-            return None
-
-    order = orders.pick((OrderStatus.DELIVERED,), usable=lambda o: refundable_or_none(o) is not None)
-    refundable = refundable_or_none(order) if order is not None else None
-    if order is None or refundable is None:
-        return None
-    named = _named_items(order, text)
-    items_total = sum((i.price * i.qty for i in order.items if i.sku in named), start=Decimal("0.00"))
-    wished = _amount(text) or (items_total if named and items_total > 0 else None)
-    amount = min(wished, refundable) if wished else refundable
-    return ToolCall("issue_refund", {"order_number": order.number, "amount": str(amount), "reason": "customer request"})
-
-
-def _plan_account(*, ticket: Ticket, ticket_type: str, text: str, session: ToolSession | None = None) -> list[ToolCall]:
-    calls: list[ToolCall] = []
-    own = ticket.customer.email.lower()
-    if ticket_type == TicketType.PASSWORD_RESET:
-        calls.append(ToolCall("send_password_reset", {}))
-    elif ticket_type == TicketType.ACCOUNT_CHANGE:
-        others = [e for e in EMAIL_RE.findall(text) if e.lower() != own]
-        if others:
-            calls.append(ToolCall("request_email_change", {"new_email": others[-1]}))
-        if _address(text):
-            change = _address_change(text=text, orders=_Orders(ticket=ticket, text=text, session=session))
-            if change is not None:
-                calls.append(change)
-    elif ticket_type == TicketType.SCHEDULING:
-        when = WHEN_RE.search(text)
-        if when:
-            calls.append(
-                ToolCall("book_appointment", {"when": f"{when.group(1)}T{when.group(2)}:00", "topic": "support"})
-            )
-    return calls
+    asks = extract_asks(text, customer_email=ticket.customer.email, now=policy_now())
+    return plan_asks(ticket=ticket, asks=asks, text=text, session=session).calls

@@ -56,7 +56,8 @@ def _evaluate(
         return _refuse(call, f"unknown tool {call.tool!r}")
     allowed = session.permissions() if session is not None else permissions(ticket.workspace_id)
     permission = allowed.get(call.tool)
-    if permission is None or not permission.enabled:
+    not_enabled = permission is None or not permission.enabled
+    if not_enabled and not (session is not None and session.simulate_builtin and spec.builtin):
         return _refuse(call, f"the tool {call.tool} is not enabled in this workspace", spec.kind)
     if not isinstance(call.args, dict):
         return _refuse(call, "arguments must be a JSON object", spec.kind)
@@ -74,7 +75,7 @@ def _evaluate(
             amount = parse_amount(call.args[spec.amount_arg])
         except ToolRefused as exc:
             return _refuse(call, exc.reason, spec.kind)
-        if permission.max_amount is not None and amount > permission.max_amount:
+        if permission is not None and permission.max_amount is not None and amount > permission.max_amount:
             return _refuse(
                 call, f"amount {amount} is above the tool's maximum of {permission.max_amount}", spec.kind, amount
             )
@@ -96,6 +97,7 @@ def _evaluate(
         requires_approval=rule is not None,
         rule=rule,
         amount=amount,
+        not_enabled=not_enabled,
     )
     return _Evaluation(check=check, spec=spec, preview=_public(preview))
 

@@ -83,10 +83,14 @@ class ToolSession:
         ticket: Ticket,
         actions: list[HttpAction] | None = None,
         permissions: list[ToolPermission] | None = None,
+        simulate_builtin: bool = False,
     ) -> None:
         """`actions` (in name order) and `permissions`: the workspace's rows when the caller read
         them already (the Agent reads them with its settings in one statement); else read here."""
         self.ticket = ticket
+        # A trial checks every built-in tool as if enabled (nothing runs in a trial), so its report
+        # shows what each tool the workspace has not enabled yet would do.
+        self.simulate_builtin = simulate_builtin
         self._actions: list[HttpAction] | None = actions
         self._permissions: dict[str, ToolPermission] | None = (
             None if permissions is None else {p.tool: p for p in permissions}
