@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from ai.models import ActionRequest, ActionStatus, ApprovalRule, HttpAction, ToolPermission
+from ai.models import ActionRequest, ActionStatus, ApprovalRule, HttpAction, ShopPolicy, ToolPermission
 from ai.tools.approvals import AlreadyDecided, action_approve, action_reject, may_decide
 from ai.tools.http_action import template_fields
 from ai.tools.registry import BUILTIN_TOOLS, RESERVED_NAMES, schema_problem, workspace_specs
@@ -157,6 +157,20 @@ class ApprovalRuleAdmin(ToolSettingAdmin):
     list_display = ["__str__", "workspace", "ticket_type", "tool", "amount_over", "channel", "enabled"]
     list_filter = ["enabled", "workspace"]
     fields = ["workspace", "ticket_type", "tool", "amount_over", "channel", "enabled"]
+
+
+@admin.register(ShopPolicy)
+class ShopPolicyAdmin(ToolSettingAdmin):
+    list_display = ["workspace", "return_window_days", "non_refundable_sku_prefixes", "appointment_horizon_days"]
+    fields = ["workspace", "return_window_days", "non_refundable_sku_prefixes", "appointment_horizon_days"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        note = (
+            "What the AI checks each request against, using the order's own data: returns within the window "
+            "after delivery, final-sale items and the SKU prefixes listed never refunded, address changes and "
+            "cancellations only before shipment. A request the policy forbids goes to a person."
+        )
+        return super().changelist_view(request, {**(extra_context or {}), "subtitle": note})
 
 
 # -------------------------------------------------------------------------- approval queue

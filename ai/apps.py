@@ -8,12 +8,16 @@ class AIConfig(AppConfig):
     verbose_name = "AI"
 
     def ready(self) -> None:
-        # Tools (issue 5): default allow-list and approval rule for every new workspace.
+        # Tools: default allow-list and approval rule for every new workspace.
         from ai.tools.defaults import tool_defaults_create
         from helpdesk import hooks
 
         hooks.workspace_created.connect(tool_defaults_create)
-        # Agent (issue 4): one run per inbound customer message, enqueued after commit.
+        # Agent: one run per inbound customer message, enqueued after commit.
         from ai.agent.pipeline import agent_run_enqueue
 
         hooks.customer_message.connect(agent_run_enqueue)
+        # The one reading of "asks for a person", for the chat handoff as for the Agent.
+        from ai.agent.asks import asks_for_human
+
+        hooks.register_human_ask_detector(asks_for_human)

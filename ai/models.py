@@ -191,6 +191,42 @@ class AISettings(models.Model):
         return f"AI settings of {self.workspace}"
 
 
+class ShopPolicy(models.Model):
+    """The shop's written policy, which the tools enforce and the planner checks against each
+    order: the return window, the SKUs never refundable, how far ahead appointments go. No row
+    means the defaults (ai.tools.policy.DEFAULT_POLICY)."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="shop_policy")
+    return_window_days = models.PositiveIntegerField(
+        default=30, help_text="Days after delivery in which an item may be returned for a refund."
+    )
+    non_refundable_sku_prefixes = models.CharField(
+        max_length=200,
+        default="GIFT",
+        blank=True,
+        help_text="Comma-separated SKU prefixes never refunded or replaced (gift cards). Final-sale items never are.",
+    )
+    appointment_horizon_days = models.PositiveIntegerField(
+        default=90, help_text="How far ahead the AI may book an appointment."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "shop policy"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(return_window_days__lte=3650, appointment_horizon_days__lte=3650),
+                name="shop_policy_sane_days",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Shop policy of {self.workspace}"
+
+    def prefixes(self) -> tuple[str, ...]:
+        return tuple(p.strip().upper() for p in self.non_refundable_sku_prefixes.split(",") if p.strip())
+
+
 class ConfidenceRule(models.Model):
     """Autosend threshold for (channel, ticket type); the most specific rule wins."""
 

@@ -18,11 +18,11 @@ from audit.models import AuditEvent
 from helpdesk.models import Message, Ticket
 
 PART_LABELS = {
-    "retrieval": ("Retrieval support", "how well the help center covers the question"),
-    "groundedness": ("Groundedness", "how much of the draft is backed by the cited text"),
+    "covered": ("Asks covered", "share of the customer's asks answered or done"),
+    "action": ("Action taken", "whether the action the customer asked for was done or queued"),
+    "question": ("Answer relevance", "how closely the best help-center sentence answers the question"),
+    "grounded": ("Groundedness", "whether every detail in the reply comes from a source or tool result"),
     "triage": ("Triage certainty", "how sure the classifier was of the ticket type"),
-    "tools": ("Tool outcome", "whether the tool calls succeeded"),
-    "self_check": ("Model self-check", "the model's own review of its draft"),
 }
 DECISION_WORDS = {
     "autosend": "Sent to the customer automatically",

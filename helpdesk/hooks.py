@@ -45,3 +45,17 @@ def on_customer_message(handler: Callable[[Message], None]) -> Callable[[Message
 
 def customer_message_committed(message: Message) -> None:
     customer_message.fire(message)
+
+
+# "Does this message ask for a person?": one detector for every channel and the Agent. The AI
+# app registers it (ai.agent.asks.asks_for_human); with none registered nothing is detected.
+_human_ask_detectors: list[Callable[[str], bool]] = []
+
+
+def register_human_ask_detector(detector: Callable[[str], bool]) -> None:
+    if detector not in _human_ask_detectors:
+        _human_ask_detectors.append(detector)
+
+
+def asks_for_human(text: str) -> bool:
+    return any(detector(text) for detector in _human_ask_detectors)

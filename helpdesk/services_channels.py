@@ -20,7 +20,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from audit.services import Actor, audit_record
-from helpdesk.channels.handoff import human_requested
+from helpdesk import hooks
 from helpdesk.channels.identity import portal_token
 from helpdesk.models import AuthorKind, Channel, Message, MessageKind, Ticket, TicketStatus, Workspace
 from helpdesk.models_channels import Attachment, ChatMessageKey, ChatSession, CustomerFeedback
@@ -98,7 +98,7 @@ def ticket_customer_handoff(*, ticket: Ticket, actor: Actor, message: Message | 
 
 
 def _after_customer_message(*, ticket: Ticket, message: Message, actor: Actor) -> Ticket:
-    if human_requested(message.body):
+    if hooks.asks_for_human(message.body):
         return ticket_customer_handoff(ticket=ticket, actor=actor, message=message)
     return ticket
 

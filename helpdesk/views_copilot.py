@@ -123,11 +123,11 @@ def _strength(value: float, strong: str, fair: str, weak: str) -> str:
 
 
 PART_WORDS: dict[str, tuple[str, str, str, str]] = {
-    "retrieval": ("Retrieval", "strong match", "partial match", "weak match"),
-    "groundedness": ("Grounding", "claims backed by the sources", "some claims unsupported", "mostly unsupported"),
+    "covered": ("Asks", "every ask answered or done", "some asks still open", "most asks still open"),
+    "action": ("Action", "done or waiting for approval", "not needed", "not done"),
+    "question": ("Answer", "the help center answers it", "a partial answer", "no clear answer"),
+    "grounded": ("Grounding", "every detail from a source", "some details unsupported", "a detail no source states"),
     "triage": ("Triage", "sure of the ticket type", "fairly sure of the type", "unsure of the type"),
-    "tools": ("Tools", "calls went through", "a call was refused", "a call failed"),
-    "self_check": ("Self-check", "passed", "uncertain", "failed"),
 }
 
 
@@ -145,10 +145,10 @@ def confidence_reasons(parts: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _citations(run: AgentRun) -> list[dict[str, Any]]:
     """Cited passages with the section they come from (two passages of one article differ there)."""
-    headings = {p.get("n"): str(p.get("heading", "")) for p in run.passages or []}
+    headings = {p.get("passage"): str(p.get("heading", "")) for p in run.passages or []}
     cited = []
     for c in run.citations or []:
-        parts = [part.strip() for part in headings.get(c.get("n"), "").split(">")]
+        parts = [part.strip() for part in headings.get(c.get("passage"), "").split(">")]
         section = parts[-1] if len(parts) > 1 else ""
         cited.append({"title": c.get("title", ""), "url": c.get("url", ""), "section": section})
     return cited

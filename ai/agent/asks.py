@@ -74,8 +74,8 @@ AMOUNT_RE = re.compile(
 )
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 ADDRESS_LEAD_RE = re.compile(
-    r"(?i)(?:new address(?: is)?|address(?:es)? (?:to|is)(?: be)?|ship (?:it |them )?to|deliver (?:it |them )?to|"
-    r"send (?:it |them )?to|nueva direcci[oó]n(?: es)?|env[ií](?:a|en)(?:lo|la)? a|nouvelle adresse(?: est)?|"
+    r"(?i)(?:new address(?: is)?|address(?:es)? (?:to|is)(?: be)?|(?:ship|deliver|send)(?: [\w#-]+){0,3}? to|"
+    r"nueva direcci[oó]n(?: es)?|env[ií](?:a|en)(?:lo|la)? a|nouvelle adresse(?: est)?|"
     r"livrer (?:à|a)|neue (?:liefer)?adresse(?: ist)?|(?:an|nach) folgende adresse)\s*[:\-]?\s*"
     r"(\d[^\n]{8,300}?|[A-ZÄÖÜ][\w .'-]{2,60}\s\d{1,5}[^\n]{4,200}?)(?:\.\s|\.$|\n|$| instead\b| en su lugar\b| "
     r"à la place\b| stattdessen\b)"
@@ -214,7 +214,10 @@ def amount_in(text: str) -> Decimal | None:
 
 def address_in(text: str) -> str:
     match = ADDRESS_LEAD_RE.search(text) or STREET_RE.search(text)
-    return match.group(1).strip().rstrip(".,") if match else ""
+    if not match:
+        return ""
+    address = re.sub(r"(?i)\s+(?:instead|en su lugar|à la place|stattdessen)\b.*$", "", match.group(1))
+    return address.strip().rstrip(".,")
 
 
 def new_email_in(text: str, own: str) -> str:
@@ -362,8 +365,6 @@ def _slots(intent: str, *, sentence: str, text: str, own_email: str, now: dt.dat
 
 
 def _missing(intent: str, slots: dict[str, Any]) -> tuple[str, ...]:
-    if intent == CHANGE_ADDRESS and not slots.get("address"):
-        return ("address",)
     if intent == CHANGE_EMAIL and not slots.get("new_email"):
         return ("new_email",)
     if intent in (BOOK, RESCHEDULE):

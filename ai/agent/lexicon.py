@@ -119,7 +119,10 @@ REPLACE = (
     r"\breplac\w*\b|\bexchange\w*\b|\bswap\b",
     r"\b(?:arrived|came|was|were|is|are)\s+(?:\w+\s+)?(?:damaged|broken|defective|faulty|torn|ripped|cracked|"
     r"scratched|stained|dented)\b",
-    r"\b(?:damaged|broken|defective|faulty|torn|ripped|cracked)\b",
+    r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked)\b",
+    r"\bsend\s+(?:me\s+)?(?:a\s+new|another|the\s+right|the\s+correct)\s+(?:one|ones|pair|\w+)\b",
+    r"\b(?:change|swap|switch|modify|upgrade|downgrade)\s+(?:the|my|this|that)\s+(?!(?:shipping\s+|delivery\s+|e-?mail\s+)?"
+    r"(?:address|e-?mail|password|phone|appointment|fitting|booking|order\b))\w+(?:\s+\w+)?\s+(?:to|for|into)\b",
     r"\bwrong\s+(?:item|size|colou?r|product|one|pants|shoes|model|order|thing)\b|\bnot\s+what\s+i\s+ordered\b",
     r"\b(?:coming|came|fell)\s+(?:off|apart)\b|\bstopped\s+working\b|\b(?:doesn'?t|won'?t)\s+(?:close|zip|stay\s+closed)\b",
     r"\b(?:different|another|smaller|bigger|larger)\s+size\b|\bsize\s+(?:up|down|smaller|bigger|larger)\b",
@@ -156,8 +159,7 @@ CHANGE_PHONE = (
 CHANGE_ADDRESS = (
     r"\b(?:change|update|correct|fix|modify|edit)\b[^.?!]{0,40}\b(?:shipping\s+|delivery\s+|postal\s+)?address\b",
     r"\b(?:wrong|old|new|typo\s+in\s+(?:my|the))\s+(?:shipping\s+|delivery\s+)?address\b",
-    r"\b(?:ship|send|deliver|redirect)\s+(?:it|them|the\s+order|my\s+order|the\s+package)?\s*to\b[^.?!]{0,80}"
-    r"\binstead\b",
+    r"\b(?:ship|send|deliver|redirect)\b(?:\s+[\w#-]+){0,3}?\s+to\b[^.?!]{0,80}\binstead\b",
     r"\b(?:ship|send|deliver)\s+(?:it|them)\s+to\s+\d",
     r"\bgoing\s+to\s+my\s+old\b|\bi\s+(?:have\s+)?moved\b",
     r"\bcambiar\s+(?:la\s+)?direccion\b|\bnueva\s+direccion\b|\benviar(?:lo)?\s+a\s+otra\s+direccion\b",

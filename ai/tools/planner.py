@@ -183,7 +183,8 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     named = named_items(order, step.ask.sentence or text) or named_items(order, text)
     blocked = [i for i in order.items if i.sku in named and not policy.item_refundable(i)]
     if named and len(blocked) == len(named):
-        kind = "gift cards" if any(i.sku.upper().startswith(("GIFT", "GC")) for i in blocked) else "final-sale items"
+        gift = any(i.sku.upper().startswith(policy.non_refundable_sku_prefixes) for i in blocked)
+        kind = "gift cards" if gift else "final-sale items"
         step.problem = f"policy:{kind} are never refundable"
         return
     try:
@@ -208,7 +209,7 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     )
 
 
-def _replace(step: Step, *, orders: CustomerOrders, text: str) -> None:
+def _replace(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) -> None:
     order, problem = orders.resolve(step.ask, (OrderStatus.DELIVERED,), text)
     step.order = order
     if order is None or problem:
@@ -217,7 +218,8 @@ def _replace(step: Step, *, orders: CustomerOrders, text: str) -> None:
             step.problem = "order:not_delivered"
         return
     skus = named_items(order, step.ask.sentence) or named_items(order, text)
-    replaceable = [i.sku for i in order.items if not i.sku.upper().startswith(("GIFT", "GC"))]
+    prefixes = policy_for(ticket.workspace).non_refundable_sku_prefixes
+    replaceable = [i.sku for i in order.items if not i.sku.upper().startswith(prefixes)]
     if not skus:
         if len(replaceable) != 1:
             step.problem = "missing:items"
@@ -241,19 +243,71 @@ def _cancel(step: Step, *, orders: CustomerOrders, text: str) -> None:
         step.call = ToolCall("cancel_order", {"order_number": order.number, "reason": "customer request"})
 
 
+SAME_AS_RE = re.compile(
+    r"(?i)\bsame\s+(?:address\s+)?as\s+(?:(?:in|on|for|of)\s+)?(?:my\s+|the\s+)?(?:other\s+)?(?:order\s+)?"
+    r"#?([A-Z]{1,4}-?\d{3,10})\b"
+)
+# Everyday short names of places, so "my NYC address" finds the address that says New York.
+PLACE_ALIASES = {
+    "nyc": "new york",
+    "big apple": "new york",
+    "la": "los angeles",
+    "sf": "san francisco",
+    "dc": "washington",
+    "philly": "philadelphia",
+}
+ADDRESS_WORD_RE = re.compile(r"(?i)\b(?:address|ship(?:ping)? to|deliver(?:y|ed)? to|sent to)\b")
+
+
+def _places(address: str) -> list[str]:
+    """The named parts of an address ("12 Elm Avenue, Apt 3, Houston, TX" -> Elm Avenue, Houston)."""
+    parts = [re.sub(r"^\d+[\w-]*\s+", "", p.strip()) for p in address.split(",")]
+    return [p for p in parts if len(p) >= 3 and not re.search(r"\d", p) and p.upper() not in ("USA", "US")]
+
+
+def _known_addresses(text: str, orders: CustomerOrders) -> dict[str, str]:
+    """Addresses the customer points at on their own orders instead of writing one out ("the same
+    as order W123", "my NYC address, it is on my other order"): {address: order number}."""
+    own = [o for o in orders.recent() if o.shipping_address]
+    if same := SAME_AS_RE.search(text):
+        ref = orders.get(same.group(1))
+        return {ref.shipping_address: ref.number} if ref and ref.belongs_to(orders.email) else {}
+    said = " ".join(s for s in re.split(r"(?<=[.!?])\s+", text) if ADDRESS_WORD_RE.search(s)).lower()
+    for short, long in PLACE_ALIASES.items():
+        said = re.sub(rf"\b{short}\b", long, said)
+    found: dict[str, str] = {}
+    for order in own:
+        if any(re.search(rf"\b{re.escape(p.lower())}\b", said) for p in _places(order.shipping_address)):
+            found.setdefault(order.shipping_address, order.number)
+    return found
+
+
 def _address(step: Step, *, orders: CustomerOrders, text: str) -> None:
-    order, problem = orders.resolve(step.ask, NOT_SHIPPED, text)
+    """The new address written out, else one the customer points at on another of their orders;
+    nothing when it is unclear which address is meant (the reply asks rather than guesses)."""
+    written = step.ask.slots.get("address", "")
+    known = {} if written else _known_addresses(text, orders)
+    ask = step.ask
+    if not ask.slots.get("order") and known:
+        # The order to change is the one the address is not on already.
+        pending = [o for o in orders.recent() if o.status in NOT_SHIPPED and o.number not in known.values()]
+        if len(pending) == 1:
+            ask = Ask(ask.intent, {**ask.slots, "order": pending[0].number}, ask.missing, ask.fallback, ask.sentence)
+    order, problem = orders.resolve(ask, NOT_SHIPPED, text)
     step.order = order
     if order is not None and problem and order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
         step.problem = f"policy:order {order.number} has already shipped; the address can only change before shipment"
-    elif not step.ask.slots.get("address"):
-        step.problem = "missing:address"
-    elif order is None or problem:
+        return
+    if order is None or problem:
         step.problem = problem or "missing:order"
-    else:
-        step.call = ToolCall(
-            "update_shipping_address", {"order_number": order.number, "address": step.ask.slots["address"]}
-        )
+        return
+    if not written:
+        new = [a for a, n in known.items() if a != order.shipping_address and n != order.number]
+        if len(new) != 1:
+            step.problem = "missing:address"
+            return
+        written = new[0]
+    step.call = ToolCall("update_shipping_address", {"order_number": order.number, "address": written})
 
 
 def _booking(step: Step, text: str) -> None:
@@ -289,7 +343,7 @@ def plan_asks(*, ticket: Ticket, asks: list[Ask], text: str, session: ToolSessio
         elif intent == A.REFUND:
             _refund(step, ticket=ticket, orders=orders, text=text)
         elif intent == A.REPLACE:
-            _replace(step, orders=orders, text=text)
+            _replace(step, ticket=ticket, orders=orders, text=text)
         elif intent == A.CANCEL:
             _cancel(step, orders=orders, text=text)
         elif intent == A.CHANGE_ADDRESS:

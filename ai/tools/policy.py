@@ -1,8 +1,9 @@
 """The written shop policy the tools enforce (DESIGN.md "Bounded tools").
 
 Defaults for every workspace: returns within 30 days of delivery, final-sale items and gift
-cards never refundable, shipping address changes and cancellations only before shipment. A workspace may get its
-own values in POLICY_OVERRIDES (by slug) until policies get their own settings page.
+cards never refundable, shipping address changes and cancellations only before shipment. A
+workspace edits its own values in the admin ("Shop policy", ai.models.ShopPolicy); a run reads
+them once (cached on the workspace instance it holds).
 """
 
 from __future__ import annotations
@@ -90,8 +91,24 @@ class ShopPolicy:
 
 
 DEFAULT_POLICY = ShopPolicy()
-POLICY_OVERRIDES: dict[str, ShopPolicy] = {}
 
 
 def policy_for(workspace: Workspace) -> ShopPolicy:
-    return POLICY_OVERRIDES.get(workspace.slug, DEFAULT_POLICY)
+    """The workspace's policy: its admin-edited row, else the defaults."""
+    cached: ShopPolicy | None = getattr(workspace, "_shop_policy", None)
+    if cached is not None:
+        return cached
+    from ai.models import ShopPolicy as PolicyRow
+
+    row = PolicyRow.objects.filter(workspace_id=workspace.pk).first()
+    policy = (
+        ShopPolicy(
+            return_window_days=row.return_window_days,
+            non_refundable_sku_prefixes=row.prefixes(),
+            appointment_horizon_days=row.appointment_horizon_days,
+        )
+        if row is not None
+        else DEFAULT_POLICY
+    )
+    workspace._shop_policy = policy  # type: ignore[attr-defined]
+    return policy

@@ -1,4 +1,5 @@
-"""Saving the tool settings an admin edits (allow-list, HTTP actions, approval rules), audited.
+"""Saving the tool settings an admin edits (allow-list, HTTP actions, approval rules, shop
+policy), audited.
 
 One service so the admin and any later settings page record the same "settings.changed" event
 with before and after; an HTTP action's secret is recorded only as set / not set.
@@ -11,11 +12,11 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Model
 
-from ai.models import ApprovalRule, HttpAction, ToolPermission
+from ai.models import ApprovalRule, HttpAction, ShopPolicy, ToolPermission
 from audit.services import Actor, audit_record
 
 SECRET_FIELDS = frozenset({"secret"})
-ToolSetting = ToolPermission | HttpAction | ApprovalRule
+ToolSetting = ToolPermission | HttpAction | ApprovalRule | ShopPolicy
 
 
 def _snapshot(obj: Model) -> dict[str, Any]:

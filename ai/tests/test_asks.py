@@ -1,0 +1,232 @@
+"""The customer's asks as data, and the planner that turns each ask into one tool call (or says
+what stops it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from ai.agent.asks import asks_for_human, extract_asks, outside_policy
+from ai.agent.triage import triage
+from ai.tests import tools_support
+from ai.tests.tools_support import CUSTOMER, make_order
+from ai.tools import ToolCall, plan_asks
+from helpdesk.models import OrderStatus
+from helpdesk.services import ticket_create
+
+shop = tools_support.shop  # A1001 delivered, A1003 processing, A1006 shipped, B2001 someone else's
+NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)  # a Monday
+
+
+def intents(text, language="en"):
+    return [a.intent for a in extract_asks(text, language=language, customer_email=CUSTOMER, now=NOW)]
+
+
+def plan(workspace, body):
+    ticket = ticket_create(
+        workspace=workspace, channel="email", customer_email=CUSTOMER, customer_name="Carla", subject="", body=body
+    )
+    asks = extract_asks(body, customer_email=CUSTOMER, now=timezone.now())
+    return plan_asks(ticket=ticket, asks=asks, text=body)
+
+
+def calls(steps):
+    return [s.call for s in steps.steps if s.call is not None]
+
+
+def problems(steps):
+    return [s.problem for s in steps.steps]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Where is my order A1001? It has not arrived yet.", "en", ["track"]),
+        ("¿Dónde está mi pedido OO-10455? ¿Cuándo lo van a enviar?", "es", ["track"]),
+        ("Bonjour, où en est ma commande ? Je n'ai toujours rien reçu.", "fr", ["track"]),
+        ("Wo ist meine Bestellung? Sie ist noch nicht angekommen.", "de", ["track"]),
+        ("Cancel the pending order and return the watch I received.", "en", ["cancel", "refund"]),
+        ("I want to return the lamp. I also want to exchange the chair.", "en", ["refund", "replace"]),
+        ("Please send me a new reset link, the old one expired.", "en", ["reset_password"]),
+        ("Book me a fitting on Tuesday at 11.", "en", ["book"]),
+        ("Can we move my appointment to Thursday at 3pm instead?", "en", ["reschedule"]),
+        ("Please cancel my fitting appointment on Friday.", "en", ["cancel_appointment"]),
+        ("Ship it to 2250 Mission St Apt 5, San Francisco, CA 94110 instead.", "en", ["change_address"]),
+        ("Please change the email on my account to new@example.com.", "en", ["change_email"]),
+        ("I sent the jacket back two weeks ago, when do I get my refund?", "en", ["refund_status"]),
+        ("Thanks, everything's great!", "en", ["thanks"]),
+        ("Is shipping free for my basket? And do you ship to Canada?", "en", ["question", "question"]),
+        ("The zipper broke. Can you send me a new jacket?", "en", ["replace"]),
+    ],
+)
+def test_it_reads_what_the_customer_asks_for_in_the_order_asked(text, language, expected):
+    assert intents(text, language) == expected
+
+
+def test_it_keeps_the_details_given_and_says_what_is_missing():
+    [book] = extract_asks("Book me a fitting on Tuesday at 11.", customer_email=CUSTOMER, now=NOW)
+    assert (book.slots["when"], book.missing) == ("2026-12-08T11:00:00", ())
+    [moved] = extract_asks("Can we move my fitting to Thursday afternoon?", customer_email=CUSTOMER, now=NOW)
+    assert (moved.slots["date"], moved.missing) == ("2026-12-10", ("time",))
+    [email] = extract_asks("Please update my email, the old one is gone.", customer_email=CUSTOMER, now=NOW)
+    assert email.missing == ("new_email",)
+    [refund] = extract_asks("Refund $20 on order A1001 please", customer_email=CUSTOMER, now=NOW)
+    assert (refund.slots["order"], refund.slots["amount"]) == ("A1001", "20.00")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I want to speak to a manager.", True),
+        ("Please transfer me to a human agent.", True),
+        ("Let me talk to a real person please.", True),
+        ("Agent please", True),
+        ("Je veux parler à un humain", True),
+        ("persona", True),
+        ("If you cannot help with this, transfer me to a human.", False),
+        ("The agent at the store was rude about my refund", False),
+        ("Where is my order A1001?", False),
+    ],
+)
+def test_one_detector_recognises_an_explicit_ask_for_a_person(text, expected):
+    assert asks_for_human(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I want to undo the cancellation of my order.", True),
+        ("Refund each order to the other order's payment method.", True),
+        (
+            "Refund each order to the other order's payment method. If not possible, I will agree to return "
+            "everything with the original payment method.",
+            False,
+        ),
+        ("I'd like compensation for the late delivery.", True),
+        ("If my parcel was lost, where do I ask about it?", False),
+        ("Refund it to my original card please.", False),
+    ],
+)
+def test_it_recognises_requests_no_policy_allows(text, expected):
+    assert outside_policy(text) is expected
+
+
+def test_a_condition_asks_for_nothing_and_a_failed_one_starts_a_fallback():
+    asks = extract_asks(
+        "I want to change the bookshelf to a 4 foot one. If it is not available, cancel the whole order.",
+        customer_email=CUSTOMER,
+        now=NOW,
+    )
+    assert [(a.intent, a.fallback) for a in asks] == [("replace", False), ("cancel", True)]
+    assert intents("If the tablet is returned, also cancel the charger.") == ["cancel"]
+
+
+def test_triage_types_the_ticket_from_its_asks_and_hands_over_asks_for_a_person():
+    assert triage("Thanks, everything's great!").ticket_type == "other"
+    assert triage("Please send me a new password reset link.").ticket_type == "password_reset"
+    asked = triage("I want to return my shoes but first transfer me to a human representative.")
+    assert (asked.ticket_type, asked.rule) == ("complaint", "asks for a human")
+    undo = triage("I cancelled my order by mistake and want you to undo the cancellation.")
+    assert (undo.ticket_type, undo.rule) == ("policy_exception", "outside written policy")
+
+
+# ------------------------------------------------------------------------------ planner
+
+
+def test_it_plans_a_cancel_of_the_customers_order_not_yet_shipped(workspace, shop):
+    assert calls(plan(workspace, "I ordered by mistake and want to cancel order A1003.")) == [
+        ToolCall("cancel_order", {"order_number": "A1003", "reason": "customer request"})
+    ]
+
+
+def test_the_policy_forbids_a_cancel_after_shipment_and_another_customers_order_is_never_found(workspace, shop):
+    shipped = plan(workspace, "Please cancel order A1006.")
+    assert calls(shipped) == [] and problems(shipped)[0].startswith("policy:order A1006 has already shipped")
+    theirs = plan(workspace, "Please cancel order B2001.")
+    assert (calls(theirs), problems(theirs)) == ([], ["order:not_found:B2001"])
+
+
+def test_it_refunds_the_named_item_and_asks_which_one_when_several_could_be_meant(workspace, shop):
+    make_order(
+        workspace,
+        "A1020",
+        total="70.00",
+        items=[
+            {"sku": "LAMP-1", "name": "Desk Lamp", "price": "30.00"},
+            {"sku": "MUG-1", "name": "Mug", "price": "40.00"},
+        ],
+    )
+    named = plan(workspace, "I want to return the desk lamp from order A1020, the mug is fine.")
+    assert calls(named) == [
+        ToolCall("issue_refund", {"order_number": "A1020", "amount": "30.00", "reason": "customer request"})
+    ]
+    unclear = plan(workspace, "I want to return something from order A1020.")
+    assert (calls(unclear), problems(unclear)) == ([], ["missing:items"])
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Please refund order A1004.", "outside the 30-day return window"),
+        ("I want my money back for the gift card on order A1005.", "gift cards are never refundable"),
+    ],
+)
+def test_a_refund_the_policy_forbids_is_a_policy_problem_whatever_the_words(workspace, shop, body, reason):
+    [step] = plan(workspace, body).steps
+    assert step.call is None and step.problem.startswith("policy:") and reason in step.problem
+
+
+def test_it_plans_an_address_change_only_with_the_address_and_only_before_shipment(workspace, shop):
+    assert calls(plan(workspace, "Please ship order A1003 to 9 Elm Road, Shelbyville instead.")) == [
+        ToolCall("update_shipping_address", {"order_number": "A1003", "address": "9 Elm Road, Shelbyville"})
+    ]
+    assert problems(plan(workspace, "Please change the address of order A1003 to my new home.")) == ["missing:address"]
+    assert problems(plan(workspace, "Please ship order A1006 to 9 Elm Road, Shelbyville instead."))[0].startswith(
+        "policy:"
+    )
+
+
+def test_it_moves_an_order_to_an_address_the_customer_points_at_on_another_order(workspace, shop):
+    from helpdesk.models import Order
+
+    Order.objects.filter(number="A1001").update(shipping_address="5 Park Ave, New York, NY, 10001")
+    expected = ToolCall(
+        "update_shipping_address", {"order_number": "A1003", "address": "5 Park Ave, New York, NY, 10001"}
+    )
+    assert calls(plan(workspace, "Please change the address of order A1003 to be the same as order A1001.")) == [
+        expected
+    ]
+    # Another customer's order is never a source of an address.
+    assert calls(plan(workspace, "Change the address of A1003 to the same as order B2001.")) == []
+
+
+def test_it_books_only_with_a_day_and_a_time(workspace, shop):
+    dated = plan(workspace, "Please book me a fitting on 2099-01-05 14:30.")
+    assert calls(dated) == [ToolCall("book_appointment", {"when": "2099-01-05T14:30:00", "topic": "fitting"})]
+    assert problems(plan(workspace, "Can I book a fitting some time next week?")) == ["missing:date"]
+
+
+def test_a_fallback_is_dropped_when_the_ask_before_it_can_be_done(workspace, shop):
+    make_order(workspace, "A1020", total="30.00", items=[{"sku": "LAMP-1", "name": "Desk Lamp", "price": "30.00"}])
+    body = "I want to exchange the desk lamp from A1020. If that is not possible, cancel my pending order."
+    assert [c.tool for c in calls(plan(workspace, body))] == ["create_replacement"]
+
+
+def test_an_ask_for_a_person_plans_the_hand_over_only(workspace, shop):
+    assert [c.tool for c in calls(plan(workspace, "I want to return my shoes. Transfer me to a human agent."))] == [
+        "escalate_to_human"
+    ]
+
+
+def test_a_pending_order_is_not_exchanged(workspace, shop):
+    make_order(
+        workspace,
+        "A1021",
+        status=OrderStatus.PENDING,
+        total="90.00",
+        items=[{"sku": "BOOT-8", "name": "Hiking Boots", "price": "90.00"}],
+    )
+    [step] = plan(workspace, "I want to exchange the hiking boots in order A1021 for a size 9.").steps
+    assert (step.call, step.problem) == (None, "order:not_delivered")
