@@ -549,6 +549,10 @@ class TrialRun(models.Model):
     sending, executing or billing anything; `report` is the DESIGN.md report JSON."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="trial_runs")
+    # The trial's own workspace (ai.trial.sandbox): its help center, customers, orders and tickets.
+    sandbox = models.ForeignKey(
+        Workspace, on_delete=models.SET_NULL, null=True, blank=True, related_name="sandbox_of_trials"
+    )
     status = models.CharField(max_length=16, choices=TrialStatus.choices, default=TrialStatus.QUEUED)
     progress = models.PositiveIntegerField(default=0, help_text="Tickets run so far.")
     total = models.PositiveIntegerField(default=0, help_text="Tickets to run.")

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:trial_id>/progress/", views_trial.trial_progress, name="progress"),
     path("<int:trial_id>/mark/", views_trial.trial_mark, name="mark"),
     path("<int:trial_id>/report.json", views_trial.trial_download, name="download"),
+    path("<int:trial_id>/delete/", views_trial.trial_remove, name="delete"),
 ]

@@ -225,3 +225,17 @@ def trial_download(request: HttpRequest, trial_id: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="trial-{trial.pk}-report.json"'
     return response
+
+
+@login_required
+@require_POST
+def trial_remove(request: HttpRequest, trial_id: int) -> HttpResponse:
+    """Delete a trial and its sandbox (its imported help center, customers, orders, tickets)."""
+    from ai.trial.sandbox import trial_delete
+    from audit.services import Actor
+
+    trial = _trial(request, trial_id)
+    if trial.status in (TrialStatus.QUEUED, TrialStatus.RUNNING):
+        return HttpResponse("A trial that is still running cannot be deleted.", status=409)
+    trial_delete(trial=trial, actor=Actor.for_user(request.user))
+    return redirect("trial:home")

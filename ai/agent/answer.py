@@ -287,9 +287,14 @@ NEXT_STEP = {
 
 def _next_step_quote(steps: list[dict[str, Any]], sources: list[tuple[int, str]]) -> list[Quote]:
     """One sentence on what happens next for the first ask that was done or answered, if the help
-    center has one that fits that ask closely (never a loosely related one)."""
+    center has one that fits that ask closely (never a loosely related one). For an ask the AI
+    could not act on (a tool not enabled, an identity to confirm), the sentence that tells the
+    customer how to do it themselves, for the person who reviews the draft."""
     for step in steps:
-        if step_outcome(step) not in ("done", "queued", "answered"):
+        outcome = step_outcome(step)
+        if outcome in ("not_allowed", "unverified"):
+            return pick_quotes(str(step.get("quote_query") or ""), sources, bar=QUESTION_BAR, limit=1)
+        if outcome not in ("done", "queued", "answered"):
             continue
         status = str((step.get("order") or {}).get("status") or "")
         query = NEXT_STEP.get((str(step.get("intent")), status)) or NEXT_STEP.get((str(step.get("intent")), ""))

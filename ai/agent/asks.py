@@ -304,6 +304,30 @@ def _distinct(questions: list[_Found]) -> list[_Found]:
     return out
 
 
+_DAMAGE_RE = re.compile(
+    r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked|wrong\s+(?:item|size|colou?r)|replac\w*|"
+    r"exchang\w*|danad|roto|abime|casse|kaputt|beschadigt|defekt)"
+)
+# An informational question ("how long is the reset link valid?", "what is the return window?")
+# asks for an answer, not for the action its words name; "how do I reset it?" does ask for it.
+_INFO_QUESTION_RE = re.compile(
+    r"^(?:how\s+(?:long|many|much|soon|often)|what|which|when|where|why|is\s+there|are\s+there|do\s+you|"
+    r"does\s+(?:the|your|it)|cuanto|cual|que|quel|quelle|combien|wie\s+lange|welche|was)\b"
+)
+_NEED_RE = re.compile(
+    r"\b(?:can'?t|cannot|never|expired|invalid|locked|not\s+work|doesn'?t\s+work|please|i\s+want|i\s+need|"
+    r"i'?d\s+like|my\s+order|por\s+favor|s'il\s+vous\s+plait|bitte)\b"
+)
+INFO_ONLY_INTENTS = frozenset(
+    {"reset_password", "change_email", "change_address", "book", "refund", "replace", "cancel"}
+)
+
+
+def _info_question(sentence: str, intent: str) -> bool:
+    stripped = sentence.strip().lstrip("¿¡").strip()
+    return intent in INFO_ONLY_INTENTS and bool(_INFO_QUESTION_RE.search(stripped)) and not _NEED_RE.search(stripped)
+
+
 def _reconcile(found: list[_Found]) -> list[_Found]:
     """A damaged item with an explicit refund ask is a refund; a refund-status question is not a
     new refund; an appointment cancelled is not an order cancelled."""
@@ -328,6 +352,9 @@ def _reconcile(found: list[_Found]) -> list[_Found]:
         out = [f for f in out if f.intent not in (BOOK, CANCEL)]
     if CHANGE_EMAIL in intents:
         out = [f for f in out if f.intent != CHANGE_ADDRESS or not re.search(r"e-?mail", f.sentence)]
+    if RESET_PASSWORD in intents:
+        # "can you send another one?" after an expired reset link asks for a link, not a product.
+        out = [f for f in out if f.intent != REPLACE or _DAMAGE_RE.search(f.sentence)]
     if CANCEL in intents and TRACK in intents:
         # "can you cancel it before it ships?" asks for the cancellation; the status is the means.
         out = [f for f in out if f.intent != TRACK]
@@ -390,7 +417,7 @@ def extract_asks(
     found: list[_Found] = []
     questions: list[_Found] = []
     for start, sentence in _sentences(masked):
-        intents = _intents_in(sentence)
+        intents = [(at, i) for at, i in _intents_in(sentence) if not _info_question(sentence, i)]
         for at, intent in intents:
             found.append(_Found(intent, start + at, sentence, start))
         if not intents and _is_question(folded[start : start + len(sentence)]):

@@ -167,14 +167,20 @@ CHANGE_ADDRESS = (
     r"\b(?:liefer)?adresse\s+(?:andern|korrigieren|aktualisieren)\b|\bneue\s+(?:liefer)?adresse\b",
 )
 RESET_PASSWORD = (
-    r"\bpassword\b|\breset\s+(?:link|email)\b|\bforgot\w*\s+(?:my\s+)?(?:password|login)\b",
-    r"\b(?:can'?t|cannot|can\s+not|unable\s+to|couldn'?t)\s+(?:log|sign)\s*(?:in|into|on)\b|\blocked\s+out\b|"
-    r"\baccount\s+(?:is\s+)?locked\b",
-    r"\bcontrasena\b|\bno\s+puedo\s+(?:iniciar\s+sesion|entrar|acceder)\b|\brestablecer\b",
-    r"\bmot\s+de\s+passe\b|\bje\s+n'?\s?arrive\s+(?:pas|plus)\s+a\s+me\s+connecter\b|\breinitialis\w*\b",
-    r"\bpasswort\b|\bkennwort\b|\b(?:kann\s+mich\s+nicht|nicht)\s+(?:mehr\s+)?(?:an|ein)(?:melden|loggen)\b|"
-    r"\bkonto\s+(?:ist\s+)?gesperrt\b",
-    r"\bsenha\b|\bpassword\s+dimenticata\b",
+    r"\b(?:reset|recover|new)\s+(?:my\s+|the\s+|a\s+)?password\b|\bpassword\s+reset\b",
+    r"\bforgot\w*\s+(?:my\s+)?(?:password|login)\b|\bforgotten\s+password\b",
+    r"\b(?:can'?t|cannot|can\s+not|unable\s+to|couldn'?t|won'?t\s+let\s+me)\s+(?:log|sign)\s*(?:in|into|on)\b|"
+    r"\blocked\s+out\b|\baccount\s+(?:is\s+|got\s+)?locked\b",
+    r"\breset\s+(?:link|email|e-mail|mail)\b[^.?!]{0,60}\b(?:expired|invalid|never|didn'?t|not|doesn'?t|broken)\b",
+    r"\b(?:send|resend)\s+(?:me\s+)?(?:a\s+|another\s+|the\s+)?(?:new\s+)?(?:reset\s+|password\s+)?link\b",
+    r"\bpassword\b[^.?!]{0,40}\b(?:not\s+work|doesn'?t\s+work|wrong|incorrect|expired)\b",
+    r"\bolvide\s+mi\s+contrasena\b|\brestablecer\s+(?:mi\s+|la\s+)?contrasena\b|\bno\s+puedo\s+(?:iniciar\s+sesion|"
+    r"entrar|acceder)\b|\bcuenta\s+(?:esta\s+)?bloqueada\b",
+    r"\bmot\s+de\s+passe\s+oublie\b|\breinitialiser\s+(?:mon\s+|le\s+)?mot\s+de\s+passe\b|\bje\s+n'?\s?arrive\s+"
+    r"(?:pas|plus)\s+a\s+me\s+connecter\b|\bcompte\s+(?:est\s+)?bloque\b",
+    r"\bpasswort\s+(?:vergessen|zurucksetzen)\b|\b(?:kann\s+mich\s+nicht|nicht)\s+(?:mehr\s+)?(?:an|ein)"
+    r"(?:melden|loggen)\b|\bkonto\s+(?:ist\s+)?gesperrt\b",
+    r"\bsenha\s+esquecida\b|\besqueci\s+(?:a\s+)?(?:minha\s+)?senha\b|\bpassword\s+dimenticata\b",
 )
 RESCHEDULE = (
     r"\b(?:move|reschedule|change|push|shift|postpone)\s+(?:my\s+|the\s+|our\s+)?(?:\w+\s+){0,2}"

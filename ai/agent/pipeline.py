@@ -26,10 +26,12 @@ from django.db import connection, transaction
 from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
+from ai.agent import asks as A
 from ai.agent.answer import article_sources
+from ai.agent.asks import Ask
 from ai.agent.confidence import Confidence, score_with
 from ai.agent.decide import Verdict, confidence_rules, decide, threshold_from
-from ai.agent.grounding import groundedness, unsupported_details
+from ai.agent.grounding import groundedness, split_sentences, unsupported_details
 from ai.agent.outcomes import COVERED, customer_has_orders, expanded_query, open_asks, step_data, step_outcome
 from ai.agent.snapshot import instance_from_json, read_rows
 from ai.agent.triage import Triage, triage
@@ -337,7 +339,7 @@ def _steps(ctx: RunContext) -> None:
     passages = _retrieve(ctx, tri)
     _record_triage(ctx, tri, ticket_type, passages)
     tools = _tools()
-    plan = _plan(ctx, tools, tri)
+    plan = _plan(ctx, tools, tri, ticket_type)
     request = _request(ctx, tri, ticket_type, passages, plan, tools)
     chat_plan = provider.plan(request)
     ctx.check_budget()
@@ -447,7 +449,7 @@ def _record_triage(ctx: RunContext, tri: Triage, ticket_type: str, passages: lis
     ctx.started = True
 
 
-def _plan(ctx: RunContext, tools: Any | None, tri: Triage) -> Any | None:
+def _plan(ctx: RunContext, tools: Any | None, tri: Triage, ticket_type: str) -> Any | None:
     """One step per ask (ai.tools.planner). Human-needed tickets plan nothing but the hand-over."""
     if tools is None:
         return None
@@ -458,6 +460,10 @@ def _plan(ctx: RunContext, tools: Any | None, tri: Triage) -> Any | None:
         permissions=ctx.tool_permissions,
         simulate_builtin=ctx.run.kind == "trial",
     )
+    if ticket_type in HUMAN_NEEDED_TYPES:
+        # A person takes the ticket: nothing is planned but the hand-over.
+        handover = Ask(A.HUMAN, sentence=tri.redacted_text[:300])
+        return tools.plan_asks(ticket=ctx.ticket, asks=[handover], text=tri.redacted_text, session=ctx.tools)
     return tools.plan_asks(ticket=ctx.ticket, asks=tri.asks, text=tri.redacted_text, session=ctx.tools)
 
 
@@ -748,9 +754,10 @@ def _score(
     sources += [f"{s.get('sentence', '')} {json.dumps(s.get('args') or {})}" for s in steps]
     draft.unsupported = unsupported_details(_body(draft.reply), [*sources, customer_email])
     grounded = 0.0 if draft.unsupported else 1.0
-    if draft.sentences and not local:
+    if not local:
         # A model's own sentences must also say what a source says, not only reuse its numbers.
-        grounded = min(grounded, groundedness(draft.sentences, sources)[0])
+        claims = draft.sentences or split_sentences(_body(draft.reply), min_words=4)
+        grounded = min(grounded, groundedness(claims, sources)[0]) if claims else grounded
     return score_with(
         calibration=calibration,
         parts={

@@ -33,7 +33,12 @@ def test_the_decision_order():
         "has_sources": True,
     }
     assert decide(**base).decision == "autosend"
-    assert decide(**{**base, "confidence": 0.8}).reason == "confidence 0.80 below threshold 0.85"
+    assert decide(**{**base, "confidence": 0.8}).reason == "confidence 80% is below the threshold of 85%"
+    # Just under the threshold never reads as equal to it.
+    assert decide(**{**base, "confidence": 0.8499}).reason == "confidence 84.9% is below the threshold of 85%"
+    # An ask left open keeps even a sure reply a draft, saying what is open.
+    opened = decide(**{**base, "confidence": 0.99, "open_asks": ["ask the customer for the order (track)"]})
+    assert (opened.decision, opened.reason) == ("draft", "not resolved yet: ask the customer for the order (track)")
     assert decide(**{**base, "mode": "copilot"}).decision == "draft"
     assert decide(**{**base, "has_sources": False}).reason == "no matching article"
     assert decide(**{**base, "injection": True}).decision == "escalate"

@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 
 pytest_plugins = ["ai.tests.agent_support"]
 
-PASSWORD_Q = "I forgot my password and can't log in"
+PASSWORD_Q = "How long is the password reset link valid?"
 ANSWER = 'Use the "Forgot password" link on the sign-in page to get a reset link by email. [1]'
 
 
@@ -36,21 +36,23 @@ def test_it_drafts_over_http_with_json_output(workspace, helpcenter, agent_mode,
     ticket = new_ticket(workspace, PASSWORD_Q)
     run = run_agent(ticket)
     assert (run.provider, run.model, run.status) == ("openai", "test-model", RunStatus.DONE)
-    assert run.citations == [{"n": 1, "title": "Signing in", "url": run.passages[0]["url"]}]
-    assert run.confidence_parts["self_check"] == 0.9 and run.confidence_parts["groundedness"] == 1.0
+    assert run.citations == [
+        {"n": 1, "passage": run.passages[0]["passage"], "title": "Signing in", "url": run.passages[0]["url"]}
+    ]
+    assert run.confidence_parts["grounded"] == 1.0 and run.confidence_parts["unsupported"] == []
     assert run.decision == "autosend" and ai_replies(ticket)[0].body.startswith("Hi Carla")
     [request] = chat.requests
-    assert request["model"] == "test-model" and request["response_format"] == {"type": "json_object"}
+    assert request["model"] == "test-model" and request["response_format"]["type"] == "json_schema"
     assert request["messages"][0]["role"] == "system" and "ONLY" in request["messages"][0]["content"]
     assert PASSWORD_Q in request["messages"][1]["content"] and "Forgot password" in request["messages"][1]["content"]
 
 
-def test_it_runs_a_tool_call_then_drafts_from_the_result(workspace, helpcenter, orders, agent_mode, chat):
+def test_with_nothing_planned_it_runs_the_models_tool_call_then_drafts(workspace, helpcenter, orders, agent_mode, chat):
     chat.script = [
         completion(tool_calls=[{"name": "lookup_order", "args": {"order_number": "A1001"}}]),
         reply_json("Your order A1001 shipped with UPS, tracking number 1Z999AA10123456784.", [], 0.9),
     ]
-    ticket = new_ticket(workspace, "Where is my order A1001?")
+    ticket = new_ticket(workspace, "Could you look into A1001 for me please?")
     run = run_agent(ticket)
     assert run.status == RunStatus.DONE, run.reason
     first, second = chat.requests
@@ -110,3 +112,29 @@ def test_the_model_never_receives_a_card_number(workspace, helpcenter, agent_mod
         assert card not in raw and card.replace(" ", "") not in raw
     assert "[REDACTED CARD]" in chat.raw[0]
     assert run.decision == "escalate" and run.ticket_type == "sensitive_data"
+
+
+def test_a_number_no_source_states_keeps_a_model_reply_from_being_sent(workspace, helpcenter, agent_mode, chat):
+    ConfidenceRule.objects.create(workspace=workspace, autosend_threshold=0.1)
+    question = "How long is the password reset link valid?"
+    chat.script = [reply_json("The reset link is valid for 48 hours. [1]", [1], 0.99)]
+    invented = run_agent(new_ticket(workspace, question))
+    assert invented.decision == "draft" and "48" in invented.reason
+    assert invented.confidence_parts["unsupported"] == ["48"]
+    chat.script = [reply_json("The reset link is valid for 24 hours. [1]", [1], 0.99)]
+    ticket = new_ticket(workspace, question)
+    stated = run_agent(ticket)
+    assert stated.decision == "autosend", stated.reason
+    assert stated.citations[0]["title"] == "Signing in"
+
+
+def test_planned_calls_reach_the_model_with_their_results_in_one_request(workspace, helpcenter, orders, chat):
+    chat.script = [reply_json("Your order A1001 shipped with UPS; tracking 1Z999AA10123456784.", [], 0.9)]
+    run = run_agent(new_ticket(workspace, "Where is my order A1001?"))
+    [request] = chat.requests
+    assert request["response_format"]["type"] == "json_schema"
+    assert "track" in request["messages"][1]["content"]  # the asks, as planned
+    calls, result = request["messages"][2], request["messages"][3]
+    assert calls["tool_calls"][0]["function"]["name"] == "lookup_order"
+    assert result["role"] == "tool" and json.loads(result["content"])["result"]["carrier"] == "UPS"
+    assert run.confidence_parts["unsupported"] == []

@@ -14,7 +14,7 @@ from helpdesk.services import ticket_add_customer_message
 
 pytest_plugins = ["ai.tests.agent_support"]
 
-PASSWORD_Q = "I forgot my password and can't log in"
+PASSWORD_Q = "How long is the password reset link valid?"
 CARD = "4111 1111 1111 1111"
 
 

@@ -69,11 +69,14 @@ def test_the_planner_never_plans_more_than_policy_and_identity_allow(workspace, 
         assert set(call.args) & {"email", "customer", "customer_email"} == set()
 
 
-def test_the_planner_only_plans_enabled_tools(workspace, shop):
+def test_a_planned_tool_that_is_not_enabled_is_refused_by_the_runner(workspace, shop):
     ticket = hostile_ticket(workspace, "Refund $20 on A1001")
-    assert plan_tool_calls(ticket=ticket, ticket_type="refund", text="Refund $20 on A1001") == [
-        ToolCall("lookup_order", {"order_number": "A1001"})
-    ]
+    [_, refund] = plan_tool_calls(ticket=ticket, ticket_type="refund", text="Refund $20 on A1001")
+    assert refund == ToolCall(
+        "issue_refund", {"order_number": "A1001", "amount": "20.00", "reason": "customer request"}
+    )
+    check = tool_check(ticket=ticket, call=refund)
+    assert not check.allowed and "not enabled" in check.reason
 
 
 # (call, expected status, a fragment of the audited reason)

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from ai.models import ActionRequest, AgentRun, TrialItem, TrialRun
+from ai.models import ActionRequest, AgentRun, TrialRun
 from ai.tests.trial_support import NOW, ORDERS, enable_shop_tools
 from ai.trial.inputs import parse_tickets
 from ai.trial.report import ACTION_STATUSES, CURVE_THRESHOLDS, DECISIONS, TICKET_KEYS
@@ -114,47 +114,72 @@ def test_it_sends_executes_and_bills_nothing(workspace, trial_inputs, tmp_path):
     run_trial(workspace.slug, trial_inputs, tmp_path)
     after = {o.number: (o.status, o.total, o.shipping_address) for o in Order.objects.filter(workspace=workspace)}
     assert after == before
-    assert not Message.objects.filter(ticket__workspace=workspace, kind=MessageKind.REPLY).exists()
+    sandbox = TrialRun.objects.get(workspace=workspace).sandbox
+    for space in (workspace, sandbox):
+        assert not Message.objects.filter(ticket__workspace=space, kind=MessageKind.REPLY).exists()
+        assert not ActionRequest.objects.filter(workspace=space).exists()
+        assert not Outcome.objects.filter(workspace=space).exists()
+        assert not AuditEvent.objects.filter(workspace=space, kind__startswith="shop.").exists()
+        assert not AuditEvent.objects.filter(workspace=space, kind="message.replied").exists()
     assert mail.outbox == []
-    assert not ActionRequest.objects.filter(workspace=workspace).exists()
-    assert not Outcome.objects.filter(workspace=workspace).exists()
-    assert not AuditEvent.objects.filter(workspace=workspace, kind__startswith="shop.").exists()
-    assert not AuditEvent.objects.filter(workspace=workspace, kind="message.replied").exists()
-    statuses = AuditEvent.objects.filter(workspace=workspace, kind="ai.tool_called").values_list(
+    statuses = AuditEvent.objects.filter(workspace=sandbox, kind="ai.tool_called").values_list(
         "data__tool", "data__status"
     )
     assert ("issue_refund", "executed") not in set(statuses)
-    # The Agent ran in trial runs only, with the workspace's own mode left as it was.
-    assert set(AgentRun.objects.filter(workspace=workspace).values_list("kind", flat=True)) == {"trial"}
+    # The Agent ran in trial runs only, in the sandbox, with the live workspace's mode left as it was.
+    assert not AgentRun.objects.filter(workspace=workspace).exists()
+    assert set(AgentRun.objects.filter(workspace=sandbox).values_list("kind", flat=True)) == {"trial"}
     workspace.refresh_from_db()
     assert workspace.mode == WorkspaceMode.COPILOT
-    # Trial tickets are marked and closed: none waits in a working queue.
-    trial_tickets = Ticket.objects.filter(workspace=workspace, external_id__startswith="trial:")
+    # Trial tickets are marked and closed: none waits in a working queue, and none is in the live inbox.
+    assert not Ticket.objects.filter(workspace=workspace).exists()
+    trial_tickets = Ticket.objects.filter(workspace=sandbox, external_id__startswith="trial:")
     assert trial_tickets.count() == 5
     assert set(trial_tickets.values_list("status", flat=True)) == {TicketStatus.CLOSED}
 
 
-def test_it_reruns_cleanly_and_leaves_other_data_alone(workspace, ticket, trial_inputs, tmp_path):
+def test_a_trial_runs_in_a_sandbox_and_leaves_the_live_workspace_unchanged(
+    workspace, ticket, trial_inputs, tmp_path, django_capture_on_commit_callbacks
+):
+    from ai.trial.sandbox import trial_delete
+    from helpdesk.helpcenter_import import import_helpcenter
+    from helpdesk.models import Article, Customer
+    from helpdesk.services import ticket_create
+
     enable_shop_tools(workspace)
+    # The live workspace has an article with the same slug as an uploaded one, and a customer
+    # and an order the trial's files name too.
+    live_hc = tmp_path / "live"
+    live_hc.mkdir()
+    (live_hc / "returns.md").write_text("---\ntitle: Returns and refunds\n---\nOur own live returns text.\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_helpcenter(workspace=workspace, path=live_hc, actor=Actor.system("test"))
+    ticket_create(workspace=workspace, channel="email", customer_email="rita@customer.test", subject="s", body="b")
+    orders_load(workspace=workspace, data={"orders": ORDERS["orders"][:1]}, actor=Actor.system("test"))
+
+    def live_state():
+        return (
+            sorted(Article.objects.filter(workspace=workspace).values_list("slug", "title", "body", "status")),
+            sorted(Customer.objects.filter(workspace=workspace).values_list("email", "name")),
+            sorted(Ticket.objects.filter(workspace=workspace).values_list("pk", "status", "subject")),
+            sorted(Order.objects.filter(workspace=workspace).values_list("number", "status", "total")),
+        )
+
+    before = live_state()
     first, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path, name="one.json")
-    # A trial ticket someone reopened is closed again by the next trial.
-    old = Ticket.objects.get(workspace=workspace, external_id="trial:T-2")
-    Ticket.objects.filter(pk=old.pk).update(status=TicketStatus.OPEN)
     second, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path, name="two.json")
-    assert second["summary"]["tickets"] == first["summary"]["tickets"] == 5
-    assert second["summary"]["by_decision"] == first["summary"]["by_decision"]
+    assert live_state() == before
     assert [t["decision"] for t in second["tickets"]] == [t["decision"] for t in first["tickets"]]
-    assert second["summary"]["retired_trial_tickets"] == 1
-    latest = TrialRun.objects.filter(workspace=workspace).order_by("-pk")[0]
-    assert TrialItem.objects.filter(trial=latest).count() == 5
-    assert not TrialItem.objects.filter(trial=latest, ticket=old).exists()
-    assert (
-        not Ticket.objects.filter(workspace=workspace, external_id__startswith="trial:")
-        .exclude(status=TicketStatus.CLOSED)
-        .exists()
-    )
-    ticket.refresh_from_db()
-    assert ticket.status == TicketStatus.NEW and ticket.external_id == ""
+    one, two = TrialRun.objects.filter(workspace=workspace).order_by("pk")
+    assert one.sandbox != two.sandbox and first["summary"]["sandbox"] == one.sandbox.slug
+    # Drafts quote the trial's own help center, never the live one.
+    assert all("Our own live returns text" not in t["reply"] for t in first["tickets"] + second["tickets"])
+    sandbox_id, one_id = one.sandbox_id, one.pk
+    trial_delete(trial=one, actor=Actor.system("test"))
+    assert not Ticket.objects.filter(workspace_id=sandbox_id).exists()
+    assert not AuditEvent.objects.filter(workspace_id=sandbox_id).exists()
+    assert AuditEvent.objects.filter(workspace=workspace, kind="trial.deleted", data__trial=one_id).exists()
+    assert live_state() == before and TrialRun.objects.filter(pk=two.pk).exists()
 
 
 def test_it_judges_the_return_window_as_of_now(workspace, trial_inputs, tmp_path):

@@ -31,7 +31,7 @@ from ai.tools.base import ToolCall, ToolRefused
 from ai.tools.connector import ItemInfo, OrderInfo, ShopConnector, connector_for
 from ai.tools.policy import policy_for, policy_now
 from audit.services import Actor
-from helpdesk.models import OrderStatus, Ticket
+from helpdesk.models import HUMAN_NEEDED_TYPES, OrderStatus, Ticket, TicketType
 
 if TYPE_CHECKING:
     from ai.tools.session import ToolSession
@@ -75,9 +75,15 @@ class Plan:
 
     @property
     def calls(self) -> list[ToolCall]:
-        """Each step's call once, reads first (they inform the reply), in the order asked."""
+        """A look-up of each order an ask is about (the person reviewing sees it, the reply can
+        rest on it), then each step's call once, in the order asked."""
         calls: list[ToolCall] = []
-        for step in sorted(self.steps, key=lambda s: 0 if s.call and s.call.tool == "lookup_order" else 1):
+        for step in self.steps:
+            if step.order is not None:
+                lookup = ToolCall("lookup_order", {"order_number": step.order.number})
+                if lookup not in calls:
+                    calls.append(lookup)
+        for step in self.steps:
             if step.call is not None and step.call not in calls:
                 calls.append(step.call)
         return calls
@@ -375,8 +381,11 @@ def _drop_settled_fallbacks(steps: list[Step]) -> None:
 def plan_tool_calls(
     *, ticket: Ticket, ticket_type: str = "", text: str, session: ToolSession | None = None
 ) -> list[ToolCall]:
-    """The calls the text's asks need (the flat list the runner checks)."""
+    """The calls the text's asks need (the flat list the runner checks); a ticket of a type that
+    needs a person gets the hand-over only."""
     from ai.agent.asks import extract_asks
 
+    if ticket_type in HUMAN_NEEDED_TYPES:
+        return [ToolCall("escalate_to_human", {"reason": f"{TicketType(ticket_type).label} tickets need a person"})]
     asks = extract_asks(text, customer_email=ticket.customer.email, now=policy_now())
     return plan_asks(ticket=ticket, asks=asks, text=text, session=session).calls

@@ -35,6 +35,11 @@ TICKET_KEYS = (
     "citations",
     "actions",
     "reason",
+    # Beyond the contract's keys: what the customer asked and what was done about each ask, the
+    # confidence's parts, and the tools used that the workspace has not enabled yet.
+    "asks",
+    "confidence_parts",
+    "tools_not_enabled",
 )
 CURVE_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99)
 CALIBRATION_BINS = 5  # [0, .2), [.2, .4) ... [.8, 1.0]
@@ -62,7 +67,11 @@ def ticket_entry(external_id: str, run: AgentRun | None) -> dict[str, Any]:
             "citations": [],
             "actions": [],
             "reason": "the run did not start",
+            "asks": [],
+            "confidence_parts": {},
+            "tools_not_enabled": [],
         }
+    parts = run.confidence_parts or {}
     return {
         "external_id": external_id,
         "ticket_type": run.ticket_type,
@@ -76,6 +85,9 @@ def ticket_entry(external_id: str, run: AgentRun | None) -> dict[str, Any]:
             for a in run.tool_calls
         ],
         "reason": run.reason,
+        "asks": [{"intent": s.get("intent"), "outcome": s.get("outcome")} for s in parts.get("steps") or []],
+        "confidence_parts": {k: v for k, v in parts.items() if isinstance(v, int | float) and k != "calibration_map"},
+        "tools_not_enabled": sorted({str(a.get("tool")) for a in run.tool_calls if a.get("not_enabled")}),
     }
 
 
@@ -172,6 +184,19 @@ def summarize(tickets: list[dict[str, Any]]) -> dict[str, Any]:
         "by_type_decision": by_type_decision,
         "actions_by_status": {s: actions[s] for s in ACTION_STATUSES},
         "mean_confidence": round(sum(confidences) / len(confidences), 4) if confidences else None,
+        **tools_to_enable(tickets),
+    }
+
+
+def tools_to_enable(tickets: list[dict[str, Any]]) -> dict[str, Any]:
+    """What enabling each tool the workspace has not enabled would change: the tickets it would
+    resolve (autosent, or queued for a manager's approval) that cannot be resolved without it."""
+    resolving = [e for e in tickets if e["decision"] in (Decision.AUTOSEND, Decision.AWAITING_APPROVAL)]
+    per_tool = Counter(tool for e in resolving for tool in e.get("tools_not_enabled") or [])
+    today = [e for e in tickets if e["decision"] == Decision.AUTOSEND and not e.get("tools_not_enabled")]
+    return {
+        "tools_to_enable": [{"tool": tool, "tickets": n} for tool, n in per_tool.most_common()],
+        "would_autosend_rate_with_enabled_tools_only": _rate(len(today), len(tickets)),
     }
 
 
@@ -194,7 +219,7 @@ def build_report(*, trial: TrialRun, context: dict[str, Any]) -> dict[str, Any]:
             "tickets_in_file": context.get("tickets_in_file", len(tickets)),
             "helpcenter": context.get("helpcenter"),
             "orders": context.get("orders"),
-            "retired_trial_tickets": context.get("retired_tickets", 0),
+            "sandbox": context.get("sandbox"),
             "cost": cost_section(
                 trial=trial,
                 would_autosend_rate=summary["would_autosend_rate"],
@@ -241,8 +266,13 @@ def review_figures(tickets: list[dict[str, Any]], marks: Mapping[str, str]) -> d
                 "good_rate": round(good, 4),
             }
         )
+    autosent = [mark for e, mark in marked if e.get("decision") == Decision.AUTOSEND]
     return {
         "marked": n,
+        # Of the replies the AI would have sent on its own, how many a reviewer marked good: the
+        # figure a buyer asks first.
+        "autosend_marked": len(autosent),
+        "autosend_precision": _rate(sum(1 for m in autosent if m == TrialMarkKind.GOOD), len(autosent)),
         "counts": {kind: counts[kind] for kind in TrialMarkKind.values},
         "accuracy_rate": _rate(counts[TrialMarkKind.GOOD], n),
         "usable_rate": _rate(counts[TrialMarkKind.GOOD] + counts[TrialMarkKind.NEEDS_EDIT], n),

@@ -2,17 +2,18 @@
 without sending, executing or billing anything, and write the report.
 
 What "shadow" means here (and what the tests prove):
-- each ticket gets an AgentRun of kind "trial": the pipeline runs with the workspace's real
-  thresholds, approval rules and allow-list, and with the Agent mode on for the decision only
-  (the workspace's own mode is never changed);
+- everything is imported into a sandbox workspace of the trial's own (ai.trial.sandbox) with the
+  live workspace's thresholds, approval rules, allow-list and shop policy copied in: the live
+  workspace's help center, customers, orders, inbox and reports are never touched;
+- each ticket gets an AgentRun of kind "trial": the pipeline runs with those thresholds and
+  approval rules, with the Agent mode on for the decision only, and with every built-in tool
+  checked as if enabled (nothing runs in a trial), so the report shows what enabling a tool the
+  workspace has not enabled yet would do;
 - a trial run never applies anything: no reply (so no email), no ActionRequest, no ticket type
   or decision written to the ticket, write tools only `simulated` (or `pending_approval` where
   an approval rule matches), so no Outcome can ever be billed;
 - trial tickets carry the external_id prefix "trial:" so the real Agent never picks them up, and
-  each one is closed right after its run, so none sits in a working queue where a person could
-  answer a real customer by mistake;
-- running again closes every earlier trial ticket still open (tickets are kept, not deleted: the
-  audit log refers to them) and the new report covers only the new trial's tickets.
+  each one is closed right after its run.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from ai.models import AgentRun, RunStatus, TrialItem, TrialRun, TrialStatus
 from ai.tools.policy import policy_clock
 from ai.trial.inputs import InputError, TicketInput, parse_datetime_text, read_orders, read_tickets
 from ai.trial.report import build_report
+from ai.trial.sandbox import trial_sandbox_create
 from audit.services import Actor
 from helpdesk.helpcenter_import import import_helpcenter
-from helpdesk.models import MessageKind, Ticket, TicketStatus, Workspace
-from helpdesk.services import OPEN_STATES, ticket_close, ticket_create
+from helpdesk.models import MessageKind, TicketStatus, Workspace
+from helpdesk.services import ticket_close, ticket_create
 from helpdesk.shop import orders_load
 
 logger = logging.getLogger(__name__)
@@ -114,15 +116,17 @@ def _finish(trial: TrialRun, status: str, *, error: str = "", report: dict[str, 
 
 
 def _execute(trial: TrialRun) -> None:
-    workspace = trial.workspace
     params = trial.params
     now = parse_datetime_text(params["now"], name="--now") if params.get("now") else None
     tickets, input_errors = read_tickets(Path(params["tickets"]))
     if not tickets:
         raise InputError("no usable ticket: " + ("; ".join(input_errors[:10]) or "the file is empty"))
-    orders = read_orders(Path(params["orders"]), default_currency=workspace.currency) if params.get("orders") else None
+    orders = (
+        read_orders(Path(params["orders"]), default_currency=trial.workspace.currency) if params.get("orders") else None
+    )
     chosen = sample_tickets(tickets, params.get("sample"))
     TrialRun.objects.filter(pk=trial.pk).update(total=len(chosen), progress=0)
+    workspace = trial_sandbox_create(trial=trial)
 
     imported = import_helpcenter(workspace=workspace, path=params["helpcenter"], actor=ACTOR, schedule_index=False)
     if imported.failed and not (imported.created or imported.updated or imported.unchanged):
@@ -130,12 +134,11 @@ def _execute(trial: TrialRun) -> None:
     # The trial searches the help center right away: index it now, not in the background.
     index.index_articles(article_ids=imported.changed_ids)
     loaded = orders_load(workspace=workspace, data=orders, actor=ACTOR) if orders is not None else None
-    retired = retire_trial_tickets(workspace=workspace, reason=f"replaced by trial {trial.pk}")
     _warm_up(workspace)
 
     with policy_clock(now):
         for position, item in enumerate(chosen, start=1):
-            _run_one(trial, item, position)
+            _run_one(trial, workspace, item, position)
             TrialRun.objects.filter(pk=trial.pk).update(progress=F("progress") + 1)
 
     context = {
@@ -144,7 +147,7 @@ def _execute(trial: TrialRun) -> None:
         "ticket_dates": [t.created_at.isoformat() for t in tickets if t.created_at is not None],
         "helpcenter": imported.counts() | {"failures": [f"{o}: {r}" for o, r in imported.failed[:50]]},
         "orders": ({"created": loaded.created, "updated": loaded.updated, "items": loaded.items} if loaded else None),
-        "retired_tickets": retired,
+        "sandbox": workspace.slug,
         "now": now.isoformat() if now else None,
     }
     report = build_report(trial=trial, context=context)
@@ -160,21 +163,9 @@ def _warm_up(workspace: Workspace) -> None:
     search(workspace=workspace, query="Where is my order?", k=1)
 
 
-def retire_trial_tickets(*, workspace: Workspace, reason: str) -> int:
-    """Close every earlier trial ticket still open. Only trial tickets: other data is untouched."""
-    open_ones = Ticket.objects.filter(
-        workspace=workspace, external_id__startswith=TRIAL_EXTERNAL_PREFIX, status__in=OPEN_STATES
-    )
-    count = 0
-    for ticket in open_ones:
-        ticket_close(ticket=ticket, actor=ACTOR, reason=reason)
-        count += 1
-    return count
-
-
-def _run_one(trial: TrialRun, item: TicketInput, position: int) -> None:
+def _run_one(trial: TrialRun, workspace: Workspace, item: TicketInput, position: int) -> None:
     ticket = ticket_create(
-        workspace=trial.workspace,
+        workspace=workspace,
         channel=item.channel,
         customer_email=item.customer_email,
         customer_name=item.customer_name,

@@ -93,7 +93,7 @@ def record_run(
             "ai.scored",
             confidence=confidence,
             raw_confidence=0.88,
-            parts={"retrieval": 0.81, "groundedness": 0.95, "triage": 0.93, "tools": 1.0, "self_check": 0.7},
+            parts={"covered": 0.81, "grounded": 0.95, "triage": 0.93, "action": 1.0, "question": 0.7},
         )
         record(
             "ai.decided",

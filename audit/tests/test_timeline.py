@@ -37,9 +37,9 @@ def test_it_shows_every_part_of_an_ai_run(client, agent, ai_ticket, manager):
     # Confidence and its parts as bars with words.
     assert "Confidence 0.91: high" in card
     assert 'style="width: 91%"' in card
-    for label, words in [("Retrieval support", "0.81 · moderate"), ("Groundedness", "0.95 · high")]:
+    for label, words in [("Asks covered", "0.81 · moderate"), ("Groundedness", "0.95 · high")]:
         assert label in card and words in card
-    assert "Model self-check" in card and "0.70 · moderate" in card
+    assert "Answer relevance" in card and "0.70 · moderate" in card
     # The decision with its rule and reason.
     assert "Decision: Sent to the customer automatically" in card
     assert "confidence 0.91 is above the 0.85 threshold" in card

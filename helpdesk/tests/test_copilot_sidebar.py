@@ -81,7 +81,7 @@ def test_it_renders_summary_draft_confidence_citations_and_next_steps(agent_clie
     assert run.draft
     assert run.confidence is not None
     assert body.lstrip().startswith('<div id="copilot-body"')  # the partial, not the page
-    for text in ("Summary", "Draft reply", "Next steps", "Carla Customer", "Retrieval:", "Insert into reply"):
+    for text in ("Summary", "Draft reply", "Next steps", "Carla Customer", "Asks:", "Insert into reply"):
         assert text in body
     assert 'role="meter"' in body
     assert f'aria-valuenow="{round(run.confidence * 100)}"' in body
@@ -105,11 +105,11 @@ def test_it_serves_a_full_page_without_javascript(agent_client, question):
 
 def test_it_colours_the_meter_from_the_most_specific_threshold(agent_client, workspace, question):
     assert [confidence_meter(v, 0.85).band for v in (0.5, 0.7, 0.85, 0.95)] == ["red", "amber", "green", "green"]
-    assert confidence_reasons({"retrieval": 0.82, "self_check": 0.3})[0] == {
-        "key": "retrieval",
-        "label": "Retrieval",
-        "words": "strong match",
-        "value": "0.82",
+    assert confidence_reasons({"covered": 1.0, "question": 0.3})[0] == {
+        "key": "covered",
+        "label": "Asks",
+        "words": "every ask answered or done",
+        "value": "1.00",
     }
     sidebar(agent_client, question)
     run = AgentRun.objects.get(ticket=question)

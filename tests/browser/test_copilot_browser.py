@@ -106,7 +106,7 @@ def test_it_fills_the_sidebar_in_after_the_page_renders(page: Page, live_server,
     expect(sidebar.locator(".cp-draft")).to_be_visible(timeout=SLOW)
     expect(sidebar.locator(".skeleton")).to_have_count(0)
     expect(sidebar).to_contain_text("Summary")
-    expect(sidebar).to_contain_text("Retrieval:")
+    expect(sidebar).to_contain_text("Asks:")
     expect(sidebar.locator("[role=meter]")).to_have_attribute("aria-valuenow", re.compile(r"^\d+$"))
     expect(sidebar.locator(".cp-citations a").first).to_have_attribute("href", re.compile(r"/help/.+#[a-z-]+$"))
     expect(sidebar.get_by_role("link", name="Why did the AI say this?")).to_have_attribute(

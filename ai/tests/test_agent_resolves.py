@@ -1,0 +1,100 @@
+"""Replies that resolve: the Agent acts (or queues approval) before it answers, never sends a reply
+that leaves an ask open, answers first and cites only what it quotes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ai.models import ActionRequest, ActionStatus, ConfidenceRule, ToolPermission
+from ai.tests.agent_support import ai_replies, new_ticket, run_agent
+from ai.tests.tools_support import make_order
+from helpdesk.models import OrderStatus
+
+pytest_plugins = ["ai.tests.agent_support"]
+
+
+def enable(workspace, *tools):
+    ToolPermission.objects.filter(workspace=workspace, tool__in=tools).update(enabled=True)
+
+
+@pytest.fixture
+def low_threshold(workspace):
+    return ConfidenceRule.objects.create(workspace=workspace, autosend_threshold=0.5)
+
+
+def test_a_tool_not_on_the_allow_list_never_autosends_and_the_draft_says_what_it_needs(
+    workspace, helpcenter, agent_mode, low_threshold
+):
+    ticket = new_ticket(workspace, "The reset email never came. Please send me a new password reset link.")
+    run = run_agent(ticket)
+    assert run.decision == "draft" and ai_replies(ticket) == []
+    assert "needs send_password_reset, which this workspace does not allow" in run.reason
+    enable(workspace, "send_password_reset")
+    again = new_ticket(workspace, "The reset email never came. Please send me a new password reset link.")
+    done = run_agent(again)
+    assert done.decision == "autosend", done.reason
+    assert "I've sent a new password reset link to carla@customer.test." in ai_replies(again)[0].body
+
+
+def test_a_missing_detail_never_autosends(workspace, helpcenter, agent_mode, low_threshold):
+    enable(workspace, "update_shipping_address")
+    make_order(workspace, "A1003", status=OrderStatus.PROCESSING, total="60.00")
+    ticket = new_ticket(workspace, "Please change the shipping address of order A1003, I am moving next week.")
+    run = run_agent(ticket)
+    assert run.decision == "draft" and ai_replies(ticket) == []
+    assert "ask the customer for the address" in run.reason
+    assert "full new shipping address" in run.draft
+    assert run.confidence <= 0.3
+
+
+def test_an_ask_the_policy_forbids_goes_to_a_person_whatever_the_words(workspace, helpcenter, agent_mode):
+    enable(workspace, "issue_refund")
+    make_order(workspace, "A1005", total="50.00", items=[{"sku": "GIFT-50", "name": "Gift card", "price": "50.00"}])
+    ticket = new_ticket(workspace, "Hi, could you refund the gift card from order A1005? Nobody will use it.")
+    run = run_agent(ticket)
+    assert (run.decision, run.ticket_type) == ("escalate", "policy_exception")
+    assert "gift cards are never refundable" in run.reason
+    ticket.refresh_from_db()
+    assert ticket.ticket_type == "policy_exception" and ai_replies(ticket) == []
+
+
+def test_a_refund_over_the_limit_waits_for_approval_and_the_reply_says_it_is_reviewed(
+    workspace, helpcenter, agent_mode, low_threshold
+):
+    enable(workspace, "issue_refund")
+    make_order(workspace, "A1002", total="150.00", items=[{"sku": "TENT-1", "name": "Trail tent", "price": "150.00"}])
+    ticket = new_ticket(workspace, "The tent from order A1002 leaks. I want to return it for a refund.")
+    run = run_agent(ticket)
+    assert run.decision == "awaiting_approval", run.reason
+    [action] = ActionRequest.objects.filter(ticket=ticket)
+    assert (action.tool, action.status, action.args["amount"]) == ("issue_refund", ActionStatus.PENDING, "150.00")
+    assert "to a team lead for approval" in run.draft
+    assert "I've refunded $150.00 for order A1002" in action.reply_draft  # what goes once approved
+    assert ai_replies(ticket) == []
+
+
+def test_the_reply_answers_first_and_cites_only_what_it_quotes(workspace, helpcenter, orders, agent_mode):
+    ticket = new_ticket(workspace, "Where is my order A1001? When will it arrive?")
+    run = run_agent(ticket)
+    body = run.draft.split("\n\n")
+    assert body[1].startswith("Your order A1001 shipped on November 12 with UPS; the tracking number is 1Z999AA")
+    markers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", run.draft)})
+    assert markers == list(range(1, len(run.citations) + 1)) and len(run.citations) <= 2
+    assert "status shipped" not in run.draft and "From our help center" not in run.draft
+
+
+def test_status_words_and_dates_are_written_in_the_customers_language(workspace, helpcenter, orders, agent_mode):
+    ticket = new_ticket(workspace, "Hola, ¿dónde está mi pedido A1001? Todavía no ha llegado.")
+    run = run_agent(ticket)
+    assert run.language == "es"
+    assert "se envió el 12 de noviembre con UPS" in run.draft
+    assert "shipped" not in run.draft
+
+
+def test_thanks_only_is_answered_as_thanks(workspace, helpcenter, agent_mode, low_threshold):
+    ticket = new_ticket(workspace, "Thanks, everything's great! The jacket is perfect.")
+    run = run_agent(ticket)
+    assert (run.ticket_type, run.decision) == ("other", "autosend"), run.reason
+    assert "glad" in ai_replies(ticket)[0].body
