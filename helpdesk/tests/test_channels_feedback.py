@@ -12,8 +12,8 @@ from ai.tests.agent_support import agent_mode, helpcenter, orders  # noqa: F401 
 from audit.models import AuditEvent
 from audit.services import Actor
 from billing.models import Outcome, OutcomeStatus
-from helpdesk.hooks import asks_for_human as human_requested
 from helpdesk.channels.hours import back_message, is_open
+from helpdesk.hooks import asks_for_human as human_requested
 from helpdesk.models import Message, Ticket, TicketStatus
 from helpdesk.models_channels import BusinessHours, CustomerFeedback
 from helpdesk.services import ticket_reply
