@@ -160,6 +160,16 @@ def test_it_matches_arguments_the_way_a_person_would():
         "address", "1400 Congress Ave, Apt 5B, Austin, TX 78701", "1400 congress ave apt 5b austin tx 78701"
     )
     assert not arg_matches("address", "1400 Congress Ave, Apt 5B, Austin, TX 78701", "1400 Congress Ave, Austin")
+    assert arg_matches(
+        "address",
+        "445 Maple Drive, Suite 394, Fort Worth, TX, 76165",
+        "445 Maple Drive, Suite 394, Fort Worth, Texas, 76165",
+    )
+    assert not arg_matches(
+        "address",
+        "445 Maple Drive, Suite 394, Fort Worth, TX, 76165",
+        "445 Maple Drive, Suite 39, Fort Worth, TX, 76165",
+    )
     assert arg_matches("skus", ["A", "B"], ["B", "A"])
     assert not arg_matches("skus", ["A"], None)
 
