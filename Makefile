@@ -100,3 +100,11 @@ trial-demo: install
 .PHONY: bench-inbox
 bench-inbox: install
 	OASIS_PGDATA=$(CURDIR)/var/bench-inbox-pg $(BIN)/python bench/inbox.py
+
+# Replies that resolve: the shadow trial on bench/answers (two shops, dev + check) and the tau2 retail
+# test split, scored against gold (autosend precision, resolved by autosend, citation precision, ECE).
+# Own embedded PG under var/bench-answers-pg; per-ticket drafts in var/bench-answers/<set>.jsonl; last
+# line JSON. BENCH_ARGS passes options, e.g. BENCH_ARGS="--set dev --limit 20".
+.PHONY: bench-answers
+bench-answers: install
+	OASIS_PGDATA=$(CURDIR)/var/bench-answers-pg $(BIN)/python bench/answers.py $(BENCH_ARGS)
