@@ -35,7 +35,9 @@ _CREDENTIAL_RES = [
     re.compile(
         r"(?i)\b(?:password|passwd|pwd|passcode|pin|contraseña|contrasena|mot de passe|passwort|kennwort)"
         r"\b(?:\s+(?:is|es|est|ist)\s+|\s*[:=]\s*)"
-        r"(?!(?:not|wrong|incorrect|invalid|expired|working|correct|reset|missing|locked|no|lost|forgotten)\b)(\S{3,})"
+        r"(?!(?:not|wrong|incorrect|invalid|expired|working|correct|reset|missing|locked|no|lost|forgotten|right|fine|"
+        r"ok|okay|the\s+same|too|still|definitely|definitively|definitely|surely|probably|falsch|richtig|korrekt|"
+        r"correcto|incorrecto|bueno|bon|juste|faux)\b)(\S{3,})"
     ),
     re.compile(r"(?i)\b(?:api[ _-]?key|secret|token|access[ _-]?key)\b(?:\s+is)?\s*[:=]?\s*([A-Za-z0-9_\-\.]{12,})"),
     re.compile(r"\b(sk-[A-Za-z0-9_\-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[bap]-[A-Za-z0-9-]{10,})\b"),

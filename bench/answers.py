@@ -650,6 +650,9 @@ def _record(
         "reason": entry.get("reason", ""),
         "actions": entry.get("actions", []),
         "citations": entry.get("citations", []),
+        # What the confidence was made of (bench/answers_fit.py fits the model on these).
+        "confidence_parts": entry.get("confidence_parts", {}),
+        "asks": entry.get("asks", []),
         **{k: v for k, v in score.items() if k not in ("decision", "confidence")},
     }
 

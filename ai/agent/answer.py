@@ -29,7 +29,9 @@ from typing import Any
 
 from ai.agent import phrases as P
 from ai.agent.grounding import embed
+from ai.agent.lexicon import TROUBLE_RE
 from ai.agent.outcomes import QUESTION_BAR, step_outcome
+from ai.agent.when import fold
 from ai.providers.chat_base import ChatDraft, ChatRequest
 
 # A quote for an action ask (what happens next: refund timing, tracking delays) must be closer
@@ -104,14 +106,15 @@ def pick_quotes(question: str, sources: list[tuple[int, str]], *, bar: float, li
     scored = []
     for i, (n, sentence) in enumerate(candidates):
         overlap = len(asked & _words(sentence)) / max(1, min(len(asked), 6))
-        scored.append((float(sims[i]) + 0.08 * min(1.0, overlap), n, sentence))
+        # Rounded once, here: the outcome ("answered") and the draft compare the same number.
+        scored.append((round(float(sims[i]) + 0.08 * min(1.0, overlap), 4), n, sentence))
     chosen: list[Quote] = []
     for score, n, sentence in sorted(scored, key=lambda x: -x[0]):
         if score < bar or len(chosen) >= limit:
             break
         if sum(1 for q in chosen if q.passage_n == n) >= 2 or any(sentence == q.sentence for q in chosen):
             continue
-        chosen.append(Quote(n, sentence, round(score, 4)))
+        chosen.append(Quote(n, sentence, score))
     return chosen
 
 
@@ -223,8 +226,11 @@ def _missing_sentence(step: dict[str, Any], language: str, today: dt.date) -> st
     return P.say("person", language)
 
 
-def step_sentences(step: dict[str, Any], language: str, *, email: str, today: dt.date) -> list[str]:
+def step_sentences(
+    step: dict[str, Any], language: str, *, email: str, today: dt.date, policy: dict[str, Any] | None = None
+) -> list[str]:
     """What the reply says about one ask."""
+    policy = policy or {}
     outcome = step_outcome(step)
     if outcome == "answered" and step.get("kind") == "read":
         order = step.get("result") or {}
@@ -235,11 +241,17 @@ def step_sentences(step: dict[str, Any], language: str, *, email: str, today: dt
             if float(refunded) > 0:
                 return [P.say("refunded_so_far", language, amount=P.money(refunded, currency, language), order=number)]
             return [*_order_sentences(order, language, today), P.say("not_refunded_yet", language, order=number)]
-        return _order_sentences(order, language, today)
+        said = _order_sentences(order, language, today)
+        if explain := (step.get("notes") or {}).get("explain"):
+            said.append(P.say(explain, language, days=policy.get("return_window_days", 30)))
+        return said
     if outcome == "done":
         if step.get("intent") == "thanks":
             return [P.say("thanks", language)]
-        return _done_sentences(step, language, email, today)
+        said = _done_sentences(step, language, email, today)
+        if items := (step.get("notes") or {}).get("not_refundable"):
+            said.append(P.say("not_refundable", language, items=items))
+        return said
     if outcome == "queued":
         args, order = step.get("args") or {}, step.get("order") or {}
         if step.get("tool") == "issue_refund":
@@ -285,21 +297,36 @@ NEXT_STEP = {
 }
 
 
+def _trouble_clause(text: str) -> str:
+    """The part of the customer's words that says what went wrong ("the reset email never comes")."""
+    for clause in re.split(r"[,;.!?\n]|\b(?:and|but|y|pero|et|mais|und|aber|e|ma)\b", text):
+        if TROUBLE_RE.search(fold(clause)) and len(clause.split()) >= 3:
+            return clause.strip()
+    return ""
+
+
 def _next_step_quote(steps: list[dict[str, Any]], sources: list[tuple[int, str]]) -> list[Quote]:
     """One sentence on what happens next for the first ask that was done or answered, if the help
-    center has one that fits that ask closely (never a loosely related one). For an ask the AI
-    could not act on (a tool not enabled, an identity to confirm), the sentence that tells the
-    customer how to do it themselves, for the person who reviews the draft."""
+    center has one that fits that ask closely (never a loosely related one), and, when the customer
+    says something went wrong ("the reset mail never came"), the sentence on that first. For an
+    ask the AI could not act on (a tool not enabled, an identity to confirm), the sentence that
+    tells the customer how to do it themselves, for the person who reviews the draft."""
     for step in steps:
         outcome = step_outcome(step)
+        own_words = str(step.get("quote_query") or "")
         if outcome in ("not_allowed", "unverified"):
-            return pick_quotes(str(step.get("quote_query") or ""), sources, bar=QUESTION_BAR, limit=1)
+            return pick_quotes(own_words, sources, bar=QUESTION_BAR, limit=1)
         if outcome not in ("done", "queued", "answered"):
             continue
+        trouble = _trouble_clause(own_words)
+        first = pick_quotes(trouble, sources, bar=QUESTION_BAR, limit=1) if trouble else []
         status = str((step.get("order") or {}).get("status") or "")
         query = NEXT_STEP.get((str(step.get("intent")), status)) or NEXT_STEP.get((str(step.get("intent")), ""))
-        if query:
-            return pick_quotes(query, sources, bar=ACTION_BAR, limit=1)
+        after = pick_quotes(query, sources, bar=ACTION_BAR, limit=1) if query else []
+        if not first and after:
+            own = pick_quotes(own_words, sources, bar=ACTION_BAR, limit=1)
+            after = sorted(after + own, key=lambda q: -q.score)[:1]
+        return first + [q for q in after if q.sentence not in {f.sentence for f in first}]
     return []
 
 
@@ -318,7 +345,7 @@ def compose_local(request: ChatRequest, tool_results: list[dict[str, Any]]) -> C
         body.append(P.say("human_opener", language))
     else:
         for step in steps:
-            said = step_sentences(step, language, email=request.customer_email, today=today)
+            said = step_sentences(step, language, email=request.customer_email, today=today, policy=request.policy)
             facts += said
             if said:
                 body.append(" ".join(said))

@@ -80,6 +80,14 @@ ADDRESS_LEAD_RE = re.compile(
     r"(\d[^\n]{8,300}?|[A-ZÄÖÜ][\w .'-]{2,60}\s\d{1,5}[^\n]{4,200}?)(?:\.\s|\.$|\n|$| instead\b| en su lugar\b| "
     r"à la place\b| stattdessen\b)"
 )
+# "600 W Broadway, Suite 1200, San Diego, CA 92101" / "Neubaugasse 12/4, 1070 Wien, Austria":
+# a street with a number, then parts up to a postal code (what makes it an address at all).
+POSTAL_ADDRESS_RE = re.compile(
+    r"(\d{1,6}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s*){1,5}(?:,\s*[^,\n?!]{2,40}){0,3}?,?\s*(?:[A-Z]{2}\s+)?\d{4,6}"
+    r"(?:-\d{4})?(?:,\s*[A-Z][\w '-]{1,30})?)"
+    r"|([A-ZÄÖÜ][\wäöüßéèà.'-]+(?:\s[A-Za-zäöüßéèà.'-]+){0,3}\s\d{1,5}[a-z]?(?:/\d+)?,\s*(?:[A-Z]{1,2}-)?\d{4,5}\s"
+    r"[A-ZÄÖÜ][\wäöüß'-]+(?:\s[A-ZÄÖÜ][\wäöüß'-]+)?(?:,\s*[A-Z][\w '-]{1,30})?)"
+)
 STREET_RE = re.compile(
     r"\b(\d{1,6}\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ln|Lane|Blvd|Boulevard|Way|"
     r"Ct|Court|Pl|Place|Highway|Hwy|Terrace|Parkway)\b\.?(?:,?\s*(?:Apt|Unit|Suite|#)\s*\w+)?(?:,\s*[^,.\n]{2,40}){0,4})"
@@ -213,10 +221,14 @@ def amount_in(text: str) -> Decimal | None:
 
 
 def address_in(text: str) -> str:
-    match = ADDRESS_LEAD_RE.search(text) or STREET_RE.search(text)
-    if not match:
+    """The new address the text gives: one with a postal code first, else after "ship it to"."""
+    if postal := POSTAL_ADDRESS_RE.search(text):
+        address = postal.group(1) or postal.group(2)
+    elif match := ADDRESS_LEAD_RE.search(text) or STREET_RE.search(text):
+        address = match.group(1)
+    else:
         return ""
-    address = re.sub(r"(?i)\s+(?:instead|en su lugar|à la place|stattdessen)\b.*$", "", match.group(1))
+    address = re.sub(r"(?i)\s+(?:instead|en su lugar|à la place|stattdessen)\b.*$", "", address)
     return address.strip().rstrip(".,")
 
 
@@ -236,8 +248,13 @@ class _Found:
     start: int
 
 
+_UNSPLIT_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|\b(?:e\.g|i\.e|etc|approx|no|nr|st)\.")
+
+
 def _sentences(text: str) -> list[tuple[int, str]]:
-    return [(m.start(), m.group(0)) for m in _SENTENCE_RE.finditer(text) if m.group(0).strip()]
+    """Sentences with their offsets; an e-mail address, a URL or "e.g." never ends one."""
+    shielded = _UNSPLIT_RE.sub(lambda m: m.group(0).replace(".", "\x00").replace("?", "\x01"), text)
+    return [(m.start(), text[m.start() : m.end()]) for m in _SENTENCE_RE.finditer(shielded) if m.group(0).strip()]
 
 
 def _masked_conditions(folded: str) -> str:
@@ -255,9 +272,15 @@ _WH_START_RE = re.compile(
 )
 
 
+def _bare(sentence: str) -> str:
+    """A sentence without its opening greeting, a leading "and" and Spanish question marks."""
+    bare = lexicon.GREETING_RE.sub("", sentence.strip()).lstrip("¿¡").strip()
+    return re.sub(r"^(?:and|also|y|et|und|e|ma|mais|aber|pero)\s+", "", bare)
+
+
 def _is_question(sentence: str) -> bool:
     """Ends with a question mark, or opens with a question word ("how to wash merino")."""
-    stripped = sentence.strip().lstrip("¿¡").strip()
+    stripped = _bare(sentence)
     if _TRIVIAL_QUESTION_RE.search(stripped):
         return False
     if stripped.endswith("?"):
@@ -312,7 +335,9 @@ _DAMAGE_RE = re.compile(
 # asks for an answer, not for the action its words name; "how do I reset it?" does ask for it.
 _INFO_QUESTION_RE = re.compile(
     r"^(?:how\s+(?:long|many|much|soon|often)|what|which|when|where|why|is\s+there|are\s+there|do\s+you|"
-    r"does\s+(?:the|your|it)|cuanto|cual|que|quel|quelle|combien|wie\s+lange|welche|was)\b"
+    r"does\s+(?:the|your|it)|can\s+(?:one|anyone|people)|cuantos?|cuantas?|cual|cuando|que|se\s+puede|quel|quelle|"
+    r"quand|combien|peut-on|est-ce\s+qu'?on\s+peut|wie\s+(?:lange|viele?)|welche[rsn]?|wann|was|(?:kann|darf)\s+man|"
+    r"quant[io]|quale|si\s+puo|quantos?|qual|e\s+possivel)\b"
 )
 _NEED_RE = re.compile(
     r"\b(?:can'?t|cannot|never|expired|invalid|locked|not\s+work|doesn'?t\s+work|please|i\s+want|i\s+need|"
@@ -323,9 +348,34 @@ INFO_ONLY_INTENTS = frozenset(
 )
 
 
-def _info_question(sentence: str, intent: str) -> bool:
-    stripped = sentence.strip().lstrip("¿¡").strip()
-    return intent in INFO_ONLY_INTENTS and bool(_INFO_QUESTION_RE.search(stripped)) and not _NEED_RE.search(stripped)
+_ASKS_US_RE = re.compile(
+    r"^(?:(?:can|could|would|will)\s+(?:you|u)|pueden|puede\s+usted|podrian|pouvez|pourriez|(?:konnen|konnten)\s+sie|"
+    r"potete|potreste|podem|poderiam)\b"
+)
+_WANT_RE = re.compile(
+    r"\b(?:i\s+(?:want|need|would\s+like|'d\s+like)|please|quiero|quisiera|necesito|por\s+favor|je\s+(?:veux|voudrais)|"
+    r"j'aimerais|s'il\s+vous\s+plait|ich\s+(?:mochte|will|brauche)|bitte|vorrei|voglio|per\s+favore|quero|queria|"
+    r"gostaria)\b"
+)
+
+
+def _info_question(sentence: str, intent: str, *, named_order: bool = False) -> bool:
+    """A question about the rules rather than a request: "how long do refunds take?", or "can I
+    return something bought online?" when no order is named."""
+    stripped = _bare(sentence)
+    if intent not in INFO_ONLY_INTENTS or _NEED_RE.search(stripped):
+        return False
+    if _INFO_QUESTION_RE.search(stripped):
+        return True
+    # With no order named, a question about returns that asks for nothing in so many words ("can I
+    # return something bought online?") asks about the rules; "can you send a new one?" does ask.
+    return (
+        intent in (REFUND, REPLACE, CANCEL)
+        and not named_order
+        and stripped.endswith("?")
+        and not _WANT_RE.search(stripped)
+        and not _ASKS_US_RE.search(stripped)
+    )
 
 
 def _reconcile(found: list[_Found]) -> list[_Found]:
@@ -378,10 +428,16 @@ def _slots(intent: str, *, sentence: str, text: str, own_email: str, now: dt.dat
         slots["new_email"] = email
     if intent in (BOOK, RESCHEDULE):
         target = text
-        if intent == RESCHEDULE and (to := re.search(r"(?i)\b(?:to|for|instead|auf|au|pour|para|a\s+el|al)\b", text)):
-            after = parse_when(text[to.end() :], now=now, language=language)
-            if after.date is not None or after.time is not None:
-                target = text[to.end() :]
+        if intent == RESCHEDULE:
+            # The new time is the one named last ("my fitting on Friday ... is Saturday at 11 possible?"),
+            # or the one after "to" / "instead" / "auf" ...
+            dated = [s for _, s in _sentences(text) if parse_when(s, now=now, language=language).date is not None]
+            if len(dated) > 1:
+                target = dated[-1]
+            elif to := re.search(r"(?i)\b(?:to|for|instead|auf|au|pour|para|a\s+el|al)\b", text):
+                after = parse_when(text[to.end() :], now=now, language=language)
+                if after.date is not None or after.time is not None:
+                    target = text[to.end() :]
         when = parse_when(target, now=now, language=language)
         slots["when"] = when.iso()
         slots["date"] = when.date.isoformat() if when.date else ""
@@ -399,6 +455,39 @@ def _missing(intent: str, slots: dict[str, Any]) -> tuple[str, ...]:
     return ()
 
 
+_REQUEST_CUE_RE = re.compile(
+    r"\?|\b(?:please|can\s+you|could\s+you|would\s+you|i\s+want|i\s+need|i'?d\s+like|would\s+like|but\b|"
+    r"however|por\s+favor|quiero|quisiera|necesito|pero|s'il\s+vous\s+plait|je\s+voudrais|j'aimerais|mais|"
+    r"bitte|ich\s+mochte|ich\s+will|aber|vorrei|potete|per\s+favore|gostaria|preciso)\b"
+)
+
+
+# Words of an order's whereabouts ("delivered", "pending", "enviado", "zugestellt"), and of a
+# request for something no ask names ("can you remove the top from my order?").
+_STATUS_CUE_RE = re.compile(
+    r"\b(?:ship\w*|arriv\w*|deliver\w*|track\w*|status|pending|processing|dispatch\w*|where|when|enviad[oa]|"
+    r"llega\w*|entreg\w*|seguimiento|expedi\w*|livr\w*|suivi|versand\w*|verschickt|geliefert|zugestellt|sendung|"
+    r"spedi\w*|consegn\w*|rastreio|chega\w*|donde|cuando|quand|wann|wo|quando|dove|onde)\b"
+)
+_UNKNOWN_REQUEST_RE = re.compile(
+    r"\b(?:can|could|would)\s+(?:you|u)\s+(?!(?:tell|check|confirm|let\s+me\s+know|look|see|find)\b)\w+|"
+    r"\b(?:pueden|puede|podrian?|pouvez|pourriez|konnen\s+sie|konnten\s+sie|potete|potreste|podem|poderiam)\s+"
+    r"(?!(?:decirme|confirmar|indicarme|me\s+dire|confirmer|mir\s+sagen|bestatigen|dirmi|confermare|dizer)\b)\w+|"
+    r"\b(?:remove|add|change|swap|exchange|replace|refund|return|cancel|upgrade|combine|split|wrong|problem|issue)\b"
+)
+
+
+def _thanks_only(folded: str) -> bool:
+    """A thank-you or praise that asks for nothing ("The replacement arrived, perfect. Thanks!")."""
+    if not (lexicon.THANKS_RE.search(folded) and (lexicon.PRAISE_RE.search(folded) or len(folded.split()) <= 12)):
+        return False
+    return not _REQUEST_CUE_RE.search(folded) and not any(
+        pattern.search(folded)
+        for intent, pattern in lexicon.INTENT_PATTERNS
+        if intent in ("refund_status", "track") and re.search(r"\b(?:not|never|still|yet|no)\b", folded)
+    )
+
+
 def extract_asks(
     text: str, *, language: str = "en", customer_email: str = "", now: dt.datetime | None = None
 ) -> list[Ask]:
@@ -411,13 +500,16 @@ def extract_asks(
     folded = fold(text).replace("\u2019", "'")
     if asks_for_human(text):
         return [Ask(HUMAN, sentence=text.strip()[:300])]
+    if _thanks_only(folded):
+        return [Ask(THANKS, sentence=text.strip()[:300])]
     masked = _masked_conditions(folded)
     fallbacks = fallback_starts(folded)
     sentence_ends = [start + len(s) for start, s in _sentences(folded)]
     found: list[_Found] = []
     questions: list[_Found] = []
     for start, sentence in _sentences(masked):
-        intents = [(at, i) for at, i in _intents_in(sentence) if not _info_question(sentence, i)]
+        named = bool(order_numbers(text))
+        intents = [(at, i) for at, i in _intents_in(sentence) if not _info_question(sentence, i, named_order=named)]
         for at, intent in intents:
             found.append(_Found(intent, start + at, sentence, start))
         if not intents and _is_question(folded[start : start + len(sentence)]):
@@ -440,14 +532,21 @@ def extract_asks(
         asks.append(Ask(item.intent, slots, _missing(item.intent, slots), is_fallback(item.at), original.strip()))
     if any(a.intent not in (QUESTION, THANKS, OTHER, OUTSIDE_POLICY) for a in asks):
         questions = [q for q in questions if not lexicon.REQUEST_QUESTION_RE.search(q.sentence.strip().lstrip("¿¡"))]
+    if any(a.intent in (BOOK, RESCHEDULE) for a in asks):
+        # "Is Saturday the 25th at 11 possible?" carries the booking's time; it is not a question apart.
+        questions = [q for q in questions if parse_when(q.sentence, now=now, language=language).date is None]
     questions = _distinct(questions)
     for item in questions[:2]:
         original = text[item.start : item.start + len(item.sentence)]
         slots = _slots(QUESTION, sentence=original, text=text, own_email=customer_email, now=now, language=language)
         asks.append(Ask(QUESTION, slots, (), False, original.strip()))
+    numbers = order_numbers(text)
+    about_status = bool(_STATUS_CUE_RE.search(folded)) and not _UNKNOWN_REQUEST_RE.search(folded)
+    if numbers and about_status and all(a.intent in (QUESTION, OTHER) for a in asks):
+        # A question about one of the customer's orders that asks for nothing else: its status.
+        sentence = next((a.sentence for a in asks), text.strip())
+        return [Ask(TRACK, {"order": numbers[0], "items_text": sentence[:300]}, (), False, sentence[:300])]
     if not asks:
-        if lexicon.THANKS_RE.search(folded) or lexicon.PRAISE_RE.search(folded):
-            return [Ask(THANKS, sentence=text.strip()[:300])]
         return [Ask(OTHER, sentence=text.strip()[:300])]
     return asks
 

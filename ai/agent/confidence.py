@@ -17,6 +17,8 @@ Parts (all in [0, 1], stored with every run and shown wherever the confidence is
   triage       the classifier's probability for the type; margin: its lead over the runner-up
   grounded     share of the reply's claims found in the sources and tool results
   english      1 when the reply is in the help center's language (quotes are not translated)
+  trouble      1 when the customer reports something that went wrong (a status alone rarely settles it)
+  multi        1 when the message holds more than one ask
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ FEATURES = (
     "margin",
     "grounded",
     "english",
+    "trouble",
+    "multi",
 )
 MODEL_PATH = Path(__file__).with_name("resolve_model.json")
 # A reply that leaves an ask open never reaches an autosend threshold, however sure the rest is.

@@ -65,6 +65,8 @@ TRACK = (
     r"\b(?:has|have|did)\s+(?:it|they|my\s+(?:\w+\s+){0,2}(?:order|package|parcel))\s+(?:actually\s+|already\s+)?"
     r"(?:shipped|been\s+shipped|left|been\s+sent|been\s+dispatched|arrived)\b",
     r"\bis\s+it\s+(?:actually\s+|already\s+|really\s+)?(?:shipped|on\s+(?:its|the)\s+way|sent)\b",
+    r"\bwhere\s+(?:is|are)\s+my\s+\w+|\bwhere\s+my\s+\w+(?:\s+\w+)?\s+(?:is|are)\b|"
+    r"\b(?:shipped|sent|dispatched)\s+yet\b|\bis\s+(?:my\s+)?order\b[^.?!]{0,30}\b(?:shipped|sent|on\s+(?:its|the)\s+way)\b",
     r"\bwhen\s+(?:will|would|does|do|is|can)\s+(?:i\s+(?:get|receive)|it|they|my\s+(?:\w+\s+){0,2}"
     r"(?:order|package|parcel|boots|jacket|items?))\b[^.?!]{0,40}\b(?:arrive|arriving|deliver|delivered|ship|"
     r"shipped|come|here|get|expected)",
@@ -88,7 +90,8 @@ TRACK = (
     r"\bwann\s+(?:kommt|wird|wurde|kommen|werden|erhalte)\b[^.?!]{0,50}\b(?:geliefert|versandt|verschickt|"
     r"ankommen|an|zugestellt|erhalten)\b",
     r"\bnoch\s+(?:immer\s+)?nicht\s+(?:angekommen|erhalten|geliefert|versandt|verschickt|da)\b",
-    r"\bdov'?\s?e\s+il\s+mio\s+(?:ordine|pacco)\b|\bquando\s+arriva\b|\bnon\s+e\s+ancora\s+arrivato\b",
+    r"\bdov'?\s?e\s+il\s+mio\s+(?:ordine|pacco)\b|\bquando\s+(?:arriva|arrivera|arriveranno|sara\s+spedit[oa])\b|"
+    r"\bnon\s+e\s+ancora\s+(?:arrivat[oa]|spedit[oa])\b|\bwo\s+bleibt\b|\bquando\s+chega\b",
     r"\bonde\s+esta\s+(?:o\s+)?meu\s+(?:pedido|pacote)\b|\bainda\s+nao\s+chegou\b|\brastreio\b",
 )
 REFUND_STATUS = (
@@ -110,7 +113,7 @@ REFUND = (
     r"\b(?:want|like|need|wish|trying|going|able|possible|how\s+(?:do|can)\s+i)\s+(?:to\s+)?return\b",
     r"\bcan\s+i\s+(?:still\s+)?(?:return|send\s+(?:it|them)\s+back)\b",
     r"\breembols\w*\b|\bdevol(?:ver|verlo|verla|verlos|ucion|uciones)\b|\brecuperar\s+(?:mi|el)\s+dinero\b",
-    r"\brembours\w*\b|\bretourner\b|\brenvoyer\b|\bretour\b",
+    r"\brembours\w*\b|\bretourner\b|\b(?:vous\s+)?(?:le|la|les)\s+renvoyer\b|\bvous\s+renvoyer\b|\bretour\b",
     r"\b(?:ruck)?erstatt\w*\b|\bgeld\s+zuruck\b|\bzuruck(?:senden|schicken|geben)\b|\bretoure\b",
     r"\brimbors\w*\b|\brestituire\b|\breso\b",
     r"\breembolso\b|\bdevolucao\b|\bdevolver\b",
@@ -133,6 +136,17 @@ REPLACE = (
     r"\bersatz\w*\b|\bersetz\w*\b|\bumtausch\w*\b|\bbeschadigt\b|\bkaputt\b|\bdefekt\b|\bfalsche[nrs]?\s+"
     r"(?:artikel|grosse|farbe|ware)\b",
     r"\bsostitu\w*\b|\bdanneggiat[oa]\b|\brott[oa]\b|\bsubstitu\w*\b|\bdanificad[oa]\b|\bquebrad[oa]\b",
+    r"\b(?:mandar|enviar)(?:me|nos)?\s+(?:otr[oa]|un[ao]?\s+nuev[oa]|el\s+correcto|la\s+correcta)\b|\bmanchad?[oa]?\b|"
+    r"\bagujero\b|\brasgad[oa]\b|\bno\s+funciona\b|\bincorrect[oa]\b",
+    r"\b(?:envoyer|renvoyer)\s+(?:un\s+autre|une\s+autre|le\s+bon|la\s+bonne)\b|\bm'?\s?en\s+(?:r?envoyer)\b|"
+    r"\btache\b|\btrou\b|\bdechire[es]?\b|\bentaille[es]?\b|"
+    r"\bne\s+fonctionne\s+(?:pas|plus)\b|\berreur\s+de\s+(?:commande|taille|couleur|produit)\b",
+    r"\bneue[sn]?\s+(?:paar|exemplar|ersatz|stuck)\b|\b(?:schicken|senden)\s+sie\s+(?:mir\s+)?(?:bitte\s+)?"
+    r"(?:ein|eine|einen)\s+neue|\bein\s+neues\s+paar\b|\bloch\b|\bfleck\b|\bgerissen\b|\bfunktioniert\s+nicht\b",
+    r"\b(?:mandar|spedir|invia)(?:mi|e|re)\s+(?:un\s+altr[oa]|la\s+\w+\s+giust[ao]|il\s+\w+\s+giust[ao]|quell[oa]\s+"
+    r"giust[oa])\b|\bsbagliat[oa]\b|\bmacchia\b|\bbuco\b|\bdifettos[oa]\b|\bnon\s+funziona\b",
+    r"\b(?:enviar|mandar)(?:-me)?\s+(?:outr[oa]|um\s+nov[oa]|o\s+cert[oa])\b|\bpartid[oa]\b|\bfurad[oa]\b|"
+    r"\bmanchad[oa]\b|\berrad[oa]\b|\bdefeituos[oa]\b|\bnao\s+funciona\b",
 )
 CANCEL_APPOINTMENT = (
     r"\bcancel\w*\s+(?:my\s+|the\s+|our\s+)?(?:\w+\s+){0,2}(?:appointment|fitting|booking|session|visit|"
@@ -164,7 +178,8 @@ CHANGE_ADDRESS = (
     r"\bgoing\s+to\s+my\s+old\b|\bi\s+(?:have\s+)?moved\b",
     r"\bcambiar\s+(?:la\s+)?direccion\b|\bnueva\s+direccion\b|\benviar(?:lo)?\s+a\s+otra\s+direccion\b",
     r"\b(?:changer|modifier)\s+(?:l'\s?)?adresse\s+(?:de\s+livraison)?\b|\bnouvelle\s+adresse\b",
-    r"\b(?:liefer)?adresse\s+(?:andern|korrigieren|aktualisieren)\b|\bneue\s+(?:liefer)?adresse\b",
+    r"\b(?:liefer)?adresse\b[^.?!]{0,60}\b(?:andern|korrigieren|aktualisieren|anpassen|umleiten)\b|"
+    r"\bneue\s+(?:liefer)?adresse\b|\b(?:cambiare|modificare)\s+l'?\s?indirizzo\b|\bmudar\s+(?:a\s+)?morada\b",
 )
 RESET_PASSWORD = (
     r"\b(?:reset|recover|new)\s+(?:my\s+|the\s+|a\s+)?password\b|\bpassword\s+reset\b",
@@ -192,10 +207,12 @@ RESCHEDULE = (
     r"\btermin\s+(?:verschieben|verlegen|umbuchen|andern)\b|\bverschieben\b",
 )
 BOOK = (
-    r"\b(?:book|schedule|make|set\s+up|arrange|reserve|get)\s+(?:me\s+)?(?:a|an|my|one)?\s*(?:\w+\s+){0,2}"
-    r"(?:appointment|fitting|session|slot|consultation|visit|service|tune-?up|repair|booking|demo|call)\b",
+    r"\b(?:book|schedule|make|set\s+up|arrange|reserve|get)\s+(?:me\s+)?(?:in\s+)?(?:for\s+)?(?:a|an|my|one|the)?\s*"
+    r"(?:[\w+&-]+\s+){0,3}(?:appointment|fitting|session|slot|consultation|visit|service|tune-?up|repair|booking|demo|"
+    r"call|check|check-?up|inspection|test\s+ride)\b",
     r"\b(?:appointment|fitting|session|slot)\s+(?:for|on|at)\b",
-    r"\b(?:reservar|pedir|agendar|solicitar)\s+(?:una\s+)?(?:cita|hora|sesion)\b",
+    r"\b(?:reservar|pedir|agendar|solicitar)\s+(?:una?\s+)?(?:cita|hora|sesion|revision|prueba)\b",
+    r"\bprenotare\s+(?:un[ao]?\s+)?(?:appuntamento|controllo|revisione|tagliando|prova|visita)\b",
     r"\b(?:prendre|reserver|fixer)\s+(?:un\s+)?(?:rendez-vous|creneau|rdv)\b",
     r"\btermin\s+(?:buchen|vereinbaren|ausmachen|machen|reservieren)\b|\beinen\s+termin\b",
     r"\b(?:prenotare|fissare)\s+(?:un\s+)?appuntamento\b|\bmarcar\s+(?:uma\s+)?(?:consulta|hora)\b",
@@ -205,6 +222,8 @@ THANKS = (
 )
 PRAISE = (
     r"\b(?:great|awesome|amazing|love|loved|perfect|excellent|fantastic|wonderful|happy|pleased|keep\s+it\s+up|"
+    r"brilliant|superb|lovely|impressed|delighted|thrilled|well\s+done|good\s+job|just\s+(?:wanted\s+to\s+)?"
+    r"(?:say\s+)?thanks|"
     r"all\s+good|everything'?s?\s+(?:is\s+)?(?:great|fine|good)|works\s+(?:great|perfectly)|genial|perfecto|"
     r"excelente|parfait|super|genial|toll|prima|perfekt|alles\s+gut)\b",
 )
@@ -337,3 +356,28 @@ GLOSSARY = {
     "calcas": "pant",
     "meias": "sock",
 }
+
+# A greeting (and maybe a name) before the first sentence of a message: "Bonjour, combien ...".
+GREETING_RE = re.compile(
+    r"^(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening)|hola|buenos\s+dias|buenas(?:\s+tardes)?|bonjour|"
+    r"bonsoir|salut|hallo|guten\s+(?:tag|morgen|abend)|moin|servus|ciao|salve|buongiorno|buonasera|ola|bom\s+dia|"
+    r"boa\s+(?:tarde|noite))\b[^,.!?\n]{0,30}[,.!]?\s*"
+)
+# Returns of items the customer says were used or worn: the policy takes unused items back only.
+USED_RE = re.compile(
+    r"(?<!\bnot\s)(?<!\bnever\s)(?<!\bnie\s)(?<!\bnunca\s)(?<!\bmai\s)"
+    r"\b(?:worn\s+(?:it|them|outside|twice|several|a\s+few|for|on)|wore\s+(?:it|them)|washed\s+(?:it|them)|"
+    r"used\s+(?:it|them)\s+(?:\w+\s+){0,3}(?:twice|times|days|weeks|outside|for|on)|(?:zweimal|mehrmals|oft)\s+"
+    r"(?:\w+\s+){0,3}(?:getragen|benutzt|gefahren)|draussen\s+(?:\w+\s+){0,3}getragen|gewaschen|"
+    r"(?:usad[oa]s?|usat[oa]|usei)\s+(?:\w+\s+){0,3}(?:dos|due|duas|varias|volte|veces|vezes)|lavad[oa]s?|lavat[oa]|"
+    r"(?:porte[es]?|utilise[es]?)\s+(?:\w+\s+){0,3}(?:deux|plusieurs)\s+fois|lave[es]?\s+(?:a|en)\s+machine)\b"
+)
+
+# The customer reports something that went wrong ("the mail never came", "nothing arrived"): an
+# answer that only repeats the status leaves them where they were more often than not.
+TROUBLE_RE = re.compile(
+    r"\b(?:never|nothing|didn'?t|did\s+not|hasn'?t|has\s+not|not\s+(?:received|arrived|working)|still\s+(?:no|not|nothing)|"
+    r"wrong|problem|issue|error|nunca|nada|todavia\s+no|no\s+(?:me\s+)?(?:llega|ha\s+llegado|funciona)|jamais|rien|"
+    r"toujours\s+pas|ne\s+(?:recois|marche|fonctionne)\s+pas|nie|nichts|noch\s+(?:immer\s+)?(?:nicht|kein)|"
+    r"funktioniert\s+nicht|mai|niente|ancora\s+(?:non|nulla)|non\s+(?:funziona|arriva)|nunca|ainda\s+nao|nao\s+chegou)\b"
+)

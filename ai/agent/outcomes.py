@@ -55,7 +55,9 @@ def step_outcome(step: dict[str, Any]) -> str:
         return "blocked"
     if intent == A.THANKS:
         return "done"
-    if intent in (A.QUESTION, A.OTHER):
+    if intent == A.OTHER:
+        return "unanswered"  # nothing the customer asks was understood: a person reads it
+    if intent == A.QUESTION:
         return "answered" if float(step.get("quote_score") or 0.0) >= QUESTION_BAR else "unanswered"
     if status == "refused":
         if "not enabled" in reason:
@@ -93,6 +95,7 @@ def step_data(
             "tool": step.call.tool if step.call else "",
             "args": dict(step.call.args) if step.call else {},
             "problem": step.problem,
+            "notes": dict(step.notes),
             "has_orders": has_orders,
             "quote_query": step.ask.sentence or text,
         }

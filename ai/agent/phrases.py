@@ -91,12 +91,15 @@ T: dict[str, dict[str, str]] = {
         "código de rastreio por email assim que sair.",
     },
     "track_pending": {
-        "en": "We have received your order {order} (placed on {placed}); it has not shipped yet.",
-        "es": "Hemos recibido su pedido {order} (realizado el {placed}); todavía no se ha enviado.",
-        "fr": "Nous avons bien reçu votre commande {order} (passée le {placed}) ; elle n'a pas encore été expédiée.",
-        "de": "Wir haben Ihre Bestellung {order} (aufgegeben am {placed}) erhalten; sie ist noch nicht versandt.",
-        "it": "Abbiamo ricevuto il suo ordine {order} (effettuato il {placed}); non è ancora stato spedito.",
-        "pt": "Recebemos o seu pedido {order} (feito em {placed}); ainda não foi enviado.",
+        "en": "Your order {order} (placed on {placed}) is pending: we have received it and it has not shipped yet.",
+        "es": "Su pedido {order} (realizado el {placed}) está pendiente: lo hemos recibido y todavía no se ha enviado.",
+        "fr": "Votre commande {order} (passée le {placed}) est en attente : nous l'avons bien reçue et elle n'a pas "
+        "encore été expédiée.",
+        "de": "Ihre Bestellung {order} (aufgegeben am {placed}) ist ausstehend: Wir haben sie erhalten, sie ist noch "
+        "nicht versandt.",
+        "it": "Il suo ordine {order} (effettuato il {placed}) è in attesa: l'abbiamo ricevuto e non è ancora stato "
+        "spedito.",
+        "pt": "O seu pedido {order} (feito em {placed}) está pendente: recebemo-lo e ainda não foi enviado.",
     },
     "track_cancelled": {
         "en": "Your order {order} was cancelled.",
@@ -139,6 +142,48 @@ T: dict[str, dict[str, str]] = {
         "de": "Für die Bestellung {order} haben wir noch keine Erstattung ausgelöst.",
         "it": "Non abbiamo ancora emesso un rimborso per l'ordine {order}.",
         "pt": "Ainda não emitimos nenhum reembolso da encomenda {order}.",
+    },
+    "return_after_delivery": {
+        "en": "As it is already on its way, I can't cancel or refund it yet; once it has arrived, you can return it "
+        "within {days} days for a refund to your original payment method.",
+        "es": "Como ya está en camino, todavía no puedo cancelarlo ni reembolsarlo; cuando llegue, puede devolverlo "
+        "en un plazo de {days} días y le reembolsaremos en su método de pago original.",
+        "fr": "Comme elle est déjà en route, je ne peux pas encore l'annuler ni la rembourser ; une fois arrivée, vous "
+        "pourrez la retourner sous {days} jours pour un remboursement sur votre moyen de paiement d'origine.",
+        "de": "Da sie schon unterwegs ist, kann ich sie noch nicht stornieren oder erstatten; sobald sie angekommen "
+        "ist, können Sie sie innerhalb von {days} Tagen zurücksenden und erhalten eine Erstattung auf Ihr "
+        "ursprüngliches Zahlungsmittel.",
+        "it": "Poiché è già in viaggio, non posso ancora annullarlo né rimborsarlo; una volta arrivato, può "
+        "restituirlo entro {days} giorni per un rimborso sul metodo di pagamento originale.",
+        "pt": "Como já está a caminho, ainda não o posso cancelar nem reembolsar; quando chegar, pode devolvê-lo no "
+        "prazo de {days} dias para um reembolso no método de pagamento original.",
+    },
+    "return_window": {
+        "en": "It has already been delivered, so it can no longer be cancelled; you can return it within {days} days "
+        "after delivery for a refund to your original payment method.",
+        "es": "Ya se ha entregado, así que no se puede cancelar; puede devolverlo en un plazo de {days} días desde la "
+        "entrega y le reembolsaremos en su método de pago original.",
+        "fr": "Elle a déjà été livrée et ne peut plus être annulée ; vous pouvez la retourner sous {days} jours après "
+        "la livraison pour un remboursement sur votre moyen de paiement d'origine.",
+        "de": "Sie wurde bereits zugestellt und kann nicht mehr storniert werden; Sie können sie innerhalb von {days} "
+        "Tagen nach der Zustellung zurücksenden und erhalten eine Erstattung auf Ihr ursprüngliches Zahlungsmittel.",
+        "it": "È già stato consegnato e non può più essere annullato; può restituirlo entro {days} giorni dalla "
+        "consegna per un rimborso sul metodo di pagamento originale.",
+        "pt": "Já foi entregue e não pode ser cancelado; pode devolvê-lo no prazo de {days} dias após a entrega para "
+        "um reembolso no método de pagamento original.",
+    },
+    "not_refundable": {
+        "en": "{items}: final-sale items and gift cards are not refundable, so they are not part of the refund.",
+        "es": "{items}: los artículos de venta final y las tarjetas regalo no son reembolsables, así que no entran en "
+        "el reembolso.",
+        "fr": "{items} : les articles en vente finale et les cartes cadeaux ne sont pas remboursables ; ils ne font "
+        "pas partie du remboursement.",
+        "de": "{items}: Artikel aus dem Endverkauf und Geschenkkarten sind nicht erstattungsfähig und daher nicht "
+        "Teil der Erstattung.",
+        "it": "{items}: gli articoli in saldo finale e le carte regalo non sono rimborsabili, quindi non rientrano nel "
+        "rimborso.",
+        "pt": "{items}: artigos de venda final e cartões-presente não são reembolsáveis, por isso não entram no "
+        "reembolso.",
     },
     # Actions done
     "done_issue_refund": {

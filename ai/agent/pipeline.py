@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,9 +33,11 @@ from ai.agent.asks import Ask
 from ai.agent.confidence import Confidence, score_with
 from ai.agent.decide import Verdict, confidence_rules, decide, threshold_from
 from ai.agent.grounding import groundedness, split_sentences, unsupported_details
+from ai.agent.lexicon import TROUBLE_RE
 from ai.agent.outcomes import COVERED, customer_has_orders, expanded_query, open_asks, step_data, step_outcome
 from ai.agent.snapshot import instance_from_json, read_rows
-from ai.agent.triage import Triage, triage
+from ai.agent.triage import INJECTION_RE, Triage, triage
+from ai.agent.when import fold
 from ai.calibration import maps_newest_first
 from ai.controls import pause_reason, pauses_in_force
 from ai.models import (
@@ -58,6 +61,7 @@ from ai.providers.chat_base import (
 from ai.search import search
 from audit.redaction import redact_text
 from audit.services import Actor, audit_record
+from helpdesk.helpcenter_render import html_to_text
 from helpdesk.models import HUMAN_NEEDED_TYPES, Message, MessageKind, Ticket, TicketType, WorkspaceMode
 from helpdesk.services import ticket_reply, ticket_set_type
 from helpdesk.services_ai import ticket_record_ai_decision
@@ -277,11 +281,18 @@ class RunContext:
         )
 
 
-def message_text(ticket: Ticket, message: Message | None) -> str:
+_HTML_RE = re.compile(r"</?(?:p|br|div|span|b|i|strong|em|ul|ol|li|a|table|tr|td|h[1-6])\b[^>]*>", re.IGNORECASE)
+
+
+def message_text(ticket: Ticket, message: Message | None, *, raw: bool = False) -> str:
+    """The customer's words the Agent reads: subject and body, a body sent as HTML read as text
+    (`raw`: as sent, for the injection check, which must see hidden comments too)."""
     body = message.body if message is not None else ""
     if not body:
         last = ticket.messages.filter(kind=MessageKind.CUSTOMER).order_by("-created_at", "-pk").first()
         body = last.body if last else ""
+    if not raw and _HTML_RE.search(body):
+        body = html_to_text(body)
     subject = ticket.subject.strip()
     if not subject or body.strip().startswith(subject.rstrip(".…")):
         return body.strip()  # the subject was derived from the body's first line
@@ -360,6 +371,7 @@ def _steps(ctx: RunContext) -> None:
         calibration,
         customer_email=ctx.ticket.customer.email,
         local=provider.name == "local",
+        policy=request.policy,
     )
     ctx.check_budget()
     _record_draft(ctx, draft, citations, entries, confidence, request, ticket_type)
@@ -374,6 +386,7 @@ def _triage(ctx: RunContext) -> tuple[Triage, str]:
 
     text = message_text(ctx.ticket, ctx.message)
     tri = triage(text, workspace_id=ctx.ticket.workspace_id, customer_email=ctx.ticket.customer.email, now=policy_now())
+    tri.injection = tri.injection or bool(INJECTION_RE.search(message_text(ctx.ticket, ctx.message, raw=True)))
     ticket_type = _effective_type(ctx, tri)
     ctx.check_budget()
     return tri, ticket_type
@@ -470,7 +483,7 @@ def _plan(ctx: RunContext, tools: Any | None, tri: Triage, ticket_type: str) -> 
 def _request(
     ctx: RunContext, tri: Triage, ticket_type: str, passages: list[dict[str, Any]], plan: Any, tools: Any | None
 ) -> ChatRequest:
-    from ai.tools.policy import policy_now
+    from ai.tools.policy import policy_for, policy_now
 
     ticket, provider = ctx.ticket, ctx.provider
     assert provider is not None
@@ -490,6 +503,7 @@ def _request(
         steps=[s.as_json() for s in plan.steps] if plan is not None else [],
         customer_email=ticket.customer.email,
         sources=article_sources(passages),
+        policy={"return_window_days": policy_for(ticket.workspace).return_window_days},
         today=policy_now().date(),
     )
 
@@ -739,6 +753,7 @@ def _score(
     *,
     customer_email: str,
     local: bool,
+    policy: dict[str, Any],
 ) -> Confidence:
     """P(this reply resolves the ticket), from what was asked and what was done about it."""
     outcomes = [step_outcome(s) for s in steps] or ["unanswered"]
@@ -752,6 +767,7 @@ def _score(
     ]
     sources += [json.dumps(s.get("order") or {}, default=str) for s in steps]
     sources += [f"{s.get('sentence', '')} {json.dumps(s.get('args') or {})}" for s in steps]
+    sources.append(json.dumps(policy, default=str))
     draft.unsupported = unsupported_details(_body(draft.reply), [*sources, customer_email])
     grounded = 0.0 if draft.unsupported else 1.0
     if not local:
@@ -771,6 +787,8 @@ def _score(
             "margin": tri.margin,
             "grounded": grounded,
             "english": 1.0 if tri.language == "en" else 0.0,
+            "trouble": 1.0 if TROUBLE_RE.search(fold(tri.redacted_text)) else 0.0,
+            "multi": 1.0 if len(steps) > 1 else 0.0,
         },
     )
 

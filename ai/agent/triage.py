@@ -61,7 +61,9 @@ RULES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 # Anything that asks the model to drop its rules, reveal itself, or skip the identity check.
 INJECTION_RE = re.compile(
-    r"(?i)(ignore (all |any |your |the |previous |prior )*(instructions|rules|policy)|"
+    r"(?i)(ignore (all |any |your |the |previous |prior |this )*(instructions|rules|policy|question|message|above)|"
+    r"<!--[^>]{0,400}\b(?:ai|assistant|bot|model|gpt|llm)\b|\b(?:ai|assistant|bot)\s*:\s*(?:ignore|approve|grant|refund)|"
+    r"approve\s+(?:a\s+)?\d{1,3}\s?%\s+(?:discount|refund)|"
     r"disregard (all |your |the |previous )*(instructions|rules)|system prompt|developer message|"
     r"(reveal|print|show|repeat) (me )?(your|the) (prompt|instructions|tools?|keys?|secrets?)|"
     r"\btool keys?\b|api keys?|you are now|act as (an? )?(admin|administrator|developer)|"
@@ -254,6 +256,11 @@ def triage(
     if not ticket_type:
         # The classifier sees the redacted text only, like every model.
         picked, picked_confidence, scores = classify(redaction.text, workspace_id=workspace_id)
+        if picked == "sensitive_data":
+            # Sensitive data is what redaction finds (a card, an id, a credential), never a guess
+            # from the words around it: with nothing found, the classifier's next pick stands.
+            picked = max((k for k in scores if k != "sensitive_data"), key=lambda k: scores[k])
+            picked_confidence = scores[picked]
         ticket_type, confidence = _type_from(asks, picked, picked_confidence, scores)
         if allowed_types is not None and ticket_type not in allowed_types:
             ticket_type = "other"

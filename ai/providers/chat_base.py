@@ -52,6 +52,7 @@ class ChatRequest:
     # (passage n, article text) of the best passages' articles: what a reply may quote.
     sources: list[tuple[int, str]] = field(default_factory=list)
     today: dt.date | None = None  # the clock dates are written against (a trial's --now)
+    policy: dict[str, Any] = field(default_factory=dict)  # the shop policy's figures a reply may state
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ai.agent import asks as A
 from ai.agent.asks import Ask
-from ai.agent.lexicon import GLOSSARY, KEEP_CLAUSE_RE
+from ai.agent.lexicon import GLOSSARY, KEEP_CLAUSE_RE, USED_RE
 from ai.agent.when import fold
 from ai.tools.base import ToolCall, ToolRefused
 from ai.tools.connector import ItemInfo, OrderInfo, ShopConnector, connector_for
@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 NOT_SHIPPED = (OrderStatus.PENDING, OrderStatus.PROCESSING)
 WHOLE_ORDER_RE = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:it|them|the\s+items)|(?:the\s+)?(?:whole|entire|full)\s+order|"
-    r"todo\s+el\s+pedido|toda\s+la\s+compra|toute\s+la\s+commande|tout\b|die\s+ganze\s+bestellung|alles)\b"
+    r"todo\s+el\s+pedido|toda\s+la\s+compra|pedido\s+complet[oa]|toute\s+la\s+commande|commande\s+(?:entiere|complete)|"
+    r"tout\b|(?:die\s+)?(?:ganze|gesamte|komplette)\s+bestellung|alles|tutto|l'ordine\s+completo|tudo)\b"
 )
 ANY_STATUS = tuple(OrderStatus.values)
 TOPIC_RE = re.compile(
@@ -65,6 +66,7 @@ class Step:
             "args": dict(self.call.args) if self.call else {},
             "problem": self.problem,
             "order": self.order.number if self.order else "",
+            "notes": dict(self.notes),
         }
 
 
@@ -90,8 +92,9 @@ class Plan:
 
 
 def _words(text: str) -> set[str]:
-    words = {w.removesuffix("s") for w in re.findall(r"[a-z]+", fold(text)) if len(w) > 2}
-    return words | {GLOSSARY[w] for w in words if w in GLOSSARY}
+    raw = [w for w in re.findall(r"[a-z]+", fold(text)) if len(w) > 2]
+    words = {w.removesuffix("s") for w in raw}
+    return words | {GLOSSARY[w] for w in raw if w in GLOSSARY} | {GLOSSARY[w] for w in words if w in GLOSSARY}
 
 
 def _mentions(item: ItemInfo, words: set[str], raw: str) -> bool:
@@ -177,15 +180,22 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
         return
     if problem:
         if order.status == OrderStatus.SHIPPED:
-            step.problem = "order:in_transit"
+            # On its way: the answer is where it is and that it can come back once it arrives.
+            step.call = ToolCall("lookup_order", {"order_number": order.number})
+            step.notes["explain"] = "return_after_delivery"
         elif order.status in NOT_SHIPPED:
             step.problem = "order:not_shipped"
-        elif order.status == OrderStatus.CANCELLED and order.refunded >= order.total:
-            step.problem = "order:already_refunded"
+        elif order.status in (OrderStatus.CANCELLED, OrderStatus.RETURNED):
+            # Already back with us: the answer is what was refunded (a refund-status question).
+            step.call = ToolCall("lookup_order", {"order_number": order.number})
+            step.ask = Ask(A.REFUND_STATUS, step.ask.slots, (), step.ask.fallback, step.ask.sentence)
         else:
             step.problem = problem
         return
     policy = policy_for(ticket.workspace)
+    if USED_RE.search(fold(text)):
+        step.problem = "policy:returns are accepted unused only, and the customer says the item was used"
+        return
     named = named_items(order, step.ask.sentence or text) or named_items(order, text)
     blocked = [i for i in order.items if i.sku in named and not policy.item_refundable(i)]
     if named and len(blocked) == len(named):
@@ -203,7 +213,11 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     )
     wished = Decimal(step.ask.slots["amount"]) if step.ask.slots.get("amount") else None
     refundable_items = [i for i in order.items if policy.item_refundable(i)]
-    if not wished and not named and len(refundable_items) > 1 and not WHOLE_ORDER_RE.search(fold(text)):
+    whole = bool(WHOLE_ORDER_RE.search(fold(text)))
+    kept_out = blocked if named else [i for i in order.items if not policy.item_refundable(i)] if whole else []
+    if kept_out:
+        step.notes["not_refundable"] = ", ".join(i.name for i in kept_out)
+    if not wished and not named and len(refundable_items) > 1 and not whole:
         step.problem = "missing:items"  # which of several items goes back is the customer's to say
         return
     amount = wished or (items_total if items_total > 0 else refundable)
@@ -242,9 +256,11 @@ def _cancel(step: Step, *, orders: CustomerOrders, text: str) -> None:
     if order is None:
         step.problem = problem
     elif order.status == OrderStatus.CANCELLED:
-        step.problem = "order:already_cancelled"
+        step.call = ToolCall("lookup_order", {"order_number": order.number})  # the status says it all
     elif problem:
-        step.problem = f"policy:order {order.number} has already shipped; only orders not yet shipped can be cancelled"
+        # Shipped: nothing to cancel any more; the answer is where it is and that it can come back.
+        step.call = ToolCall("lookup_order", {"order_number": order.number})
+        step.notes["explain"] = "return_after_delivery" if order.status == OrderStatus.SHIPPED else "return_window"
     else:
         step.call = ToolCall("cancel_order", {"order_number": order.number, "reason": "customer request"})
 
