@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -279,16 +279,17 @@ def verify_anchored(*, workspace_id: int, anchors: Sequence[Anchor]) -> VerifyRe
         if first.hash != anchor.hash:
             problem = f"anchor lines {first.line} and {anchor.line} hold two hashes for seq {anchor.seq}"
             return VerifyResult(False, 0, problem + ": the chain was rewritten between them", anchor.seq)
-    last = {"seq": start_seq - 1}
+    last_seq = start_seq - 1
     differs: list[Anchor] = []
 
-    def rows() -> Any:
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal last_seq
         for row in event_rows(workspace_id):
             anchor = anchored.get(int(row["seq"]))
             if anchor is not None and anchor.hash != row["hash"]:
                 differs.append(anchor)
                 return
-            last["seq"] = int(row["seq"])
+            last_seq = int(row["seq"])
             yield row
 
     result = verify_chain(rows(), start_prev_hash=start_prev_hash, start_seq=start_seq)
@@ -299,8 +300,8 @@ def verify_anchored(*, workspace_id: int, anchors: Sequence[Anchor]) -> VerifyRe
         problem = f"hash differs from the one {anchor.where}: re-hashed after an edit"
         return VerifyResult(False, result.checked, problem, anchor.seq)
     newest = anchored[max(anchored)]
-    if last["seq"] < newest.seq:
-        problem = f"truncated: the chain ends at seq {last['seq']}, but seq {newest.seq} was {newest.where}"
+    if last_seq < newest.seq:
+        problem = f"truncated: the chain ends at seq {last_seq}, but seq {newest.seq} was {newest.where}"
         return VerifyResult(False, result.checked, problem, newest.seq)
     pruned_at = {a.seq for a in anchors if a.kind == CHECKPOINT}
     return _check_checkpoints(workspace_id, anchored, pruned_at, result)

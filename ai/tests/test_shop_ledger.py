@@ -3,6 +3,7 @@ log changes no refund limit and no retry, and the database refuses a refunded to
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -151,9 +152,11 @@ def test_it_never_refunds_past_the_total_when_two_refunds_race(workspace, ticket
 @pytest.mark.django_db(transaction=True)
 def test_it_lets_the_database_refuse_a_racing_over_refund_even_without_the_row_lock(workspace, ticket, monkeypatch):
     """Both calls read 0.00 refunded and pass the connector's own check; the CHECK refuses the second."""
+    both_read = threading.Barrier(2, timeout=30)
 
     def unlocked(self, number, kind, key):
         row = Order.objects.get(workspace=self.workspace, number=number)
+        both_read.wait()  # neither has written yet
         return row, self._done(kind, key, row)
 
     monkeypatch.setattr(DbShopConnector, "_lock", unlocked)
