@@ -307,12 +307,24 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     total = models.DecimalField(max_digits=12, decimal_places=2)
     shipping_address = models.TextField(blank=True)
+    refunded_total = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="Sum of the refunds in the shop ledger (ShopMovement), raised in the refund's transaction.",
+    )
 
     class Meta:
         ordering = ["-placed_at"]
         constraints = [
             models.UniqueConstraint(fields=["workspace", "number"], name="order_unique_number"),
             models.CheckConstraint(condition=models.Q(total__gte=Decimal("0")), name="order_total_nonneg"),
+            # The last line of defence against refunding twice: whatever raced or retried, the
+            # database refuses a refunded total above the order's.
+            models.CheckConstraint(
+                condition=models.Q(refunded_total__gte=Decimal("0"), refunded_total__lte=models.F("total")),
+                name="order_refunded_within_total",
+            ),
         ]
         indexes = [models.Index(Lower("customer_email"), "workspace", name="order_ws_email")]
 
@@ -350,3 +362,4 @@ class ApiToken(models.Model):
 
 
 from helpdesk.models_channels import *  # noqa: F403, E402
+from helpdesk.models_shop import *  # noqa: F403, E402
