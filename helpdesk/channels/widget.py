@@ -19,13 +19,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.services import Actor
-from helpdesk.channels.identity import IdentityError, identity_token_verify, widget_secret
+from helpdesk.channels.identity import IdentityError, identity_token_hash, identity_token_verify, widget_secret
 from helpdesk.channels.ratelimit import rate_limited
 from helpdesk.channels.thread import ThreadProbe, message_json, thread_probe, thread_read
 from helpdesk.channels.wakeups import WAKEUPS, session_key, ticket_key, wait_for_change
 from helpdesk.models import Message, Workspace
 from helpdesk.models_channels import ChatSession
 from helpdesk.services_channels import (
+    IdentityReused,
     chat_message_post,
     chat_session_start,
     hash_token,
@@ -126,16 +127,23 @@ def sessions(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     if isinstance(data, JsonResponse):
         return data
     token = data.get("identity_token")
+    proof: str | None = None
     if token:
         try:
             identity = identity_token_verify(str(token), secret=widget_secret(workspace))
         except IdentityError as exc:
             return _error(401, "identity_invalid", str(exc))
-        email, name, verified = identity.email, identity.name, True
+        email, name, proof = identity.email, identity.name, identity_token_hash(str(token))
     else:
-        email, name, verified = str(data.get("email", "")), str(data.get("name", "")), False
+        email, name = str(data.get("email", "")), str(data.get("name", ""))
     try:
-        started = retry_on_deadlock(chat_session_start)(workspace=workspace, email=email, name=name, verified=verified)
+        started = retry_on_deadlock(chat_session_start)(
+            workspace=workspace, email=email, name=name, identity_token_hash=proof
+        )
+    except IdentityReused:
+        return _error(
+            409, "identity_reused", "This identity token already started a chat; sign a new one for each page view."
+        )
     except ValidationError as exc:
         return _error(400, "invalid", _validation_detail(exc))
     return JsonResponse({"session_token": started.token, "session": _session_json(started.session)}, status=201)
