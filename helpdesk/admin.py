@@ -454,19 +454,6 @@ class ApiTokenAdmin(ScopedAdmin):
     """Keys are issued with `manage.py create_api_token`; here they are reviewed and revoked."""
 
     edit_roles = MANAGE_ROLES
-    list_display = (
-        "name",
-        "prefix_display",
-        "workspace",
-        "user",
-        "customer_email",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    )
-    list_filter = (("workspace", admin.RelatedOnlyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
-    search_fields = ("name", "prefix", "user__email")
-    list_select_related = ("workspace", "user")
     # Never key_hash: a hash of a short-lived secret is still not for display.
     fields = (
         "name",
@@ -478,6 +465,10 @@ class ApiTokenAdmin(ScopedAdmin):
         "last_used_at",
         "revoked_at",
     )
+    list_display = fields
+    list_filter = (("workspace", admin.RelatedOnlyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "prefix", "user__email")
+    list_select_related = ("workspace", "user")
     readonly_fields = fields
     actions = ("revoke_selected",)
 

@@ -32,7 +32,6 @@ from helpdesk.models import Channel, Message, MessageKind, Ticket
 from helpdesk.models_identity import CustomerVerification, MagicLink, MagicLinkStatus, VerificationMethod
 
 MAGIC_LINK_TTL = timedelta(hours=24)
-QUOTE_CHARS = 600
 # Every tool refusal for a missing proof starts with this (the Agent recognises it by it).
 IDENTITY_NOT_VERIFIED = "identity not verified"
 # What would have proven the customer on each channel, for the refusal reason and the inbox.
@@ -196,20 +195,16 @@ def latest_customer_message(ticket: Ticket) -> Message | None:
 
 
 def build_magic_link_email(link: MagicLink) -> EmailMessage:
-    """The e-mail to the address on file: what was asked (so a customer who did not ask can
-    tell), and the link that confirms it."""
+    """The e-mail to the address on file. It quotes nothing the sender wrote (a stranger's words
+    in our e-mail could carry their own links): the page behind the link shows the request."""
     ticket = link.ticket
-    asked = latest_customer_message(ticket)
-    quote = (asked.body if asked else ticket.subject)[:QUOTE_CHARS]
     hours = int(MAGIC_LINK_TTL.total_seconds() // 3600)
     body = (
         f"Hello {link.customer.name or link.customer.email},\n\n"
-        f"We received this request on ticket #{ticket.number}, and answering it means looking at or "
-        "changing your orders or account:\n\n"
-        + "\n".join(f"> {line}" for line in quote.splitlines())
-        + "\n\nIf you sent it, confirm it's you (the link works once, for "
-        f"{hours} hours):\n{magic_link_url(link)}\n\n"
-        "If you did not send it, ignore this e-mail: nothing will change on your account.\n\n"
+        f"We received a request on ticket #{ticket.number} that needs us to look at or change your "
+        "orders or account. If it is yours, open this link, check the request and confirm it's you "
+        f"(the link works once, for {hours} hours):\n\n{magic_link_url(link)}\n\n"
+        "If you did not write to us, ignore this e-mail: nothing will change on your account.\n\n"
         f"{ticket.workspace.name}"
     )
     return EmailMessage(

@@ -446,10 +446,6 @@ def _steps(ctx: RunContext) -> None:
     # 4. Draft
     draft = provider.draft(request, plan, entries)
     ctx.check_budget()
-    # A tool waited for the customer's proof of identity: the Agent asks for it (in Agent mode).
-    ctx.identity_wanted = ctx.applies and ticket.workspace.mode == WorkspaceMode.AGENT and identity_wanted(entries)
-    if ctx.identity_wanted:
-        draft = with_identity_notice(draft)
     cited_numbers = set(draft.citations)
     cited = [p for p in passages if p["n"] in cited_numbers]
     citations = [{"n": p["n"], "title": p["title"], "url": p["url"]} for p in cited]
@@ -460,6 +456,10 @@ def _steps(ctx: RunContext) -> None:
     calibration = decision_rows["calibration"][0] if decision_rows["calibration"] else None
     confidence = _score(ctx, tri, passages, cited, entries, draft, calibration)
     ctx.check_budget()
+    # A tool waited for the customer's proof of identity: the Agent asks for it (in Agent mode).
+    ctx.identity_wanted = ctx.applies and ticket.workspace.mode == WorkspaceMode.AGENT and identity_wanted(entries)
+    if ctx.identity_wanted:
+        draft = with_identity_notice(draft)
     # Steps 4-5 recorded together (no ticket write here, so no ticket lock).
     with transaction.atomic():
         run.draft, run.citations, run.tool_calls = draft.reply, citations, _jsonable(entries)

@@ -78,10 +78,10 @@ def test_it_does_not_act_on_a_contact_form_typed_with_someone_elses_address(
     ticket.refresh_from_db()
     assert (ticket.ai_decision, ticket.ai_reason) == ("draft", run.reason)
 
-    # The link goes to the address on file (the customer record), with the request quoted.
+    # The link goes to the address on file (the customer record); the sender's words stay out of it.
     [email] = link_emails()
     assert email.to == [CUSTOMER] and email.subject == f"[#{ticket.number}] Please confirm it's you"
-    assert f"> {ATTACK}" in email.body and LINK_RE.search(email.body)
+    assert LINK_RE.search(email.body) and "Oak Lane" not in email.body
     link = MagicLink.objects.get(ticket=ticket)
     assert (link.status, link.sent_to) == ("pending", CUSTOMER) and link.email_sent_at is not None
     assert AuditEvent.objects.get(ticket=ticket, kind="identity.link_sent").data["to"] == CUSTOMER
@@ -94,7 +94,7 @@ def test_it_acts_once_after_the_magic_link_is_confirmed(client, armed, django_ca
 
     # A GET (a mail scanner's prefetch) shows the request and a button, and changes nothing.
     page = client.get(url)
-    assert page.status_code == 200 and "Austin" in page.content.decode()
+    assert page.status_code == 200 and "12 Oak Lane, Austin" in page.content.decode()
     assert not CustomerVerification.objects.exists() and MagicLink.objects.get().status == "pending"
 
     with django_capture_on_commit_callbacks(execute=True):
