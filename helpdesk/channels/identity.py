@@ -72,11 +72,6 @@ def identity_token_sign(
     return f"{payload}.{_mac(payload, secret)}"
 
 
-def identity_token_hash(token: str) -> str:
-    """What a session keeps of the token that started it (the replay check)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def identity_token_verify(token: str, *, secret: str, now: float | None = None) -> Identity:
     now = time.time() if now is None else now
     if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.services import Actor
-from helpdesk.channels.identity import IdentityError, identity_token_hash, identity_token_verify, widget_secret
+from helpdesk.channels.identity import IdentityError, identity_token_verify, widget_secret
 from helpdesk.channels.ratelimit import rate_limited
 from helpdesk.channels.thread import ThreadProbe, message_json, thread_probe, thread_read
 from helpdesk.channels.wakeups import WAKEUPS, session_key, ticket_key, wait_for_change
@@ -133,7 +133,8 @@ def sessions(request: HttpRequest, workspace_slug: str) -> HttpResponse:
             identity = identity_token_verify(str(token), secret=widget_secret(workspace))
         except IdentityError as exc:
             return _error(401, "identity_invalid", str(exc))
-        email, name, proof = identity.email, identity.name, identity_token_hash(str(token))
+        # The session keeps the token's hash: a replay of it starts no second session.
+        email, name, proof = identity.email, identity.name, hash_token(str(token))
     else:
         email, name = str(data.get("email", "")), str(data.get("name", ""))
     try:
