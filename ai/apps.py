@@ -17,3 +17,7 @@ class AIConfig(AppConfig):
         from ai.agent.pipeline import agent_run_enqueue
 
         hooks.customer_message.connect(agent_run_enqueue)
+        # Identity: a customer's late proof (a magic link clicked) starts one re-run of the Agent.
+        from ai.agent.identity import agent_rerun_on_verification
+
+        hooks.customer_verified.connect(agent_rerun_on_verification)

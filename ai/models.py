@@ -252,15 +252,27 @@ class AgentRun(models.Model):
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_by_run"
     )
     error = models.TextField(blank=True)
+    # Set on the one re-run a customer's late proof of identity (a magic link clicked) starts on
+    # their latest message; one-to-one, so a proof never starts two.
+    verification = models.OneToOneField(
+        "helpdesk.CustomerVerification",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="agent_rerun",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # One Agent run per inbound message: a retried task finds the row and never sends twice.
+            # One Agent run per inbound message (besides the one re-run after a late proof of
+            # identity): a retried task finds the row and never sends twice.
             models.UniqueConstraint(
-                fields=["trigger_message"], condition=models.Q(kind="agent"), name="agent_run_once_per_message"
+                fields=["trigger_message"],
+                condition=models.Q(kind="agent", verification__isnull=True),
+                name="agent_run_once_per_message",
             ),
         ]
         indexes = [models.Index(fields=["ticket", "-created_at"], name="agent_run_ticket_time")]

@@ -225,7 +225,17 @@ class WorkspaceAdmin(ScopedAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ("name", "slug", "currency")
-        return ("name", "slug", "mode", "currency", "support_email", "reply_address", "inbound_secret", "created_at")
+        return (
+            "name",
+            "slug",
+            "mode",
+            "currency",
+            "support_email",
+            "reply_address",
+            "inbound_secret",
+            "mail_relay_authserv_id",
+            "created_at",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The slug is in every inbound address and URL: fixed once the workspace exists.
@@ -476,12 +486,21 @@ class ApiTokenAdmin(ScopedAdmin):
     """Keys are issued with `manage.py create_api_token`; here they are reviewed and revoked."""
 
     edit_roles = MANAGE_ROLES
-    list_display = ("name", "prefix_display", "workspace", "user", "created_at", "last_used_at", "revoked_at")
+    # Never key_hash: a hash of a short-lived secret is still not for display.
+    fields = (
+        "name",
+        "prefix_display",
+        "workspace",
+        "user",
+        "customer_email",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_display = fields
     list_filter = (("workspace", admin.RelatedOnlyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "prefix", "user__email")
     list_select_related = ("workspace", "user")
-    # Never key_hash: a hash of a short-lived secret is still not for display.
-    fields = ("name", "prefix_display", "workspace", "user", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     actions = ("revoke_selected",)
 

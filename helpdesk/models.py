@@ -38,6 +38,14 @@ class Workspace(models.Model):
         default=_new_secret,
         help_text="Shared secret the inbound email webhook must present.",
     )
+    mail_relay_authserv_id = models.CharField(
+        "trusted mail relay (authserv-id)",
+        max_length=255,
+        blank=True,
+        help_text="The authserv-id your inbound mail relay writes in its Authentication-Results header "
+        "(e.g. mx.example.com). Only that header proves a sender (DMARC or aligned DKIM/SPF pass); "
+        "blank: no e-mail counts as authenticated.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -353,6 +361,9 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
+    # Blank: a staff key (the user's rights in the workspace). Set: a key that acts for this one
+    # customer only (their tickets and messages), which verifies them on what it creates.
+    customer_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -362,4 +373,5 @@ class ApiToken(models.Model):
 
 
 from helpdesk.models_channels import *  # noqa: F403, E402
+from helpdesk.models_identity import *  # noqa: F403, E402
 from helpdesk.models_shop import *  # noqa: F403, E402

@@ -30,6 +30,7 @@ from ai.agent.confidence import Confidence, score_with, tool_outcome
 from ai.agent.decide import Verdict, confidence_rules, decide, threshold_from
 from ai.agent.draft import tool_fact_sentences
 from ai.agent.grounding import groundedness, retrieval_support, split_sentences
+from ai.agent.identity import identity_hold, identity_wanted, with_identity_notice
 from ai.agent.snapshot import instance_from_json, read_rows
 from ai.agent.triage import Triage, triage
 from ai.calibration import maps_newest_first
@@ -58,6 +59,7 @@ from audit.services import Actor, audit_record
 from helpdesk.models import HUMAN_NEEDED_TYPES, Message, MessageKind, Ticket, TicketType, WorkspaceMode
 from helpdesk.services import ticket_reply, ticket_set_type
 from helpdesk.services_ai import ticket_record_ai_decision
+from helpdesk.services_identity import magic_link_send, verifications_of
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +124,7 @@ def _run_for_message(message: Message) -> AgentRun:
     run, created = AgentRun.objects.get_or_create(
         trigger_message=message,
         kind="agent",
+        verification=None,  # not the re-run a late proof of identity starts (ai/agent/identity.py)
         defaults={"workspace_id": message.ticket.workspace_id, "ticket_id": message.ticket_id},
     )
     if not created:
@@ -236,6 +239,8 @@ class RunContext:
     followup: bool = False  # the ticket has a customer message other than this run's
     tool_actions: list[HttpAction] | None = None
     tool_permissions: list[ToolPermission] | None = None
+    identity: bool = False  # the ticket's customer is verified (helpdesk/services_identity.py)
+    identity_wanted: bool = False  # a tool waits for that proof: ask for it (ai/agent/identity.py)
 
     def lock_ticket(self) -> None:
         """Take the ticket's row lock before this transaction writes any audit row (one lock
@@ -294,7 +299,10 @@ def execute_run(
     # The run's settings, its tools' allow-list and HTTP actions, and whether the ticket has
     # another customer message: read together, once (an admin's change applies to the next run).
     ws, tools = ticket.workspace_id, _tools()
-    parts: dict[str, QuerySet[Any]] = {"settings": AISettings.objects.filter(workspace_id=ws)}
+    parts: dict[str, QuerySet[Any]] = {
+        "settings": AISettings.objects.filter(workspace_id=ws),
+        "identity": verifications_of(ticket)[:1],
+    }
     if tools is not None:
         parts |= {"actions": tools.http_actions(ws), "permissions": tools.tool_permissions(ws)}
     rows, values = read_rows(parts, {"followup": _other_customer_messages_sql(ticket, message)})
@@ -310,6 +318,7 @@ def execute_run(
         followup=bool(values["followup"]),
         tool_actions=rows.get("actions"),
         tool_permissions=rows.get("permissions"),
+        identity=bool(rows["identity"]),
     )
     try:
         ctx.provider = get_chat_provider(chat_config(settings_row))
@@ -405,7 +414,9 @@ def _steps(ctx: RunContext) -> None:
     schemas: list[dict[str, Any]] = []
     if tools is not None:
         # The run's reads about its tools (allow-list, connector, identity, orders), read once.
-        ctx.tools = tools.ToolSession(ticket=ticket, actions=ctx.tool_actions, permissions=ctx.tool_permissions)
+        ctx.tools = tools.ToolSession(
+            ticket=ticket, actions=ctx.tool_actions, permissions=ctx.tool_permissions, identity=ctx.identity
+        )
         if provider.name == "local":
             planned = [
                 PlannedCall(c.tool, dict(c.args))
@@ -445,6 +456,10 @@ def _steps(ctx: RunContext) -> None:
     calibration = decision_rows["calibration"][0] if decision_rows["calibration"] else None
     confidence = _score(ctx, tri, passages, cited, entries, draft, calibration)
     ctx.check_budget()
+    # A tool waited for the customer's proof of identity: the Agent asks for it (in Agent mode).
+    ctx.identity_wanted = ctx.applies and ticket.workspace.mode == WorkspaceMode.AGENT and identity_wanted(entries)
+    if ctx.identity_wanted:
+        draft = with_identity_notice(draft)
     # Steps 4-5 recorded together (no ticket write here, so no ticket lock).
     with transaction.atomic():
         run.draft, run.citations, run.tool_calls = draft.reply, citations, _jsonable(entries)
@@ -495,6 +510,8 @@ def _steps(ctx: RunContext) -> None:
     paused = pause_reason(decision_rows["pauses"][0] if decision_rows["pauses"] else None)
     if paused and ctx.applies and verdict.decision in (Decision.AUTOSEND, Decision.AWAITING_APPROVAL):
         verdict = Verdict(Decision.DRAFT, paused, threshold, {**rule, "paused": True})
+    if ctx.identity_wanted:
+        verdict = identity_hold(verdict, ticket=ticket)
     _apply(ctx, verdict, confidence, held, entries, tools)
 
 
@@ -675,6 +692,8 @@ def _apply(
                 status=RunStatus.SUPERSEDED, reason="superseded by a newer message"
             )
             return
+        if ctx.identity_wanted:
+            magic_link_send(ticket=ticket, actor=ctx.actor)  # to the address on file, after commit
         if ctx.applies and verdict.decision == Decision.AUTOSEND:
             verdict = _autosend(ctx, verdict, confidence, held, tools)
         elif ctx.applies and verdict.decision == Decision.AWAITING_APPROVAL and tools is not None:

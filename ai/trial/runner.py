@@ -8,6 +8,9 @@ What "shadow" means here (and what the tests prove):
 - a trial run never applies anything: no reply (so no email), no ActionRequest, no ticket type
   or decision written to the ticket, write tools only `simulated` (or `pending_approval` where
   an approval rule matches), so no Outcome can ever be billed;
+- the tickets come from the shop's own helpdesk export, a trusted source: each is recorded as
+  verified for its customer (method `trial_import`), so the tools look orders up as they would
+  for a proven customer;
 - trial tickets carry the external_id prefix "trial:" so the real Agent never picks them up, and
   each one is closed right after its run, so none sits in a working queue where a person could
   answer a real customer by mistake;
@@ -36,8 +39,9 @@ from ai.trial.inputs import InputError, TicketInput, parse_datetime_text, read_o
 from ai.trial.report import build_report
 from audit.services import Actor
 from helpdesk.helpcenter_import import import_helpcenter
-from helpdesk.models import MessageKind, Ticket, TicketStatus, Workspace
+from helpdesk.models import MessageKind, Ticket, TicketStatus, VerificationMethod, Workspace
 from helpdesk.services import OPEN_STATES, ticket_close, ticket_create
+from helpdesk.services_identity import identity_verify
 from helpdesk.shop import orders_load
 
 logger = logging.getLogger(__name__)
@@ -183,6 +187,12 @@ def _run_one(trial: TrialRun, item: TicketInput, position: int) -> None:
         actor=ACTOR,
         external_id=f"{TRIAL_EXTERNAL_PREFIX}{item.external_id}",
         created_at=item.created_at,
+    )
+    identity_verify(
+        ticket=ticket,
+        method=VerificationMethod.TRIAL_IMPORT,
+        actor=ACTOR,
+        evidence={"trial": trial.pk, "external_id": item.external_id},
     )
     message = ticket.messages.filter(kind=MessageKind.CUSTOMER).order_by("created_at", "pk").first()
     run = AgentRun.objects.create(

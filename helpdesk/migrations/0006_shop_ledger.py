@@ -89,7 +89,7 @@ def backfill_ledger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("helpdesk", "0004_thread_notify_visible"),
+        ("helpdesk", "0005_customer_identity"),
         ("audit", "0003_checkpoint_and_prune"),
     ]
 
