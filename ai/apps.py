@@ -17,3 +17,9 @@ class AIConfig(AppConfig):
         from ai.agent.pipeline import agent_run_enqueue
 
         hooks.customer_message.connect(agent_run_enqueue)
+        # Stale runs: every worker process sweeps when it starts (a crashed cluster coming back).
+        from django_q.signals import post_spawn
+
+        from ai.agent.sweep import runs_sweep_at_worker_start
+
+        post_spawn.connect(runs_sweep_at_worker_start, dispatch_uid="ai.runs_sweep_at_worker_start")
