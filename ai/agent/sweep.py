@@ -77,7 +77,7 @@ def runs_sweep(*, now: datetime | None = None) -> SweepResult:
                 result.timed_out += agent_run_abandon(run=run, reason=TIMED_OUT, actor=sweeper_actor())
             elif status == RunStatus.QUEUED:
                 if pending is None:
-                    pending = _broker_pending()
+                    pending = broker_pending_messages()
                 if pending is not None and message_id not in pending:
                     result.never_started += _abandon_unattended(run_id, message_id, NEVER_STARTED)
         waiting = AgentRun.objects.filter(status=RunStatus.QUEUED, deferred_at__isnull=False)
@@ -145,7 +145,7 @@ def _abandon_unattended(run_id: int, message_id: int, reason: str) -> bool:
         return agent_run_abandon(run=run, reason=reason, actor=sweeper_actor())
 
 
-def _broker_pending() -> set[int] | None:
+def broker_pending_messages() -> set[int] | None:
     """Trigger messages of the Agent-run tasks in the broker (waiting, or taken by a worker and not
     yet acknowledged); None when the broker cannot be listed (then no queued run is failed)."""
     from django_q.brokers import get_broker
