@@ -262,6 +262,14 @@ class AgentRun(models.Model):
         related_name="agent_rerun",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker claimed it: its time budget counts from here."
+    )
+    deferred_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set while it waits for one of its workspace's run slots (ai/agent/slots.py).",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -275,7 +283,21 @@ class AgentRun(models.Model):
                 name="agent_run_once_per_message",
             ),
         ]
-        indexes = [models.Index(fields=["ticket", "-created_at"], name="agent_run_ticket_time")]
+        indexes = [
+            models.Index(fields=["ticket", "-created_at"], name="agent_run_ticket_time"),
+            # The sweeper reads the unfinished runs only (ai/agent/sweep.py).
+            models.Index(
+                fields=["status", "created_at"],
+                name="agent_run_pending",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+            # A run leaving a slot hands it to the oldest run waiting in its workspace.
+            models.Index(
+                fields=["workspace", "created_at"],
+                name="agent_run_waiting",
+                condition=models.Q(status="queued", deferred_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} run {self.pk} on ticket {self.ticket_id}: {self.decision or self.status}"

@@ -18,7 +18,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -31,6 +30,7 @@ from ai.agent.decide import Verdict, confidence_rules, decide, threshold_from
 from ai.agent.draft import tool_fact_sentences
 from ai.agent.grounding import groundedness, retrieval_support, split_sentences
 from ai.agent.identity import identity_hold, identity_wanted, with_identity_notice
+from ai.agent.slots import runs_enqueue
 from ai.agent.snapshot import instance_from_json, read_rows
 from ai.agent.triage import Triage, triage
 from ai.calibration import maps_newest_first
@@ -113,11 +113,8 @@ def agent_run_enqueue(message: Message) -> None:
     if message.ticket.external_id.startswith(TRIAL_EXTERNAL_PREFIX):
         return  # a trial ticket: the trial runner starts its own shadow run (ai/trial/runner.py)
     _run_for_message(message)
-    from django_q.tasks import async_task
-
-    transaction.on_commit(
-        lambda: async_task("ai.tasks_agent.agent_run_task", message.pk, task_name=f"agent-run-{message.pk}")
-    )
+    workspace_id = message.ticket.workspace_id
+    transaction.on_commit(lambda: runs_enqueue([message.pk], workspace_id=workspace_id))
 
 
 def _run_for_message(message: Message) -> AgentRun:
@@ -167,7 +164,8 @@ def _claim(message: Message) -> AgentRun | None:
             f"""
             UPDATE {table} r
             SET status = CASE WHEN {newer} THEN %s ELSE %s END,
-                reason = CASE WHEN {newer} THEN %s ELSE r.reason END
+                reason = CASE WHEN {newer} THEN %s ELSE r.reason END,
+                started_at = now(), deferred_at = NULL
             WHERE r.trigger_message_id = %s AND r.kind = %s
               AND (r.status = %s OR (r.status IN (%s, %s) AND {newer}))
             RETURNING row_to_json(r)::text
@@ -205,19 +203,9 @@ def agent_run_for_message(*, message_id: int) -> AgentRun | None:
         if claimed.status == RunStatus.SUPERSEDED:
             return claimed
         return execute_run(run=claimed, message=message, ticket=message.ticket)
-    # A worker that died mid-run leaves it "running": reclaim it once it is clearly stale.
-    # Sending stays exactly-once: the send step checks the run's reply under a row lock.
-    settings_row = ai_settings(run.workspace_id)
-    budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
-    stale = timezone.now() - timedelta(seconds=2 * budget + 60)
-    reclaimed = AgentRun.objects.filter(
-        pk=run.pk, status=RunStatus.RUNNING, created_at__lt=stale, reply_message__isnull=True
-    ).update(status=RunStatus.RUNNING)
-    if not reclaimed:
-        run.refresh_from_db()
-        return run
-    run.status = RunStatus.RUNNING  # what the claim just wrote; the rest of the row is as read
-    return execute_run(run=run, message=message, ticket=message.ticket)
+    # Finished, or running elsewhere: left alone. A run whose worker stopped mid-run stays
+    # "running" until the task holding its lock or the sweeper fails it (ai/agent/sweep.py).
+    return run
 
 
 # ------------------------------------------------------------------------------- run
@@ -781,13 +769,25 @@ def _request_approval(
         entry.update(status="pending_approval", action_request=action.pk)
 
 
-def _fail(ctx: RunContext, *, reason: str, error: str) -> None:
+def agent_run_abandon(*, run: AgentRun, reason: str, actor: Actor) -> bool:
+    """Fail a run that stopped making progress (its worker died, or it outlived its budget) the
+    way a run fails by itself: the run failed with the reason, the ticket handed to a human,
+    audited. Nothing when it is no longer running (finished, superseded, failed already) or has
+    a reply; True when it failed it. A worker still busy with it then finds it failed and never
+    sends or escalates (`_apply`, `_fail`)."""
+    ticket = Ticket.objects.select_related("workspace").get(pk=run.ticket_id)
+    # Its steps 1-2 record "ai.run_started" with the provider: an empty one means not yet.
+    ctx = RunContext(run=run, ticket=ticket, message=None, actor=actor, started=bool(run.provider))
+    return _fail(ctx, reason=reason, error=reason)
+
+
+def _fail(ctx: RunContext, *, reason: str, error: str) -> bool:
     run = ctx.run
     with transaction.atomic():
         ctx.lock_ticket()
         status, reply_id = _lock_run(run)
-        if status == RunStatus.SUPERSEDED or reply_id is not None:
-            return
+        if status != RunStatus.RUNNING or reply_id is not None:
+            return False  # finished, superseded, or failed already (by the sweeper, say): once only
         run.status, run.decision, run.reason = RunStatus.FAILED, Decision.ESCALATE, reason[:300]
         run.error = redact_text(error)[:4000]
         run.finished_at = timezone.now()
@@ -805,3 +805,4 @@ def _fail(ctx: RunContext, *, reason: str, error: str) -> None:
                 actor=ctx.actor,
                 run=run.pk,
             )
+    return True
