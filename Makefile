@@ -108,3 +108,24 @@ bench-inbox: install
 .PHONY: bench-answers
 bench-answers: install
 	OASIS_PGDATA=$(CURDIR)/var/bench-answers-pg $(BIN)/python bench/answers.py $(BENCH_ARGS)
+
+# Redis as the broker (not part of `make test`): Debian's redis-server on a free loopback port,
+# two qclusters with REDIS_URL, 200 tasks each run exactly once, an Agent run answered (last line JSON).
+.PHONY: redis-server test-redis
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "Installing Debian's redis-server for make test-redis"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+$(VENV)/.redis: requirements-redis.txt $(VENV)/.runtime
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-redis.txt
+	touch $@
+
+test-redis: $(VENV)/.redis redis-server
+	OASIS_PGDATA=$(CURDIR)/var/test-redis-pg $(BIN)/python tests/redis_broker.py
+
+# Faults: provider down / slow / garbage, a worker SIGKILLed mid-run, one workspace's provider
+# hanging while others are served, racing refunds and audit_prune (last line JSON; bench/RESULTS.md).
+.PHONY: bench-faults
+bench-faults: install
+	OASIS_PGDATA=$(CURDIR)/var/bench-faults-pg $(BIN)/python bench/faults.py

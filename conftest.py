@@ -62,6 +62,14 @@ def ticket(workspace: Workspace) -> Ticket:
     )
 
 
+@pytest.fixture(autouse=True)
+def audit_anchor_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Each test anchors audit chain heads in its own file (audit/anchor.py), never in var/."""
+    path = tmp_path / "audit-anchors.jsonl"
+    monkeypatch.setenv("OASIS_AUDIT_ANCHOR_PATH", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     # Debian's Chromium: Playwright never downloads a browser of its own here.

@@ -21,3 +21,14 @@ class AIConfig(AppConfig):
         from ai.agent.asks import asks_for_human
 
         hooks.register_human_ask_detector(asks_for_human)
+
+        # Identity: a customer's late proof (a magic link clicked) starts one re-run of the Agent.
+        from ai.agent.identity import agent_rerun_on_verification
+
+        hooks.customer_verified.connect(agent_rerun_on_verification)
+        # Stale runs: every worker process sweeps when it starts (a crashed cluster coming back).
+        from django_q.signals import post_spawn
+
+        from ai.agent.sweep import runs_sweep_at_worker_start
+
+        post_spawn.connect(runs_sweep_at_worker_start, dispatch_uid="ai.runs_sweep_at_worker_start")

@@ -288,18 +288,52 @@ class AgentRun(models.Model):
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_by_run"
     )
     error = models.TextField(blank=True)
+    # Set on the one re-run a customer's late proof of identity (a magic link clicked) starts on
+    # their latest message; one-to-one, so a proof never starts two.
+    verification = models.OneToOneField(
+        "helpdesk.CustomerVerification",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="agent_rerun",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker claimed it: its time budget counts from here."
+    )
+    deferred_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set while it waits for one of its workspace's run slots (ai/agent/slots.py).",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # One Agent run per inbound message: a retried task finds the row and never sends twice.
+            # One Agent run per inbound message (besides the one re-run after a late proof of
+            # identity): a retried task finds the row and never sends twice.
             models.UniqueConstraint(
-                fields=["trigger_message"], condition=models.Q(kind="agent"), name="agent_run_once_per_message"
+                fields=["trigger_message"],
+                condition=models.Q(kind="agent", verification__isnull=True),
+                name="agent_run_once_per_message",
             ),
         ]
-        indexes = [models.Index(fields=["ticket", "-created_at"], name="agent_run_ticket_time")]
+        indexes = [
+            models.Index(fields=["ticket", "-created_at"], name="agent_run_ticket_time"),
+            # The sweeper reads the unfinished runs only (ai/agent/sweep.py).
+            models.Index(
+                fields=["status", "created_at"],
+                name="agent_run_pending",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+            # A run leaving a slot hands it to the oldest run waiting in its workspace.
+            models.Index(
+                fields=["workspace", "created_at"],
+                name="agent_run_waiting",
+                condition=models.Q(status="queued", deferred_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} run {self.pk} on ticket {self.ticket_id}: {self.decision or self.status}"

@@ -1,5 +1,6 @@
-"""The django-q2 schedules of the Agent (migration 0004_agent_schedules, `setup_schedules`) and of
-the reports rollup (migration 0011_report_rollup, `setup_rollup_schedules`)."""
+"""The django-q2 schedules of the Agent (migration 0004_agent_schedules, `setup_schedules`), of
+the reports rollup (migration 0011_report_rollup, `setup_rollup_schedules`) and of the stale-run
+sweeper (migration 0013_run_sweeper, `setup_sweep_schedules`)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,7 @@ SCHEDULES: list[dict[str, Any]] = [
 
 def setup_schedules(schedule_model: Any = None) -> int:
     """Create or update the schedules (idempotent); returns how many exist."""
-    if schedule_model is None:
-        from django_q.models import Schedule
-
-        schedule_model = Schedule
-    now = datetime.now(UTC)
-    first = (now + timedelta(days=1)).replace(hour=2, minute=15, second=0, microsecond=0)
-    for spec in SCHEDULES:
-        schedule_upsert(schedule_model, **spec, first_run=first)
-    return len(SCHEDULES)
+    return _setup(SCHEDULES, schedule_model, nightly_at=(2, 15))
 
 
 ROLLUP_SCHEDULES: list[dict[str, Any]] = [
@@ -47,12 +40,31 @@ ROLLUP_SCHEDULES: list[dict[str, Any]] = [
 
 def setup_rollup_schedules(schedule_model: Any = None) -> int:
     """Create or update the rollup schedules (idempotent); a re-run keeps the next runs planned."""
+    return _setup(ROLLUP_SCHEDULES, schedule_model, nightly_at=(1, 20))
+
+
+SWEEP_SCHEDULES: list[dict[str, Any]] = [
+    # Every minute (django-q2's scheduler looks every 30 s): a run whose worker stopped, or that
+    # outlived its time budget, is failed and its ticket handed to a human (ai/agent/sweep.py).
+    # Each worker also sweeps when it starts (ai/apps.py), which covers a restarted cluster.
+    {"name": "ai.runs_sweep", "func": "ai.tasks_agent.runs_sweep_task", "schedule_type": "I", "minutes": 1},
+]
+
+
+def setup_sweep_schedules(schedule_model: Any = None) -> int:
+    """Create or update the sweeper's schedule (idempotent); it starts at once."""
+    return _setup(SWEEP_SCHEDULES, schedule_model, nightly_at=(0, 0))
+
+
+def _setup(specs: list[dict[str, Any]], schedule_model: Any, *, nightly_at: tuple[int, int]) -> int:
+    """Upsert `specs`: a daily one first runs tomorrow at `nightly_at` (UTC), the others now."""
     if schedule_model is None:
         from django_q.models import Schedule
 
         schedule_model = Schedule
     now = datetime.now(UTC)
-    nightly = (now + timedelta(days=1)).replace(hour=1, minute=20, second=0, microsecond=0)
-    for spec in ROLLUP_SCHEDULES:
+    hour, minute = nightly_at
+    nightly = (now + timedelta(days=1)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    for spec in specs:
         schedule_upsert(schedule_model, **spec, first_run=nightly if spec["schedule_type"] == "D" else now)
-    return len(ROLLUP_SCHEDULES)
+    return len(specs)

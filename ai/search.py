@@ -108,7 +108,9 @@ COMMON_TERM_FRACTION = 0.5
 # At most this many matching rows are ranked, so a query of common words stays fast at scale.
 RANK_CAP = 5000
 _STATS_TTL = 300.0
-_stats: tuple[float, dict[str, float]] = (0.0, {})
+# (when read, by time.monotonic(); the frequencies), or None before the first read: the clock's
+# zero is the machine's boot, so no timestamp can stand for "never read".
+_stats: tuple[float, dict[str, float]] | None = None
 
 
 def _tsquery_sql(mode: str, config: str) -> str:
@@ -124,9 +126,8 @@ def _tsquery_sql(mode: str, config: str) -> str:
 def _term_frequencies() -> dict[str, float]:
     """Share of passages holding each common lexeme, from the planner's statistics (cached)."""
     global _stats
-    fetched_at, freqs = _stats
-    if time.monotonic() - fetched_at < _STATS_TTL:
-        return freqs
+    if _stats is not None and time.monotonic() - _stats[0] < _STATS_TTL:
+        return _stats[1]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
@@ -140,7 +141,7 @@ def _term_frequencies() -> dict[str, float]:
 
 def reset_term_statistics() -> None:
     global _stats
-    _stats = (0.0, {})
+    _stats = None
 
 
 def query_terms(query: str) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from audit.anchor import anchor_checkpoint, anchoring_configured
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.services import (
     CHAIN_LOCK,
@@ -40,6 +42,8 @@ from audit.services import (
 
 if TYPE_CHECKING:
     from helpdesk.models import Ticket, Workspace
+
+logger = logging.getLogger(__name__)
 
 JSONL_FORMAT = "oasis-audit-jsonl/1"
 TICKET_FORMAT = "oasis-audit-ticket/1"
@@ -381,7 +385,8 @@ def audit_prune(*, workspace: Workspace, before: datetime, archive: Path, actor:
     In one transaction holding the chain's writer lock: export the prefix to `archive`, verify
     the file (a tampered chain is never pruned: the failure is raised and nothing is deleted),
     delete the prefix with the trigger's controlled bypass, and record a checkpoint holding the
-    last pruned hash, from which `audit_verify` resumes.
+    last pruned hash, from which `audit_verify` resumes; the checkpoint is anchored outside the
+    database too (audit.anchor).
     """
     with transaction.atomic(durable=True):
         with connection.cursor() as cursor:
@@ -432,6 +437,11 @@ def audit_prune(*, workspace: Workspace, before: datetime, archive: Path, actor:
             archived_to=str(archive),
             created_at=timezone.now(),
         )
+        if anchoring_configured():
+            # Outside the database, so a checkpoint forged later is told from this one.
+            anchor_checkpoint(checkpoint, workspace_slug=workspace.slug)
+        else:
+            logger.warning("audit_prune: OASIS_AUDIT_ANCHOR_KEY is not set, the checkpoint is not anchored")
         audit_record(
             workspace=workspace,
             actor=actor,

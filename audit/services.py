@@ -13,7 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import ActorKind, AuditEvent
+from audit.models import ActorKind, AuditCheckpoint, AuditEvent
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -73,6 +73,10 @@ _LOCK_SQL = (
     f"SELECT seq, hash, created_at FROM {AuditEvent._meta.db_table} WHERE workspace_id = %s ORDER BY seq DESC LIMIT 1"
 )
 CHAIN_LOCK = 0x0A5
+_CHECKPOINT_SQL = (
+    f"SELECT seq, hash, created_at FROM {AuditCheckpoint._meta.db_table} "  # noqa: S608 (table name from the model)
+    "WHERE workspace_id = %s ORDER BY seq DESC LIMIT 1"
+)
 
 
 def audit_record(
@@ -127,6 +131,10 @@ def _append(events: list[AuditEvent]) -> None:
             else:
                 cursor.nextset()
             last = cursor.fetchone()
+            if last is None:
+                # Retention may have pruned every event: the chain goes on from its checkpoint.
+                cursor.execute(_CHECKPOINT_SQL, [workspace_id])
+                last = cursor.fetchone()
             seq, prev_hash, previous_at = (last[0], last[1], last[2]) if last else (0, GENESIS_HASH, None)
             for event in chain:
                 seq += 1
@@ -213,8 +221,6 @@ def chain_start(workspace_id: int) -> tuple[int, str]:
 
     The genesis, or just after the latest retention checkpoint once old events were pruned.
     """
-    from audit.models import AuditCheckpoint
-
     checkpoint = AuditCheckpoint.objects.filter(workspace_id=workspace_id).order_by("-seq").first()
     if checkpoint is None:
         return 1, GENESIS_HASH

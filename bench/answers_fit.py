@@ -71,7 +71,9 @@ def precision_at(p: np.ndarray[Any, Any], y: np.ndarray[Any, Any], threshold: fl
     return (float(y[sent].mean()) if sent.any() else math.nan), int(sent.sum())
 
 
-def cross_validated(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], l2: float, folds: int = 5) -> np.ndarray[Any, Any]:
+def cross_validated(
+    x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], l2: float, folds: int = 5
+) -> np.ndarray[Any, Any]:
     order = list(range(len(y)))
     random.Random(7).shuffle(order)
     out = np.zeros(len(y))

@@ -33,6 +33,7 @@ from helpdesk.models import (
     Order,
     OrderItem,
     Role,
+    ShopMovement,
     Ticket,
     Workspace,
 )
@@ -224,7 +225,17 @@ class WorkspaceAdmin(ScopedAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ("name", "slug", "currency")
-        return ("name", "slug", "mode", "currency", "support_email", "reply_address", "inbound_secret", "created_at")
+        return (
+            "name",
+            "slug",
+            "mode",
+            "currency",
+            "support_email",
+            "reply_address",
+            "inbound_secret",
+            "mail_relay_authserv_id",
+            "created_at",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The slug is in every inbound address and URL: fixed once the workspace exists.
@@ -398,27 +409,57 @@ class MessageAdmin(ScopedAdmin):
 # ---------------------------------------------------------------------------------- orders
 
 
-class OrderItemInline(ScopedInline):
-    model = OrderItem
+class OrderInline(ScopedInline):
+    """Read-only rows shown on their order's page."""
+
     workspace_lookup = "order__workspace_id"
-    fields = ("sku", "name", "size", "qty", "price", "final_sale")
-    readonly_fields = fields
     can_delete = False
 
     def workspace_id_of(self, obj: Any) -> int | None:
         return obj.workspace_id if isinstance(obj, Order) else super().workspace_id_of(obj)
 
 
+class OrderItemInline(OrderInline):
+    model = OrderItem
+    fields = ("sku", "name", "size", "qty", "price", "final_sale")
+    readonly_fields = fields
+
+
+class ShopMovementInline(OrderInline):
+    """What the shop already did on the order (refunds first of all), from the ledger."""
+
+    model = ShopMovement
+    fk_name = "order"
+    verbose_name = "shop movement (refund, replacement, cancellation…)"
+    verbose_name_plural = "shop movements: refunds and other changes, from the ledger"
+    fields = ("created_at", "kind", "amount", "currency", "confirmation", "ticket", "actor")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("ticket")
+
+
 @admin.register(Order)
 class OrderAdmin(ScopedAdmin):
     """Orders belong to the shop connector; they change by loading the shop's data again."""
 
-    list_display = ("number", "workspace", "customer_email", "status", "total", "currency", "placed_at", "delivered_at")
+    list_display = (
+        "number",
+        "workspace",
+        "customer_email",
+        "status",
+        "total",
+        "refunded_total",
+        "currency",
+        "placed_at",
+        "delivered_at",
+    )
     list_filter = ("status", ("workspace", admin.RelatedOnlyFieldListFilter), "carrier")
     search_fields = ("=number", "customer_email", "tracking_number")
     list_select_related = ("workspace",)
     date_hierarchy = "placed_at"
-    inlines = (OrderItemInline,)
+    inlines = (OrderItemInline, ShopMovementInline)
     fields = (
         "workspace",
         "number",
@@ -431,6 +472,7 @@ class OrderAdmin(ScopedAdmin):
         "tracking_number",
         "currency",
         "total",
+        "refunded_total",
         "shipping_address",
     )
     readonly_fields = fields
@@ -444,12 +486,21 @@ class ApiTokenAdmin(ScopedAdmin):
     """Keys are issued with `manage.py create_api_token`; here they are reviewed and revoked."""
 
     edit_roles = MANAGE_ROLES
-    list_display = ("name", "prefix_display", "workspace", "user", "created_at", "last_used_at", "revoked_at")
+    # Never key_hash: a hash of a short-lived secret is still not for display.
+    fields = (
+        "name",
+        "prefix_display",
+        "workspace",
+        "user",
+        "customer_email",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_display = fields
     list_filter = (("workspace", admin.RelatedOnlyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "prefix", "user__email")
     list_select_related = ("workspace", "user")
-    # Never key_hash: a hash of a short-lived secret is still not for display.
-    fields = ("name", "prefix_display", "workspace", "user", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     actions = ("revoke_selected",)
 

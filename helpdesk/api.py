@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from audit.services import Actor
 from helpdesk import services
 from helpdesk.access import workspace_for_user
+from helpdesk.api_tokens import customer_key_message_add, customer_key_ticket_create
 from helpdesk.models import (
     ApiToken,
     Channel,
@@ -53,6 +54,8 @@ def tickets_visible_to(request: Request) -> TicketQuerySet:
     token = request.auth
     if isinstance(token, ApiToken):
         tickets = Ticket.objects.filter(workspace_id=token.workspace_id)
+        if token.customer_email:
+            tickets = tickets.filter(customer__email__iexact=token.customer_email)
     elif request.user.is_authenticated:
         tickets = Ticket.objects.filter(
             workspace_id__in=Membership.objects.filter(user_id=request.user.pk).values("workspace_id")
@@ -97,7 +100,15 @@ def api_actor(request: Request) -> Actor:
     actor = Actor.for_user(request.user)
     token = request.auth
     via = f"api key {token.prefix}" if isinstance(token, ApiToken) else "api"
+    if isinstance(token, ApiToken) and token.customer_email:
+        via = f"customer api key {token.prefix} for {token.customer_email}"
     return dataclasses.replace(actor, label=f"{actor.label} ({via})")
+
+
+def customer_key(request: Request) -> ApiToken | None:
+    """The request's key when it acts for one customer (helpdesk/api_auth.py), else None."""
+    token = request.auth
+    return token if isinstance(token, ApiToken) and token.customer_email else None
 
 
 class OasisAPIView(APIView):
@@ -282,7 +293,14 @@ class TicketCreateApi(OasisAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         workspace = workspace_for_write(request, data.pop("workspace", None))
-        ticket = services.ticket_create(workspace=workspace, actor=api_actor(request), **data)
+        key = customer_key(request)
+        if key is None:
+            ticket = services.ticket_create(workspace=workspace, actor=api_actor(request), **data)
+        elif data["customer_email"].lower() != key.customer_email.lower():
+            raise exceptions.PermissionDenied(f"This API key acts for {key.customer_email} only.")
+        else:
+            data.pop("customer_email")
+            ticket = customer_key_ticket_create(token=key, actor=api_actor(request), **data)
         ticket = ticket_visible_to(request, ticket.pk)
         output = TicketOutputSerializer(ticket, context={"request": request}).data
         location = reverse("api-ticket-detail", args=[ticket.pk])
@@ -303,9 +321,11 @@ class MessageListApi(OasisAPIView):
     @extend_schema(operation_id="tickets_messages_list", parameters=CURSOR_PARAMETERS, responses=MessagePageSerializer)
     def get(self, request: Request, ticket_id: int) -> Response:
         ticket = ticket_visible_to(request, ticket_id)
-        # Every API user is a member of the ticket's workspace (staff), so internal notes are
-        # included; `kind` tells them apart.
+        # A staff user or key sees internal notes too (`kind` tells them apart); a customer's key
+        # sees what the customer sees.
         messages = Message.objects.filter(ticket=ticket).select_related("author_user")
+        if customer_key(request) is not None:
+            messages = messages.exclude(kind=MessageKind.NOTE)
         paginator = MessagePagination()
         page = paginator.paginate_queryset(messages, request, view=self)
         return paginator.get_paginated_response(MessageOutputSerializer(page, many=True).data)
@@ -331,7 +351,12 @@ class MessageCreateApi(OasisAPIView):
         serializer.is_valid(raise_exception=True)
         kind, body = serializer.validated_data["kind"], serializer.validated_data["body"]
         actor = api_actor(request)
-        if kind == MessageKind.REPLY:
+        key = customer_key(request)
+        if key is not None and kind != MessageKind.CUSTOMER:
+            raise exceptions.PermissionDenied("A customer's API key writes customer messages only.")
+        if key is not None:
+            message = customer_key_message_add(token=key, ticket=ticket, body=body, actor=actor)
+        elif kind == MessageKind.REPLY:
             message = services.ticket_reply(ticket=ticket, body=body, actor=actor)
         elif kind == MessageKind.NOTE:
             message = services.ticket_add_note(ticket=ticket, body=body, actor=actor)

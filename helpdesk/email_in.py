@@ -2,7 +2,9 @@
 
 Everything a mail provider or a Maildir hands us is untrusted bytes. Parsing turns it into a
 small typed value (or a clear `EmailRejected`), and `ingest_email` threads it onto an existing
-ticket or opens a new one through the helpdesk services, in one transaction.
+ticket or opens a new one through the helpdesk services, in one transaction. A sender the
+workspace's trusted relay authenticated (helpdesk/email_auth.py) is verified for the ticket;
+the `From:` header alone proves nothing.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 
 from audit.services import Actor
+from helpdesk.email_auth import SenderAuth, sender_authentication
 from helpdesk.models import Channel, Message, MessageKind, Ticket, Workspace
+from helpdesk.models_identity import VerificationMethod
 from helpdesk.services import ticket_add_customer_message, ticket_create
+from helpdesk.services_identity import identity_verify, ticket_identity_verified
 
 # Errors the stdlib may raise on hostile headers or bodies, even with policy.default.
 _PARSE_ERRORS = (ValueError, TypeError, IndexError, LookupError, AttributeError, email.errors.MessageError)
@@ -218,15 +223,25 @@ def ingest_email(*, workspace: Workspace, raw: bytes) -> IngestResult:
         existing = _existing_message(workspace=workspace, message_id=parsed.message_id)
         if existing is not None:
             return IngestResult(ticket=existing.ticket, message=existing, created=False, duplicate=True)
+    auth = sender_authentication(raw=raw, from_email=parsed.from_email, authserv_id=workspace.mail_relay_authserv_id)
     try:
-        return _file(workspace=workspace, parsed=parsed)
+        result = _file(workspace=workspace, parsed=parsed, auth=auth)
     except ValidationError as error:
         # The services' validation (body too long, bad address) is a rejection like any other.
         raise EmailRejected(" ".join(error.messages)) from error
+    if auth.passed:
+        # In this transaction, so the Agent's run (enqueued when it commits) sees the proof.
+        identity_verify(
+            ticket=result.ticket,
+            method=VerificationMethod.EMAIL_AUTH,
+            actor=Actor.for_customer(result.ticket.customer),
+            evidence={**auth.evidence(), "message": result.message.pk},
+        )
+    return result
 
 
-def _file(*, workspace: Workspace, parsed: ParsedEmail) -> IngestResult:
-    ticket = _thread_ticket(workspace=workspace, parsed=parsed)
+def _file(*, workspace: Workspace, parsed: ParsedEmail, auth: SenderAuth) -> IngestResult:
+    ticket = _thread_ticket(workspace=workspace, parsed=parsed, authenticated=bool(auth.passed))
     if ticket is None:
         ticket = ticket_create(
             workspace=workspace,
@@ -262,7 +277,7 @@ def _existing_message(*, workspace: Workspace, message_id: str) -> Message | Non
     )
 
 
-def _thread_ticket(*, workspace: Workspace, parsed: ParsedEmail) -> Ticket | None:
+def _thread_ticket(*, workspace: Workspace, parsed: ParsedEmail, authenticated: bool) -> Ticket | None:
     # The newest id first: In-Reply-To, then References from the end of the chain.
     ids = list(dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)]))
     if ids:
@@ -284,6 +299,12 @@ def _thread_ticket(*, workspace: Workspace, parsed: ParsedEmail) -> Ticket | Non
     if token is None:
         return None
     # A subject token is easy to type, so it only threads for the ticket's own customer.
-    return Ticket.objects.filter(
+    ticket = Ticket.objects.filter(
         workspace=workspace, number=int(token.group(1)), customer__email__iexact=parsed.from_email
     ).first()
+    if ticket is not None and not authenticated and ticket_identity_verified(ticket):
+        # The token and the From: address are both easy to forge: onto a ticket whose customer
+        # is proven, only the Message-ID chain (which only their mailbox has) or the relay's
+        # authentication threads a message; this one opens a ticket of its own.
+        return None
+    return ticket

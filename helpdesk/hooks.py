@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from helpdesk.models import Message, Ticket, Workspace
+    from helpdesk.models import CustomerVerification, Message, Ticket, Workspace
 
 T = TypeVar("T")
 
@@ -37,6 +37,9 @@ ticket_reopened: Hook[Ticket] = Hook("ticket_reopened")  # a staff member reopen
 # Fired INSIDE the creating transaction so each app's defaults (approval rules, plans) are
 # created atomically with the workspace.
 workspace_created: Hook[Workspace] = Hook("workspace_created")
+# A customer proved who they are after writing (a magic link clicked). Fired INSIDE that
+# transaction, so what answers it (the Agent's one re-run) commits with the proof or not at all.
+customer_verified: Hook[CustomerVerification] = Hook("customer_verified")
 
 
 def on_customer_message(handler: Callable[[Message], None]) -> Callable[[Message], None]:

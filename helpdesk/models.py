@@ -38,6 +38,14 @@ class Workspace(models.Model):
         default=_new_secret,
         help_text="Shared secret the inbound email webhook must present.",
     )
+    mail_relay_authserv_id = models.CharField(
+        "trusted mail relay (authserv-id)",
+        max_length=255,
+        blank=True,
+        help_text="The authserv-id your inbound mail relay writes in its Authentication-Results header "
+        "(e.g. mx.example.com). Only that header proves a sender (DMARC or aligned DKIM/SPF pass); "
+        "blank: no e-mail counts as authenticated.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -307,12 +315,24 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     total = models.DecimalField(max_digits=12, decimal_places=2)
     shipping_address = models.TextField(blank=True)
+    refunded_total = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="Sum of the refunds in the shop ledger (ShopMovement), raised in the refund's transaction.",
+    )
 
     class Meta:
         ordering = ["-placed_at"]
         constraints = [
             models.UniqueConstraint(fields=["workspace", "number"], name="order_unique_number"),
             models.CheckConstraint(condition=models.Q(total__gte=Decimal("0")), name="order_total_nonneg"),
+            # The last line of defence against refunding twice: whatever raced or retried, the
+            # database refuses a refunded total above the order's.
+            models.CheckConstraint(
+                condition=models.Q(refunded_total__gte=Decimal("0"), refunded_total__lte=models.F("total")),
+                name="order_refunded_within_total",
+            ),
         ]
         indexes = [models.Index(Lower("customer_email"), "workspace", name="order_ws_email")]
 
@@ -341,6 +361,9 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
+    # Blank: a staff key (the user's rights in the workspace). Set: a key that acts for this one
+    # customer only (their tickets and messages), which verifies them on what it creates.
+    customer_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -350,3 +373,5 @@ class ApiToken(models.Model):
 
 
 from helpdesk.models_channels import *  # noqa: F403, E402
+from helpdesk.models_identity import *  # noqa: F403, E402
+from helpdesk.models_shop import *  # noqa: F403, E402

@@ -1,4 +1,4 @@
-"""Tables of the customer-facing channels (issue 10): chat sessions, widget secrets, feedback,
+"""Tables of the customer-facing channels: chat sessions, widget secrets, feedback,
 attachments, business hours and the fixed-window rate-limit counters.
 
 Imported at the end of helpdesk/models.py so Django sees them as helpdesk models.
@@ -45,6 +45,8 @@ class ChatSession(models.Model):
     # True only when the merchant vouched for the identity with a signed token; an unverified
     # visitor typed an email anyone could type, so the AI's tools must not act on that account.
     verified = models.BooleanField(default=False)
+    # SHA-256 of the identity token that started a verified session: a token starts one session.
+    identity_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     ticket = models.ForeignKey(Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="chat_sessions")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from audit.services import Actor, audit_record
@@ -24,6 +24,7 @@ from helpdesk import hooks
 from helpdesk.channels.identity import portal_token
 from helpdesk.models import AuthorKind, Channel, Message, MessageKind, Ticket, TicketStatus, Workspace
 from helpdesk.models_channels import Attachment, ChatMessageKey, ChatSession, CustomerFeedback
+from helpdesk.models_identity import VerificationMethod
 from helpdesk.services import (
     ticket_add_customer_message,
     ticket_add_note,
@@ -32,6 +33,7 @@ from helpdesk.services import (
     ticket_status_move,
 )
 from helpdesk.services_handoff import ticket_handoff
+from helpdesk.services_identity import identity_verify
 
 HUMAN_ASKED_REASON = "customer asked for a human"
 NOT_SOLVED_REASON = "customer said it did not solve it"
@@ -105,9 +107,14 @@ def _after_customer_message(*, ticket: Ticket, message: Message, actor: Actor) -
 
 @transaction.atomic
 def customer_message_post(*, ticket: Ticket, body: str) -> Message:
-    """A customer replies on a channel page (portal); an ask for a human hands off at once."""
+    """A customer replies on the portal; an ask for a human hands off at once.
+
+    The portal link was e-mailed to the address on file, so a reply through it proves the
+    customer (recorded with the message, before the Agent's run reads it)."""
     message = ticket_add_customer_message(ticket=ticket, body=body)
-    _after_customer_message(ticket=ticket, message=message, actor=Actor.for_customer(ticket.customer))
+    actor = Actor.for_customer(ticket.customer)
+    identity_verify(ticket=ticket, method=VerificationMethod.PORTAL, actor=actor, evidence={"message": message.pk})
+    _after_customer_message(ticket=ticket, message=message, actor=actor)
     return message
 
 
@@ -120,22 +127,37 @@ class StartedSession:
     token: str  # shown once to the widget; only its hash is stored
 
 
+class IdentityReused(Exception):
+    """The signed identity token already started a chat session (a replay)."""
+
+
 @transaction.atomic
-def chat_session_start(*, workspace: Workspace, email: str, name: str, verified: bool) -> StartedSession:
-    """A visitor opens the widget. `verified` only when a signed identity token vouched for them."""
+def chat_session_start(
+    *, workspace: Workspace, email: str, name: str, identity_token_hash: str | None = None
+) -> StartedSession:
+    """A visitor opens the widget. With `identity_token_hash` (a signed identity token vouched
+    for them) the session is verified; each token starts one session only."""
     email = (email or "").strip()
     try:
         validate_email(email)
     except ValidationError:
         raise ValidationError({"email": "Please give a valid email address."}) from None
     token = secrets.token_urlsafe(32)
-    session = ChatSession.objects.create(
-        workspace=workspace,
-        token_hash=hash_token(token),
-        email=email[:254],
-        name=(name or "").strip()[:200],
-        verified=verified,
-    )
+    try:
+        # A savepoint: the unique token hash refuses a replay without breaking the caller's transaction.
+        with transaction.atomic():
+            session = ChatSession.objects.create(
+                workspace=workspace,
+                token_hash=hash_token(token),
+                email=email[:254],
+                name=(name or "").strip()[:200],
+                verified=identity_token_hash is not None,
+                identity_token_hash=identity_token_hash,
+            )
+    except IntegrityError:
+        if ChatSession.objects.filter(identity_token_hash=identity_token_hash).exists():
+            raise IdentityReused from None
+        raise
     return StartedSession(session=session, token=token)
 
 
@@ -179,7 +201,14 @@ def chat_message_post(*, session: ChatSession, client_id: str, body: str) -> Pos
         message = ticket.messages.get(kind=MessageKind.CUSTOMER)
         session.ticket = ticket
         session.save(update_fields=["ticket"])
-        # The ticket's first message records who vouched for the identity (the Agent's tools read it).
+        if session.verified:
+            # Before the Agent's run (enqueued when this commits) reads the ticket's proofs.
+            identity_verify(
+                ticket=ticket,
+                method=VerificationMethod.WIDGET_TOKEN,
+                actor=Actor.for_customer(ticket.customer),
+                evidence={"session": session.pk, "message": message.pk},
+            )
         audit_record(
             workspace=ticket.workspace,
             ticket=ticket,
@@ -198,19 +227,6 @@ def chat_message_post(*, session: ChatSession, client_id: str, body: str) -> Pos
     ChatMessageKey.objects.create(session=session, client_id=client_id, message=message)
     _after_customer_message(ticket=ticket, message=message, actor=Actor.for_customer(ticket.customer))
     return Posted(message, True)
-
-
-def chat_identity_verified(ticket: Ticket) -> bool:
-    """May the AI's tools act on the account of this ticket's customer?
-
-    For chat tickets from the widget: only if every session on it carried an identity the
-    merchant signed (a visitor who typed an email is not verified). A chat ticket with no
-    widget session came from a trusted integration (the API, an import). Other channels have
-    their own proof (the reply goes to the mailbox), so they return True.
-    """
-    if ticket.channel != Channel.CHAT:
-        return True
-    return not ChatSession.objects.filter(ticket_id=ticket.pk, verified=False).exists()
 
 
 # ------------------------------------------------------------- did this solve it?

@@ -218,6 +218,27 @@ def orders_validate(data: Any, *, default_currency: str = "USD") -> list[_CleanO
     return cleaned
 
 
+def _check_refunded_totals(*, workspace: Workspace, orders: list[_CleanOrder]) -> None:
+    """Refuse a file that lowers an order's total below what the ledger already refunded.
+
+    The orders are locked until the load commits, so a refund cannot slip in between.
+    """
+    totals = {clean.fields["number"]: clean.fields["total"] for clean in orders}
+    refunded = (
+        Order.objects.select_for_update()
+        .filter(workspace=workspace, number__in=list(totals))
+        .order_by("pk")
+        .values_list("number", "refunded_total", "currency")
+    )
+    problems = [
+        f"order {number}: total {totals[number]} is below the {already} {currency} already refunded"
+        for number, already, currency in refunded
+        if totals[number] < already
+    ]
+    if problems:
+        raise ValidationError(problems)
+
+
 @transaction.atomic
 def orders_load(*, workspace: Workspace, data: dict[str, Any], actor: Actor) -> LoadResult:
     """Upsert the orders of `data` into the workspace's shop, all or nothing.
@@ -226,6 +247,7 @@ def orders_load(*, workspace: Workspace, data: dict[str, Any], actor: Actor) -> 
     so loading the same file twice leaves the same catalogue.
     """
     orders = orders_validate(data, default_currency=workspace.currency)
+    _check_refunded_totals(workspace=workspace, orders=orders)
     created = updated = item_count = 0
     for clean in orders:
         fields = dict(clean.fields)

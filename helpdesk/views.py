@@ -39,6 +39,7 @@ from helpdesk.forms import (
     WorkspaceSwitchForm,
 )
 from helpdesk.models import Membership, Message, Ticket, TicketQuerySet, TicketStatus
+from helpdesk.services_identity import identity_state
 from helpdesk.views_copilot import TICKET_TEMPLATE, is_partial, reply_from_draft, version_key
 
 PAGE_SIZE = 25
@@ -196,6 +197,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[s
         "can_resolve": ticket.status in services.OPEN_STATES,
         "can_reopen": ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED),
         "can_close": ticket.status != TicketStatus.CLOSED,
+        "identity": identity_state(ticket),
         "action_error": "",
         **forms,
     }

@@ -21,3 +21,20 @@ def schedule_upsert(
     schedule_model.objects.update_or_create(
         name=name, defaults=fields, create_defaults={**fields, "next_run": first_run}
     )
+
+
+def schedules_migration(module: str) -> Any:
+    """A migration operation that creates the schedules of `module` (its `setup_schedules`) and,
+    reversed, deletes them (its `SCHEDULES`); the module is imported only when the migration runs."""
+    from importlib import import_module
+
+    from django.db import migrations
+
+    def create(apps: Any, schema_editor: Any) -> None:
+        import_module(module).setup_schedules(apps.get_model("django_q", "Schedule"))
+
+    def remove(apps: Any, schema_editor: Any) -> None:
+        names = [spec["name"] for spec in import_module(module).SCHEDULES]
+        apps.get_model("django_q", "Schedule").objects.filter(name__in=names).delete()
+
+    return migrations.RunPython(create, remove)

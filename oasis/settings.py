@@ -167,9 +167,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # django-q2 reads this once at import: tests set OASIS_Q_SYNC=1 (pytest-env) so tasks run inline.
+Q_WORKERS = envint("OASIS_Q_WORKERS", "2")
 Q_CLUSTER: dict[str, object] = {
     "name": "oasis",
-    "workers": envint("OASIS_Q_WORKERS", "2"),
+    "workers": Q_WORKERS,
     "timeout": envint("OASIS_Q_TIMEOUT", "120"),
     "retry": envint("OASIS_Q_RETRY", "180"),
     "max_attempts": envint("OASIS_Q_MAX_ATTEMPTS", "3"),
@@ -186,9 +187,21 @@ Q_CLUSTER: dict[str, object] = {
     "poll": 0.2,  # ORM broker: how often an idle cluster looks for work (adds up to this to a reply)
 }
 if os.getenv("REDIS_URL"):
-    # Several worker machines: Redis as the broker (results still go to Postgres).
+    # Several worker machines: Redis as the broker (results still go to Postgres). Needs the
+    # optional `redis` package (requirements-redis.txt); `make test-redis` runs this path.
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
+
+# Agent runs of one workspace at once, over every worker sharing the database (0: no limit). A
+# run over it waits (queued, holding no worker) until one of its workspace's runs finishes, so a
+# workspace whose provider hangs holds at most this many workers. The default leaves one of a
+# machine's workers to the other workspaces; set it for the fleet when workers span machines.
+OASIS_WORKSPACE_RUNS = envint("OASIS_WORKSPACE_RUNS", str(max(1, Q_WORKERS - 1)))
+if OASIS_WORKSPACE_RUNS < 0:
+    raise ImproperlyConfigured(f"OASIS_WORKSPACE_RUNS must be 0 (no limit) or more, got {OASIS_WORKSPACE_RUNS}")
+# A run still "running" this many seconds past its time budget while its worker lives is failed
+# by the sweeper ("run timed out") and its ticket handed to a human (ai/agent/sweep.py).
+OASIS_RUN_SWEEP_MARGIN = envint("OASIS_RUN_SWEEP_MARGIN", "30")
 
 LOGGING = {
     "version": 1,

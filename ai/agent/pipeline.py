@@ -19,7 +19,6 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -33,8 +32,10 @@ from ai.agent.asks import Ask
 from ai.agent.confidence import Confidence, score_with
 from ai.agent.decide import Verdict, confidence_rules, decide, threshold_from
 from ai.agent.grounding import groundedness, split_sentences, unsupported_details
+from ai.agent.identity import identity_hold, identity_wanted, with_identity_notice
 from ai.agent.lexicon import TROUBLE_RE
 from ai.agent.outcomes import COVERED, customer_has_orders, expanded_query, open_asks, step_data, step_outcome
+from ai.agent.slots import runs_enqueue
 from ai.agent.snapshot import instance_from_json, read_rows
 from ai.agent.triage import INJECTION_RE, Triage, triage
 from ai.agent.when import fold
@@ -65,6 +66,7 @@ from helpdesk.helpcenter_render import html_to_text
 from helpdesk.models import HUMAN_NEEDED_TYPES, Message, MessageKind, Ticket, TicketType, WorkspaceMode
 from helpdesk.services import ticket_reply, ticket_set_type
 from helpdesk.services_ai import ticket_record_ai_decision
+from helpdesk.services_identity import magic_link_send, verifications_of
 
 logger = logging.getLogger(__name__)
 
@@ -118,17 +120,15 @@ def agent_run_enqueue(message: Message) -> None:
     if message.ticket.external_id.startswith(TRIAL_EXTERNAL_PREFIX):
         return  # a trial ticket: the trial runner starts its own shadow run (ai/trial/runner.py)
     _run_for_message(message)
-    from django_q.tasks import async_task
-
-    transaction.on_commit(
-        lambda: async_task("ai.tasks_agent.agent_run_task", message.pk, task_name=f"agent-run-{message.pk}")
-    )
+    workspace_id = message.ticket.workspace_id
+    transaction.on_commit(lambda: runs_enqueue([message.pk], workspace_id=workspace_id))
 
 
 def _run_for_message(message: Message) -> AgentRun:
     run, created = AgentRun.objects.get_or_create(
         trigger_message=message,
         kind="agent",
+        verification=None,  # not the re-run a late proof of identity starts (ai/agent/identity.py)
         defaults={"workspace_id": message.ticket.workspace_id, "ticket_id": message.ticket_id},
     )
     if not created:
@@ -171,7 +171,8 @@ def _claim(message: Message) -> AgentRun | None:
             f"""
             UPDATE {table} r
             SET status = CASE WHEN {newer} THEN %s ELSE %s END,
-                reason = CASE WHEN {newer} THEN %s ELSE r.reason END
+                reason = CASE WHEN {newer} THEN %s ELSE r.reason END,
+                started_at = now(), deferred_at = NULL
             WHERE r.trigger_message_id = %s AND r.kind = %s
               AND (r.status = %s OR (r.status IN (%s, %s) AND {newer}))
             RETURNING row_to_json(r)::text
@@ -209,19 +210,9 @@ def agent_run_for_message(*, message_id: int) -> AgentRun | None:
         if claimed.status == RunStatus.SUPERSEDED:
             return claimed
         return execute_run(run=claimed, message=message, ticket=message.ticket)
-    # A worker that died mid-run leaves it "running": reclaim it once it is clearly stale.
-    # Sending stays exactly-once: the send step checks the run's reply under a row lock.
-    settings_row = ai_settings(run.workspace_id)
-    budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
-    stale = timezone.now() - timedelta(seconds=2 * budget + 60)
-    reclaimed = AgentRun.objects.filter(
-        pk=run.pk, status=RunStatus.RUNNING, created_at__lt=stale, reply_message__isnull=True
-    ).update(status=RunStatus.RUNNING)
-    if not reclaimed:
-        run.refresh_from_db()
-        return run
-    run.status = RunStatus.RUNNING  # what the claim just wrote; the rest of the row is as read
-    return execute_run(run=run, message=message, ticket=message.ticket)
+    # Finished, or running elsewhere: left alone. A run whose worker stopped mid-run stays
+    # "running" until the task holding its lock or the sweeper fails it (ai/agent/sweep.py).
+    return run
 
 
 # ------------------------------------------------------------------------------- run
@@ -244,6 +235,8 @@ class RunContext:
     tool_actions: list[HttpAction] | None = None
     tool_permissions: list[ToolPermission] | None = None
     approved_reply: str = ""  # the reply a manager's approval of a held action sends
+    identity: bool = False  # the ticket's customer is verified (helpdesk/services_identity.py)
+    identity_wanted: bool = False  # a tool waits for that proof: ask for it (ai/agent/identity.py)
 
     def lock_ticket(self) -> None:
         """Take the ticket's row lock before this transaction writes any audit row (one lock
@@ -309,7 +302,10 @@ def execute_run(
     # The run's settings, its tools' allow-list and HTTP actions, and whether the ticket has
     # another customer message: read together, once (an admin's change applies to the next run).
     ws, tools = ticket.workspace_id, _tools()
-    parts: dict[str, QuerySet[Any]] = {"settings": AISettings.objects.filter(workspace_id=ws)}
+    parts: dict[str, QuerySet[Any]] = {
+        "settings": AISettings.objects.filter(workspace_id=ws),
+        "identity": verifications_of(ticket)[:1],
+    }
     if tools is not None:
         parts |= {"actions": tools.http_actions(ws), "permissions": tools.tool_permissions(ws)}
     rows, values = read_rows(parts, {"followup": _other_customer_messages_sql(ticket, message)})
@@ -325,6 +321,7 @@ def execute_run(
         followup=bool(values["followup"]),
         tool_actions=rows.get("actions"),
         tool_permissions=rows.get("permissions"),
+        identity=bool(rows["identity"]),
     )
     try:
         ctx.provider = get_chat_provider(chat_config(settings_row))
@@ -374,6 +371,10 @@ def _steps(ctx: RunContext) -> None:
         policy=request.policy,
     )
     ctx.check_budget()
+    # A tool waited for the customer's proof of identity: the Agent asks for it (in Agent mode).
+    ctx.identity_wanted = ctx.applies and ctx.ticket.workspace.mode == WorkspaceMode.AGENT and identity_wanted(entries)
+    if ctx.identity_wanted:
+        draft = with_identity_notice(draft)
     _record_draft(ctx, draft, citations, entries, confidence, request, ticket_type)
     verdict = _decide(
         ctx, tri, ticket_type, passages, entries, held, request.steps, confidence, decision_rows, tools, draft
@@ -471,6 +472,7 @@ def _plan(ctx: RunContext, tools: Any | None, tri: Triage, ticket_type: str) -> 
         ticket=ctx.ticket,
         actions=ctx.tool_actions,
         permissions=ctx.tool_permissions,
+        identity=ctx.identity,
         simulate_builtin=ctx.run.kind == "trial",
     )
     if ticket_type in HUMAN_NEEDED_TYPES:
@@ -636,6 +638,8 @@ def _decide(
     paused = pause_reason(decision_rows["pauses"][0] if decision_rows["pauses"] else None)
     if paused and ctx.applies and verdict.decision in (Decision.AUTOSEND, Decision.AWAITING_APPROVAL):
         verdict = Verdict(Decision.DRAFT, paused, threshold, {**rule, "paused": True})
+    if ctx.identity_wanted:
+        verdict = identity_hold(verdict, ticket=ctx.ticket)
     return verdict
 
 
@@ -848,6 +852,8 @@ def _apply(
                 status=RunStatus.SUPERSEDED, reason="superseded by a newer message"
             )
             return
+        if ctx.identity_wanted:
+            magic_link_send(ticket=ticket, actor=ctx.actor)  # to the address on file, after commit
         if ctx.applies and verdict.decision == Decision.AUTOSEND:
             verdict = _autosend(ctx, verdict, confidence, held, tools)
         elif ctx.applies and verdict.decision == Decision.AWAITING_APPROVAL and tools is not None:
@@ -945,13 +951,25 @@ def _request_approval(
         entry.update(status="pending_approval", action_request=action.pk)
 
 
-def _fail(ctx: RunContext, *, reason: str, error: str) -> None:
+def agent_run_abandon(*, run: AgentRun, reason: str, actor: Actor) -> bool:
+    """Fail a run that stopped making progress (its worker died, or it outlived its budget) the
+    way a run fails by itself: the run failed with the reason, the ticket handed to a human,
+    audited. Nothing when it is no longer running (finished, superseded, failed already) or has
+    a reply; True when it failed it. A worker still busy with it then finds it failed and never
+    sends or escalates (`_apply`, `_fail`)."""
+    ticket = Ticket.objects.select_related("workspace").get(pk=run.ticket_id)
+    # Its steps 1-2 record "ai.run_started" with the provider: an empty one means not yet.
+    ctx = RunContext(run=run, ticket=ticket, message=None, actor=actor, started=bool(run.provider))
+    return _fail(ctx, reason=reason, error=reason)
+
+
+def _fail(ctx: RunContext, *, reason: str, error: str) -> bool:
     run = ctx.run
     with transaction.atomic():
         ctx.lock_ticket()
         status, reply_id = _lock_run(run)
-        if status == RunStatus.SUPERSEDED or reply_id is not None:
-            return
+        if status != RunStatus.RUNNING or reply_id is not None:
+            return False  # finished, superseded, or failed already (by the sweeper, say): once only
         run.status, run.decision, run.reason = RunStatus.FAILED, Decision.ESCALATE, reason[:300]
         run.error = redact_text(error)[:4000]
         run.finished_at = timezone.now()
@@ -969,3 +987,4 @@ def _fail(ctx: RunContext, *, reason: str, error: str) -> None:
                 actor=ctx.actor,
                 run=run.pk,
             )
+    return True

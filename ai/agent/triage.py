@@ -3,7 +3,7 @@
 The type classifier is a softmax regression on all-MiniLM-L6-v2 embeddings of the seed
 examples (ai.agent.seed_examples) plus, once `manage.py train_triage` ran, the workspace's
 own resolved tickets. Rules run first: a legal threat, a chargeback, a data-protection
-request, an ask for a human (ai.agent.phrasing), a request outside the written policy, or a
+request, an ask for a human (ai.agent.asks), a request outside the written policy, or a
 card number is never left to a statistical guess.
 """
 

@@ -9,6 +9,7 @@ import pytest
 
 from ai.agent.pipeline import agent_run_for_message
 from ai.models import AgentRun
+from ai.tests.tools_support import verified as prove
 from audit.services import Actor
 from helpdesk.helpcenter_import import import_helpcenter
 from helpdesk.models import Message, MessageKind, Ticket
@@ -97,9 +98,17 @@ def agent_mode(workspace):
 
 
 def new_ticket(
-    workspace: Any, body: str, *, subject: str = "", channel: str = "email", email: str = "carla@customer.test"
+    workspace: Any,
+    body: str,
+    *,
+    subject: str = "",
+    channel: str = "email",
+    email: str = "carla@customer.test",
+    verified: bool = True,
 ) -> Ticket:
-    return ticket_create(
+    """A ticket from a customer proven for it (unless `verified=False`): its Agent run, enqueued
+    when the test's transaction would commit, sees the proof."""
+    ticket = ticket_create(
         workspace=workspace,
         channel=channel,
         customer_email=email,
@@ -108,6 +117,7 @@ def new_ticket(
         body=body,
         created_at=datetime.now(UTC),
     )
+    return prove(ticket) if verified else ticket
 
 
 def first_message(ticket: Ticket) -> Message:

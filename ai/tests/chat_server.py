@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -36,10 +37,13 @@ def reply_json(reply: str, citations: list[int] | None = None, self_check: float
 
 class FakeChatServer:
     """Answers each request with the next scripted item: a completion dict, "garbage",
-    ("sleep", seconds) or ("status", code)."""
+    ("sleep", seconds) or ("status", code). `modes` answers by path instead, always the same:
+    `url(mode)` is a base URL whose requests get `modes[mode]` (`by_mode` counts them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, modes: dict[str, Any] | None = None) -> None:
         self.script: list[Any] = []
+        self.modes = modes or {}
+        self.by_mode: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
         self.raw: list[str] = []
         server = self
@@ -50,7 +54,12 @@ class FakeChatServer:
                 raw = self.rfile.read(length).decode()
                 server.raw.append(raw)
                 server.requests.append(json.loads(raw))
-                item = server.script.pop(0) if server.script else "garbage"
+                mode = self.path.strip("/").split("/")[0]
+                server.by_mode[mode] += 1
+                if mode in server.modes:
+                    item = server.modes[mode]
+                else:
+                    item = server.script.pop(0) if server.script else "garbage"
                 status = 200
                 if isinstance(item, tuple) and item[0] == "sleep":
                     time.sleep(item[1])
@@ -77,6 +86,9 @@ class FakeChatServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def url(self, mode: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{mode}/v1"
 
     def __enter__(self) -> FakeChatServer:
         self.thread.start()

@@ -10,6 +10,14 @@ from typing import Any
 import pytest
 
 from ai.providers.local import LocalEmbeddingProvider
+from ai.tests.tools_support import verified
+
+
+@pytest.fixture
+def ticket(ticket):
+    """The shared e-mail ticket, its sender authenticated: the tools tests act for a proven customer
+    (ai/tests/test_identity_agent.py covers the unproven ones)."""
+    return verified(ticket)
 
 
 class EmbedCounter:

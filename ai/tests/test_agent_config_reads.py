@@ -171,10 +171,10 @@ def test_a_run_working_elsewhere_is_left_alone_unless_a_newer_message_came(works
     )
     again = pipeline.agent_run_for_message(message_id=message.pk)
     assert again is not None and (again.pk, again.status, again.decision) == (run.pk, RunStatus.RUNNING, "")
-    # Long dead (older than twice the budget): reclaimed and run to the end.
+    # Long past its budget: still left alone here (the sweeper fails it, ai/agent/sweep.py).
     AgentRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
     again = pipeline.agent_run_for_message(message_id=message.pk)
-    assert again is not None and again.status == RunStatus.DONE
+    assert again is not None and (again.status, again.decision) == (RunStatus.RUNNING, "")
     # A running run whose question was overtaken by a newer message is superseded.
     ticket_add_customer_message(ticket=ticket, body="Also: can I change the address?")
     AgentRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, reply_message=None, decision="")
@@ -199,6 +199,6 @@ def test_an_order_and_its_items_are_read_in_one_statement(workspace, orders):
         (i.sku, i.qty, str(i.price), i.final_sale) for i in expected.items.order_by("pk")
     ]
     assert info.items
-    # The order with its items, then the refund ledger (audit events).
-    assert len(queries.captured_queries) == 2
+    # The order (its refunded total included) with its items.
+    assert len(queries.captured_queries) == 1
     assert connector.get_order("Z999") is None

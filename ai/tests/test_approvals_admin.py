@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from ai.models import ActionRequest, ActionStatus, AgentRun, HttpAction, ToolPermission
 from ai.tests import tools_support
-from ai.tests.tools_support import held_refund, make_order
+from ai.tests.tools_support import held_refund, make_order, verified
 from audit.models import AuditEvent
 from conftest import PASSWORD
 from helpdesk.models import Message
@@ -31,8 +31,14 @@ def manager_client(client, manager):
 
 
 def second_ticket(workspace, subject="Refund please"):
-    return ticket_create(
-        workspace=workspace, channel="email", customer_email="carla@customer.test", subject=subject, body="Refund A1002"
+    return verified(
+        ticket_create(
+            workspace=workspace,
+            channel="email",
+            customer_email="carla@customer.test",
+            subject=subject,
+            body="Refund A1002",
+        )
     )
 
 

@@ -144,18 +144,29 @@ def test_it_returns_nothing_before_anything_is_indexed(workspace):
     assert search(workspace=workspace, query="refund", k=5) == []
 
 
-def test_it_drops_query_terms_that_most_passages_contain(helpcenter, workspace, monkeypatch):
+# The monotonic clock counts from the machine's boot: minutes after a fresh boot, and long after.
+@pytest.mark.parametrize("clock", [5.0, 1e6])
+def test_it_drops_query_terms_that_most_passages_contain(helpcenter, workspace, monkeypatch, clock):
+    from types import SimpleNamespace
+
     from django.db import connection
 
     import ai.search
-    from ai.search import query_terms, reset_term_statistics
+    from ai.search import _term_frequencies, query_terms, reset_term_statistics
 
+    monkeypatch.setattr(ai.search, "time", SimpleNamespace(monotonic=lambda: clock))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE ai_passage")
+        # Five rows: ANALYZE reads all of them (no sampling), so its shares are the exact ones.
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE search_vector @@ 'deliveri'::tsquery)::float / count(*) FROM ai_passage"
+        )
+        (share,) = cursor.fetchone()
     reset_term_statistics()
     monkeypatch.setattr(ai.search, "COMMON_TERM_FRACTION", 0.3)
     try:
-        # "deliveri" is in 2 of 5 passages (> 30%): too common to discriminate; the unseen word stays.
+        assert share > 0.3 and _term_frequencies()["deliveri"] == pytest.approx(share)
+        # "deliveri" is in more than 30% of the passages: too common to discriminate; the unseen word stays.
         assert query_terms("delivery zebracorn") == ["zebracorn"]
         # Only common words: the rarest ones are kept rather than nothing.
         assert query_terms("delivery") == ["deliveri"]

@@ -9,7 +9,7 @@ import pytest
 
 from ai.models import HttpAction
 from ai.tests import tools_support
-from ai.tests.tools_support import CUSTOMER, enable
+from ai.tests.tools_support import CUSTOMER, enable, verified
 from ai.tools import ToolCall, plan_tool_calls, tool_check, tool_execute, tool_schemas
 from audit.models import AuditEvent
 from audit.services import Actor
@@ -24,8 +24,15 @@ SECRET = "whsec-DO-NOT-LEAK-8812"
 
 
 def hostile_ticket(workspace, body):
-    return ticket_create(
-        workspace=workspace, channel="email", customer_email=CUSTOMER, customer_name="Carla", subject="Help", body=body
+    return verified(
+        ticket_create(
+            workspace=workspace,
+            channel="email",
+            customer_email=CUSTOMER,
+            customer_name="Carla",
+            subject="Help",
+            body=body,
+        )
     )
 
 
@@ -172,18 +179,16 @@ def test_the_planned_refund_passes_the_tools_own_check(workspace, shop):
 def test_an_unsigned_chat_visitor_cannot_have_tools_act_on_an_account(workspace):
     """A visitor who merely typed an email into the widget is not who they say they are."""
     from ai.tools import ToolCall, tool_check
-    from helpdesk.models_channels import ChatSession
     from helpdesk.services import ticket_create
 
     ticket = ticket_create(
         workspace=workspace, channel="chat", customer_email="victim@customer.test", subject="s", body="my order?"
     )
     call = ToolCall("lookup_order", {"order_number": "A1001"})
-    assert "not verified" not in tool_check(ticket=ticket, call=call).reason  # API/import chat: trusted
-    ChatSession.objects.create(
-        workspace=workspace, ticket=ticket, token_hash="x" * 64, email="victim@customer.test", verified=False
-    )
     check = tool_check(ticket=ticket, call=call)
     assert not check.allowed
+    assert check.reason.startswith("identity not verified: the chat visitor typed their address")
+    assert tool_check(ticket=ticket, call=ToolCall("escalate_to_human", {"reason": "help"})).allowed
+    assert "identity" not in tool_check(ticket=verified(ticket), call=call).reason
     assert "not verified" in check.reason
     assert tool_check(ticket=ticket, call=ToolCall("escalate_to_human", {"reason": "help"})).allowed

@@ -16,7 +16,7 @@ from ai.trial.report import ACTION_STATUSES, CURVE_THRESHOLDS, DECISIONS, TICKET
 from audit.models import AuditEvent
 from audit.services import Actor
 from billing.models import Outcome
-from helpdesk.models import Message, MessageKind, Order, Ticket, TicketStatus, WorkspaceMode
+from helpdesk.models import CustomerVerification, Message, MessageKind, Order, Ticket, TicketStatus, WorkspaceMode
 from helpdesk.shop import orders_load
 
 pytest_plugins = ["ai.tests.trial_support"]
@@ -225,3 +225,21 @@ def test_it_creates_the_workspace_in_copilot_mode(db, trial_inputs, tmp_path):
     assert "created workspace newshop" in stdout
     assert report["summary"]["workspace"] == "newshop"
     assert report["summary"]["by_decision"]["escalate"] >= 1
+
+
+def test_it_counts_the_imported_tickets_as_verified_so_lookups_still_run(workspace, trial_inputs, tmp_path):
+    """The shop's own helpdesk export is trusted (README "Customer identity"): a chat line whose
+    visitor typed an address in the shop's helpdesk is still looked up in the trial."""
+    enable_shop_tools(workspace)
+    report, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path)
+    trial_tickets = Ticket.objects.filter(workspace=workspace, external_id__startswith="trial:")
+    proofs = CustomerVerification.objects.filter(ticket__in=trial_tickets)
+    assert (
+        sorted(proofs.values_list("method", flat=True))
+        == ["trial_import"] * trial_tickets.count()
+        == ["trial_import"] * 5
+    )
+    assert all(p.customer_id == p.ticket.customer_id for p in proofs)
+    actions = by_id(report)["T-2"]["actions"]
+    assert {"tool": "lookup_order", "args": {"order_number": "B2002"}, "status": "executed"} in actions
+    assert not any("identity not verified" in t["reason"] for t in report["tickets"])

@@ -11,7 +11,8 @@ Money never leaves as a float: amounts are Decimal here and strings on the wire.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,9 +24,9 @@ from django.utils.dateparse import parse_datetime
 from ai.agent.snapshot import read_rows
 from ai.tools.base import ToolFailed
 from ai.tools.http_client import MerchantHttpError, signed_request
-from audit.models import AuditEvent
-from audit.services import Actor, audit_record
-from helpdesk.models import Order, OrderItem, OrderStatus, Ticket
+from audit.services import Actor
+from helpdesk.models import Order, OrderItem, OrderStatus, ShopMovementKind, Ticket
+from helpdesk.shop_ledger import LedgerRefused, confirmation_for, movement_record, movement_result
 
 if TYPE_CHECKING:
     from ai.models import HttpAction
@@ -101,23 +102,27 @@ def _money(value: Any) -> Decimal:
     return amount.quantize(CENT)
 
 
-def _confirmation(prefix: str, key: str) -> str:
-    # Derived from the idempotency key, so a retried call reports the same confirmation.
-    return f"{prefix}-{(key or secrets.token_hex(8))[:10].upper()}"
-
-
 # ------------------------------------------------------------------------------ built-in
 
 
+@contextmanager
+def _ledger_refusals() -> Iterator[None]:
+    try:
+        yield
+    except LedgerRefused as exc:
+        raise ToolFailed(exc.reason) from None
+
+
 class DbShopConnector:
-    """Orders in the database. Every change writes a `shop.*` audit event on the ticket."""
+    """Orders in the database. Every change is a row of the shop ledger (`helpdesk.shop_ledger`),
+    once per idempotency key, with a `shop.*` audit event on the ticket as evidence."""
 
     def __init__(self, *, ticket: Ticket, actor: Actor) -> None:
         self.ticket = ticket
         self.workspace = ticket.workspace
         self.actor = actor
 
-    def _info(self, order: Order, refunded: Decimal | None = None, items: list[OrderItem] | None = None) -> OrderInfo:
+    def _info(self, order: Order, items: list[OrderItem] | None = None) -> OrderInfo:
         return OrderInfo(
             number=order.number,
             customer_email=order.customer_email,
@@ -130,43 +135,40 @@ class DbShopConnector:
             carrier=order.carrier,
             tracking_number=order.tracking_number,
             shipping_address=order.shipping_address,
-            refunded=self._refunded(order.number) if refunded is None else refunded,
+            refunded=order.refunded_total,
             items=tuple(
                 ItemInfo(sku=i.sku, name=i.name, qty=i.qty, price=i.price, final_sale=i.final_sale, size=i.size)
                 for i in (order.items.all() if items is None else items)
             ),
         )
 
-    def _refunded(self, number: str) -> Decimal:
-        # Refunds are recorded as audit events only: the append-only log is the ledger.
-        amounts = AuditEvent.objects.filter(
-            workspace=self.workspace, kind="shop.refund_issued", data__order=number
-        ).values_list("data__amount", flat=True)
-        return sum((Decimal(str(a)) for a in amounts), Decimal("0.00"))
+    def _done(self, kind: str, key: str, order: Order | None = None) -> dict[str, Any] | None:
+        with _ledger_refusals():
+            return movement_result(workspace=self.workspace, kind=kind, key=key, order=order)
 
-    def _refunded_many(self, numbers: list[str]) -> dict[str, Decimal]:
-        """`_refunded` of several orders in one query."""
-        totals = dict.fromkeys(numbers, Decimal("0.00"))
-        if numbers:
-            for number, amount in AuditEvent.objects.filter(
-                workspace=self.workspace, kind="shop.refund_issued", data__order__in=numbers
-            ).values_list("data__order", "data__amount"):
-                if number in totals:
-                    totals[number] += Decimal(str(amount))
-        return totals
+    def _lock(self, number: str, kind: str, key: str) -> tuple[Order, dict[str, Any] | None]:
+        """The order row, locked, and the result of a call with the same key if one ran.
 
-    def _done(self, kind: str, key: str) -> dict[str, Any] | None:
-        if not key:
-            return None
-        event = AuditEvent.objects.filter(workspace=self.workspace, kind=kind, data__key=key).first()
-        return dict(event.data) if event else None
+        Read after the lock: a concurrent call with the same key that held it has committed.
+        """
+        row = Order.objects.select_for_update().get(workspace=self.workspace, number=number)
+        return row, self._done(kind, key, row)
 
-    def _record(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        audit_record(workspace=self.workspace, ticket=self.ticket, actor=self.actor, kind=kind, data=data)
-        return data
-
-    def _lock(self, number: str) -> Order:
-        return Order.objects.select_for_update().get(workspace=self.workspace, number=number)
+    def _record(
+        self, kind: str, key: str, data: dict[str, Any], *, order: Order | None = None, refund: Decimal | None = None
+    ) -> dict[str, Any]:
+        data = {**data, "confirmation": confirmation_for(kind, key), "key": key}
+        with _ledger_refusals():
+            return movement_record(
+                workspace=self.workspace,
+                ticket=self.ticket,
+                actor=self.actor,
+                kind=kind,
+                key=key,
+                data=data,
+                order=order,
+                refund=refund,
+            )
 
     def get_order(self, number: str) -> OrderInfo | None:
         # The order (first by the model's order) and its items, in one statement.
@@ -183,121 +185,93 @@ class DbShopConnector:
         return self._info(order, items=[i for i in rows["items"] if i.order_id == order.pk])
 
     def recent_orders(self, email: str, limit: int = 3) -> list[OrderInfo]:
-        orders = list(
+        orders = (
             Order.objects.filter(workspace=self.workspace, customer_email__iexact=email)
             .order_by("-placed_at")
             .prefetch_related("items")[:limit]
         )
-        # Items and refunds of all of them in two queries, not two per order.
-        refunded = self._refunded_many([o.number for o in orders])
-        return [self._info(o, refunded[o.number]) for o in orders]
+        return [self._info(o) for o in orders]
 
     def issue_refund(self, order: OrderInfo, *, amount: Decimal, reason: str, key: str) -> dict[str, Any]:
-        if (done := self._done("shop.refund_issued", key)) is not None:
+        kind = ShopMovementKind.REFUND
+        row, done = self._lock(order.number, kind, key)  # two refunds of one order serialise here
+        if done is not None:
             return done
-        row = self._lock(order.number)  # two refunds of one order serialise here
-        already = self._refunded(row.number)
-        if amount > row.total - already:
-            raise ToolFailed(f"only {row.total - already} {row.currency} of order {row.number} is left to refund")
-        refunded = already + amount
+        left = row.total - row.refunded_total
+        if amount > left:
+            raise ToolFailed(f"only {left} {row.currency} of order {row.number} is left to refund")
+        refunded = row.refunded_total + amount
         if refunded >= row.total:
             shipped = row.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
             row.status = OrderStatus.RETURNED if shipped else OrderStatus.CANCELLED
             row.save(update_fields=["status"])
-        return self._record(
-            "shop.refund_issued",
-            {
-                "order": row.number,
-                "amount": str(amount),
-                "currency": row.currency,
-                "refunded_total": str(refunded),
-                "order_status": row.status,
-                "reason": reason,
-                "confirmation": _confirmation("RF", key),
-                "key": key,
-            },
-        )
+        data = {
+            "order": row.number,
+            "amount": str(amount),
+            "currency": row.currency,
+            "refunded_total": str(refunded),
+            "order_status": row.status,
+            "reason": reason,
+        }
+        return self._record(kind, key, data, order=row, refund=amount)
 
     def create_replacement(self, order: OrderInfo, *, skus: list[str], reason: str, key: str) -> dict[str, Any]:
-        if (done := self._done("shop.replacement_created", key)) is not None:
+        kind = ShopMovementKind.REPLACEMENT
+        row, done = self._lock(order.number, kind, key)
+        if done is not None:
             return done
-        self._lock(order.number)
-        return self._record(
-            "shop.replacement_created",
-            {
-                "order": order.number,
-                "skus": skus,
-                "reason": reason,
-                "confirmation": _confirmation("RP", key),
-                "key": key,
-            },
-        )
+        return self._record(kind, key, {"order": row.number, "skus": skus, "reason": reason}, order=row)
 
     def update_shipping_address(self, order: OrderInfo, *, address: str, key: str) -> dict[str, Any]:
-        if (done := self._done("shop.address_updated", key)) is not None:
+        kind = ShopMovementKind.ADDRESS_CHANGE
+        row, done = self._lock(order.number, kind, key)
+        if done is not None:
             return done
-        row = self._lock(order.number)
         if row.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
             raise ToolFailed(f"order {row.number} has already shipped")
         row.shipping_address = address
         row.save(update_fields=["shipping_address"])
-        return self._record(
-            "shop.address_updated",
-            {"order": row.number, "confirmation": _confirmation("AD", key), "key": key},
-        )
+        return self._record(kind, key, {"order": row.number}, order=row)
 
     def cancel_order(self, order: OrderInfo, *, reason: str, key: str) -> dict[str, Any]:
-        if (done := self._done("shop.order_cancelled", key)) is not None:
+        kind = ShopMovementKind.CANCELLATION
+        # A cancel racing the warehouse (or another cancel) serialises on the lock.
+        row, done = self._lock(order.number, kind, key)
+        if done is not None:
             return done
-        row = self._lock(order.number)  # a cancel racing the warehouse (or another cancel) serialises here
         if row.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
             raise ToolFailed(f"order {row.number} is {row.status} and can no longer be cancelled")
         previous = row.status
         row.status = OrderStatus.CANCELLED
         row.save(update_fields=["status"])
-        return self._record(
-            "shop.order_cancelled",
-            {
-                "order": row.number,
-                "previous_status": previous,
-                "order_status": row.status,
-                "total": str(row.total),
-                "currency": row.currency,
-                "reason": reason,
-                "confirmation": _confirmation("CX", key),
-                "key": key,
-            },
-        )
+        data = {
+            "order": row.number,
+            "previous_status": previous,
+            "order_status": row.status,
+            "total": str(row.total),
+            "currency": row.currency,
+            "reason": reason,
+        }
+        return self._record(kind, key, data, order=row)
 
     def send_password_reset(self, *, email: str, key: str) -> dict[str, Any]:
-        if (done := self._done("shop.password_reset_sent", key)) is not None:
+        kind = ShopMovementKind.PASSWORD_RESET
+        if (done := self._done(kind, key)) is not None:
             return done
-        return self._record(
-            "shop.password_reset_sent", {"email": email, "confirmation": _confirmation("PR", key), "key": key}
-        )
+        return self._record(kind, key, {"email": email})
 
     def request_email_change(self, *, email: str, new_email: str, key: str) -> dict[str, Any]:
-        if (done := self._done("shop.email_change_requested", key)) is not None:
+        kind = ShopMovementKind.EMAIL_CHANGE
+        if (done := self._done(kind, key)) is not None:
             return done
         # Only a request: the change completes when the customer confirms from the OLD address.
-        return self._record(
-            "shop.email_change_requested",
-            {
-                "email": email,
-                "new_email": new_email,
-                "confirmation": _confirmation("EC", key),
-                "confirm_via": "current address",
-                "key": key,
-            },
-        )
+        return self._record(kind, key, {"email": email, "new_email": new_email, "confirm_via": "current address"})
 
     def book_appointment(self, *, email: str, when: str, topic: str, key: str) -> dict[str, Any]:
-        if (done := self._done("shop.appointment_booked", key)) is not None:
+        kind = ShopMovementKind.APPOINTMENT
+        if (done := self._done(kind, key)) is not None:
             return done
-        return self._record(
-            "shop.appointment_booked",
-            {"email": email, "when": when, "topic": topic, "confirmation": _confirmation("AP", key), "key": key},
-        )
+        return self._record(kind, key, {"email": email, "when": when, "topic": topic})
 
 
 # ---------------------------------------------------------------------------------- HTTP

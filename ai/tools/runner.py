@@ -18,7 +18,7 @@ from ai.tools.connector import ShopConnector, _public, connector_for
 from ai.tools.http_client import idempotency_key
 from ai.tools.registry import permissions, schema_error, workspace_specs
 from audit.services import Actor, audit_record
-from helpdesk.services_channels import chat_identity_verified
+from helpdesk.services_identity import identity_refusal, ticket_identity_verified
 
 if TYPE_CHECKING:
     from ai.models import ActionRequest, AgentRun
@@ -41,7 +41,9 @@ def _refuse(call: ToolCall, reason: str, kind: str = "", amount: Decimal | None 
     return _Evaluation(check=check, spec=None, preview={})
 
 
-# Tools that touch no customer account (a hand-off to a person is always allowed).
+# Tools that touch no customer account (a hand-off to a person is always allowed). Every other
+# tool reads or changes an order or account, so it acts only for a customer verified for the
+# ticket (helpdesk/services_identity.py).
 IDENTITY_FREE_TOOLS = frozenset({"escalate_to_human"})
 
 
@@ -61,11 +63,11 @@ def _evaluate(
         return _refuse(call, f"the tool {call.tool} is not enabled in this workspace", spec.kind)
     if not isinstance(call.args, dict):
         return _refuse(call, "arguments must be a JSON object", spec.kind)
-    verified = session.identity_verified if session is not None else lambda: chat_identity_verified(ticket)
+    verified = session.identity_verified if session is not None else lambda: ticket_identity_verified(ticket)
     if call.tool not in IDENTITY_FREE_TOOLS and not verified():
-        # An unsigned chat visitor typed an email: anyone could have. Nothing that reads or
-        # changes that account runs until the merchant vouches for who is talking.
-        return _refuse(call, "the chat visitor's identity is not verified by the merchant", spec.kind)
+        # A typed-in address (contact form, unsigned chat, a From: header) is anyone's to type:
+        # nothing that reads or changes that account runs until the customer is proven.
+        return _refuse(call, identity_refusal(ticket), spec.kind)
     problem = schema_error(spec.schema, call.args)
     if problem:
         return _refuse(call, problem, spec.kind)

@@ -1,8 +1,8 @@
 """What one Agent run reads about its workspace's tools, read once for the run.
 
-Planning, checking and running a read tool each used to read the allow-list, the HTTP actions
-(the tool specs and the shop connector's configuration), the chat identity and the order again.
-A `ToolSession` reads each once per run, and keeps the orders it looked up. It serves reads only:
+Planning, checking and running a read tool would each read the allow-list, the HTTP actions
+(the tool specs and the shop connector's configuration), the customer's identity proof and the
+order. A `ToolSession` reads each once per run, and keeps the orders it looked up. It serves reads only:
 a write action held until the decision is checked and run afresh (`tool_execute` without a
 session), so nothing that moves money or changes an account trusts a value read earlier.
 """
@@ -18,7 +18,7 @@ from ai.models import HttpAction, ToolPermission
 from ai.tools.connector import SHOP_CONNECTOR_ACTION, OrderInfo, ShopConnector, connector_from
 from ai.tools.registry import specs_from_actions
 from audit.services import Actor
-from helpdesk.services_channels import chat_identity_verified
+from helpdesk.services_identity import ticket_identity_verified
 
 if TYPE_CHECKING:
     from ai.tools.base import ToolCall, ToolSpec
@@ -83,10 +83,12 @@ class ToolSession:
         ticket: Ticket,
         actions: list[HttpAction] | None = None,
         permissions: list[ToolPermission] | None = None,
+        identity: bool | None = None,
         simulate_builtin: bool = False,
     ) -> None:
-        """`actions` (in name order) and `permissions`: the workspace's rows when the caller read
-        them already (the Agent reads them with its settings in one statement); else read here."""
+        """`actions` (in name order), `permissions` and `identity` (is the ticket's customer
+        verified): what the caller read already (the Agent reads them with its settings in one
+        statement); else read here."""
         self.ticket = ticket
         # A trial checks every built-in tool as if enabled (nothing runs in a trial), so its report
         # shows what each tool the workspace has not enabled yet would do.
@@ -97,7 +99,7 @@ class ToolSession:
         )
         self._specs: dict[str, ToolSpec] | None = None
         self._connector: _ReadMemo | None = None
-        self._identity: bool | None = None
+        self._identity: bool | None = identity
         # Checks made in this run, by call: a read (or a refusal) runs on its check's evaluation.
         self._checked: list[tuple[ToolCall, _Evaluation]] = []
 
@@ -124,7 +126,7 @@ class ToolSession:
 
     def identity_verified(self) -> bool:
         if self._identity is None:
-            self._identity = chat_identity_verified(self.ticket)
+            self._identity = ticket_identity_verified(self.ticket)
         return self._identity
 
     def remember(self, call: ToolCall, evaluation: _Evaluation) -> None:

@@ -12,6 +12,9 @@ What "shadow" means here (and what the tests prove):
 - a trial run never applies anything: no reply (so no email), no ActionRequest, no ticket type
   or decision written to the ticket, write tools only `simulated` (or `pending_approval` where
   an approval rule matches), so no Outcome can ever be billed;
+- the tickets come from the shop's own helpdesk export, a trusted source: each is recorded as
+  verified for its customer (method `trial_import`), so the tools look orders up as they would
+  for a proven customer;
 - trial tickets carry the external_id prefix "trial:" so the real Agent never picks them up, and
   each one is closed right after its run.
 """
@@ -38,8 +41,9 @@ from ai.trial.report import build_report
 from ai.trial.sandbox import trial_sandbox_create
 from audit.services import Actor
 from helpdesk.helpcenter_import import import_helpcenter
-from helpdesk.models import MessageKind, TicketStatus, Workspace
+from helpdesk.models import MessageKind, TicketStatus, VerificationMethod, Workspace
 from helpdesk.services import ticket_close, ticket_create
+from helpdesk.services_identity import identity_verify
 from helpdesk.shop import orders_load
 
 logger = logging.getLogger(__name__)
@@ -174,6 +178,12 @@ def _run_one(trial: TrialRun, workspace: Workspace, item: TicketInput, position:
         actor=ACTOR,
         external_id=f"{TRIAL_EXTERNAL_PREFIX}{item.external_id}",
         created_at=item.created_at,
+    )
+    identity_verify(
+        ticket=ticket,
+        method=VerificationMethod.TRIAL_IMPORT,
+        actor=ACTOR,
+        evidence={"trial": trial.pk, "external_id": item.external_id},
     )
     message = ticket.messages.filter(kind=MessageKind.CUSTOMER).order_by("created_at", "pk").first()
     run = AgentRun.objects.create(

@@ -44,8 +44,8 @@ def test_it_writes_a_transactions_events_at_its_end_with_one_lock(ticket):
 def test_it_reads_its_own_events_inside_the_transaction(ticket):
     with transaction.atomic():
         event = _record(ticket.workspace, ticket, 7)
-        # A read of the log in the same transaction writes the pending events first (the
-        # shop connector's refund ledger and idempotency keys rely on it).
+        # A read of the log in the same transaction writes the pending events first, so it
+        # sees what the transaction recorded.
         assert AuditEvent.objects.filter(kind="test.event", data__n=7).count() == 1
         assert event.pk is not None and event.seq is not None
         later = _record(ticket.workspace, ticket, 8)
@@ -124,7 +124,7 @@ def test_concurrent_transactions_keep_one_gapless_chain(workspace):
 
 
 def test_the_refund_ledger_sees_a_refund_made_earlier_in_the_same_transaction(workspace, ticket):
-    """Refunds are audit events; a second refund in one transaction must see the first's."""
+    """A second refund in one transaction sees the first's ledger row; its audit event is written once."""
     from decimal import Decimal
 
     from ai.tools.base import ToolFailed

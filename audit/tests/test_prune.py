@@ -42,7 +42,8 @@ def test_it_archives_then_prunes_and_keeps_the_chain_verifiable(workspace, tmp_p
     assert not archive.with_name(archive.name + ".partial").exists()
     out = StringIO()
     call_command("audit_verify", "--workspace", "acme", stdout=out)
-    assert out.getvalue().strip() == "OK acme: 4 events"
+    # The prune anchored its checkpoint outside the database (audit/anchor.py).
+    assert out.getvalue().strip() == "OK acme: 4 events, anchored through seq 4"
 
 
 def test_it_chains_successive_archives_through_the_checkpoints(workspace, tmp_path):
@@ -141,3 +142,41 @@ def test_it_prunes_nothing_when_nothing_is_old_enough(workspace, tmp_path):
     with transaction.atomic():
         audit_record(workspace=workspace, actor=Actor.system("t"), kind="after")
     assert audit_verify_workspace(workspace_id=workspace.pk).ok
+
+
+def _prune_all(workspace, archive):
+    return audit_prune(
+        workspace=workspace, before=timezone.now() + timedelta(days=1), archive=archive, actor=Actor.system("t")
+    )
+
+
+def test_it_continues_the_chain_from_the_checkpoint_after_pruning_every_event(workspace, tmp_path):
+    add_events(workspace, 3)
+    result = _prune_all(workspace, tmp_path / "all.jsonl")
+    checkpoint = result.checkpoint
+    assert (checkpoint.seq, result.pruned) == (4, 4)
+    # The prune's own event is the first after the checkpoint, linked to it.
+    pruned_event = AuditEvent.objects.for_workspace(workspace.pk).get()
+    assert (pruned_event.kind, pruned_event.seq, pruned_event.prev_hash) == ("audit.pruned", 5, checkpoint.hash)
+    assert audit_verify_workspace(workspace_id=workspace.pk).ok
+    later = add_events(workspace, 1)[0]
+    assert (later.seq, later.prev_hash) == (6, pruned_event.hash)
+    out = StringIO()
+    call_command("audit_verify", "--workspace", "acme", stdout=out)
+    assert out.getvalue().strip() == "OK acme: 2 events, anchored through seq 4"
+
+
+def test_it_verifies_after_partial_total_and_repeated_prunes(workspace, tmp_path):
+    events = add_events(workspace, 4)
+    audit_prune(workspace=workspace, before=events[2].created_at, archive=tmp_path / "1.jsonl", actor=Actor.system("t"))
+    assert audit_verify_workspace(workspace_id=workspace.pk).ok
+    for n in range(2, 5):
+        _prune_all(workspace, tmp_path / f"{n}.jsonl")
+        assert audit_verify_workspace(workspace_id=workspace.pk).ok, n
+        add_events(workspace, 2)
+        assert audit_verify_workspace(workspace_id=workspace.pk).ok, n
+    seqs = list(AuditCheckpoint.objects.filter(workspace=workspace).order_by("seq").values_list("seq", flat=True))
+    assert seqs == [3, 6, 9, 12]
+    # Every archive verifies and starts where the previous one ended.
+    for n in range(1, 5):
+        assert verify_export_file(tmp_path / f"{n}.jsonl").ok, n

@@ -2,11 +2,14 @@
 
 A merchant who knows who is logged in on their site passes the widget an identity token:
 
-    token = base64url(json({"email", "name", "exp"})) + "." + hex(HMAC-SHA256(payload, secret))
+    token = base64url(json({"email", "name", "exp", "jti"})) + "." + hex(HMAC-SHA256(payload, secret))
 
 where `payload` is the base64url text and `secret` the workspace's widget secret
-(WidgetSettings). We verify it in constant time and check `exp` (Unix seconds). Only then is
-the chat session *verified*, and only a verified session lets the AI's tools act on an account.
+(WidgetSettings). We verify it in constant time and check `exp` (Unix seconds, at most an hour
+ahead: a token is minted per page view). A token starts ONE chat session: its hash is kept on
+the session (unique), so a replay of it is refused; `jti` (a random string) keeps two tokens
+minted in the same second apart. Only a signed session is *verified*, and only a verified
+customer lets the AI's tools act on an account (helpdesk/services_identity.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +31,7 @@ from helpdesk.models import Workspace
 from helpdesk.models_channels import WidgetSettings
 
 MAX_TOKEN_CHARS = 2048
-MAX_TOKEN_LIFETIME_S = 7 * 86400  # a token valid for longer is refused: merchants mint them per page view
+MAX_TOKEN_LIFETIME_S = 3600  # a token valid for longer is refused: merchants mint them per page view
 
 
 class IdentityError(Exception):
@@ -58,10 +62,13 @@ def _mac(payload: str, secret: str) -> str:
     return hmac.new(secret.encode(), payload.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def identity_token_sign(*, secret: str, email: str, name: str = "", exp: int | None = None) -> str:
+def identity_token_sign(
+    *, secret: str, email: str, name: str = "", exp: int | None = None, jti: str | None = None
+) -> str:
     """What the merchant's server does (our demo page and tests use it too)."""
-    exp = int(time.time()) + 3600 if exp is None else exp
-    payload = _b64encode(json.dumps({"email": email, "name": name, "exp": exp}, separators=(",", ":")).encode())
+    exp = int(time.time()) + 600 if exp is None else exp
+    claims = {"email": email, "name": name, "exp": exp, "jti": secrets.token_urlsafe(12) if jti is None else jti}
+    payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
     return f"{payload}.{_mac(payload, secret)}"
 
 
@@ -88,7 +95,7 @@ def identity_token_verify(token: str, *, secret: str, now: float | None = None) 
     if exp <= now:
         raise IdentityError("The identity token has expired.")
     if exp > now + MAX_TOKEN_LIFETIME_S:
-        raise IdentityError("The identity token is valid for too long (at most 7 days).")
+        raise IdentityError(f"The identity token is valid for too long (at most {_lifetime()}).")
     if not isinstance(email, str) or not isinstance(name, str):
         raise IdentityError("The identity token is malformed.")
     try:
@@ -96,6 +103,13 @@ def identity_token_verify(token: str, *, secret: str, now: float | None = None) 
     except ValidationError:
         raise IdentityError("The identity token's email is not valid.") from None
     return Identity(email=email, name=name[:200], exp=exp)
+
+
+def _lifetime() -> str:
+    minutes = MAX_TOKEN_LIFETIME_S // 60
+    if minutes % 60:
+        return f"{minutes} minutes"
+    return "1 hour" if minutes == 60 else f"{minutes // 60} hours"
 
 
 # ------------------------------------------------------------------- portal links
@@ -116,3 +130,27 @@ def portal_ticket_id(token: str) -> int | None:
     except signing.BadSignature:  # SignatureExpired is a BadSignature too
         return None
     return int(value) if value.isdigit() else None
+
+
+# -------------------------------------------------------------------- magic links
+
+MAGIC_LINK_SALT = "oasis.identity.magic_link"
+
+
+def magic_link_token(*, link_id: int, nonce: str) -> str:
+    """The token in a magic link: the link row and its nonce, signed (salted for this purpose).
+
+    Expiry and single use live on the row (helpdesk.models_identity.MagicLink)."""
+    return signing.Signer(salt=MAGIC_LINK_SALT).sign(f"{link_id}.{nonce}")
+
+
+def magic_link_claims(token: str) -> tuple[int, str] | None:
+    """(link id, nonce) from a magic-link token, or None when it is tampered with."""
+    if not token or len(token) > 200:
+        return None
+    try:
+        value = signing.Signer(salt=MAGIC_LINK_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    link_id, _, nonce = value.partition(".")
+    return (int(link_id), nonce) if link_id.isdigit() and nonce else None

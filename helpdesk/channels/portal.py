@@ -1,7 +1,8 @@
 """The customer portal (light): a signed link opens one ticket's public thread and a reply form.
 
 The token is a TimestampSigner signature of the ticket id (salted for this purpose), valid
-30 days; anything tampered, expired or pointing elsewhere is a plain 404.
+30 days; anything tampered, expired or pointing elsewhere is a plain 404. A magic link
+(/portal/verify/<token>/) confirms the customer's identity for one ticket.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from audit.services import Actor
-from helpdesk.channels.identity import portal_ticket_id
+from helpdesk.channels.identity import portal_ticket_id, portal_token
 from helpdesk.channels.ratelimit import check, too_many
 from helpdesk.channels.thread import thread_read
 from helpdesk.models import Ticket
 from helpdesk.services_channels import customer_message_post, last_ai_reply, ticket_customer_feedback
+from helpdesk.services_identity import (
+    MagicLinkInvalid,
+    latest_customer_message,
+    magic_link_confirm,
+    magic_link_for_token,
+)
 
 
 class ReplyForm(forms.Form):
@@ -103,3 +110,34 @@ def solved(request: HttpRequest, token: str, answer: str) -> HttpResponse:
             "site_url": settings.SITE_URL,
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """A magic link: GET shows what was asked and a confirm button (mail scanners follow
+    links); only the POST verifies the customer, once."""
+    try:
+        link = magic_link_for_token(token)
+    except MagicLinkInvalid as exc:
+        return _link_refused(request, exc)
+    ticket = link.ticket
+    limited = _limited(request, "portal_post" if request.method == "POST" else "portal", ticket)
+    if limited is not None:
+        return limited
+    context = {"workspace": ticket.workspace, "ticket": ticket, "done": False}
+    if request.method == "POST":
+        try:
+            magic_link_confirm(token=token)
+        except MagicLinkInvalid as exc:
+            return _link_refused(request, exc)
+        context |= {"done": True, "portal_token": portal_token(ticket.pk)}
+    else:
+        asked = latest_customer_message(ticket)
+        context["asked"] = asked.body if asked else ticket.subject
+    return render(request, "channels/verify.html", context)
+
+
+def _link_refused(request: HttpRequest, exc: MagicLinkInvalid) -> HttpResponse:
+    # A used or expired link existed (410 Gone); anything else is not ours to discuss (404).
+    status = 404 if exc.code == "invalid" else 410
+    return render(request, "channels/link_refused.html", {"error": str(exc)}, status=status)

@@ -9,6 +9,7 @@ from helpdesk.channels import portal
 app_name = "portal"
 
 urlpatterns = [
+    path("verify/<str:token>/", portal.verify, name="verify"),
     path("<str:token>/", portal.thread, name="thread"),
     path("<str:token>/solved/<str:answer>/", portal.solved, name="solved"),
 ]

@@ -12,11 +12,16 @@ from django.db.models import F, QuerySet
 from helpdesk.channels.hours import waiting_notice
 from helpdesk.models import AuthorKind, Message, MessageKind, Ticket, Workspace
 from helpdesk.models_channels import ChatSession, CustomerFeedback
+from helpdesk.services_identity import IDENTITY_NOT_VERIFIED
 
 PUBLIC_KINDS = (MessageKind.CUSTOMER, MessageKind.REPLY)
 # The AI handed the ticket to people (or its reply waits for a manager): say so to the customer.
 HUMAN_PENDING_DECISIONS = ("escalate", "awaiting_approval", "draft")
 PAGE = 200
+IDENTITY_NOTICE = (
+    "To look at or change your orders or account we need to confirm it's you: we've e-mailed a link "
+    "to the address we have on file."
+)
 # The waiting notice depends on business hours as well as on the ticket: a version changes at
 # least this often so a widget that sees nothing new still refreshes the notice.
 NOTICE_REFRESH_S = 300
@@ -107,6 +112,9 @@ def _state(ticket: Ticket, last: Message | None) -> dict[str, Any]:
     notice = ""
     if last is not None and last.kind == MessageKind.CUSTOMER and ticket.ai_decision in HUMAN_PENDING_DECISIONS:
         notice = waiting_notice(ticket)
+        if ticket.ai_reason.startswith(IDENTITY_NOT_VERIFIED):
+            # The link itself goes only to the address on file, never into the chat.
+            notice = f"{IDENTITY_NOTICE} {notice}"
     # All of the ticket's answers (a handful at most) in one query, newest first.
     answers = list(CustomerFeedback.objects.filter(ticket=ticket).order_by("-pk").values("message_id", "solved"))
     ask_feedback_for = None

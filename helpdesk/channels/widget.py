@@ -26,6 +26,7 @@ from helpdesk.channels.wakeups import WAKEUPS, session_key, ticket_key, wait_for
 from helpdesk.models import Message, Workspace
 from helpdesk.models_channels import ChatSession
 from helpdesk.services_channels import (
+    IdentityReused,
     chat_message_post,
     chat_session_start,
     hash_token,
@@ -126,16 +127,24 @@ def sessions(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     if isinstance(data, JsonResponse):
         return data
     token = data.get("identity_token")
+    proof: str | None = None
     if token:
         try:
             identity = identity_token_verify(str(token), secret=widget_secret(workspace))
         except IdentityError as exc:
             return _error(401, "identity_invalid", str(exc))
-        email, name, verified = identity.email, identity.name, True
+        # The session keeps the token's hash: a replay of it starts no second session.
+        email, name, proof = identity.email, identity.name, hash_token(str(token))
     else:
-        email, name, verified = str(data.get("email", "")), str(data.get("name", "")), False
+        email, name = str(data.get("email", "")), str(data.get("name", ""))
     try:
-        started = retry_on_deadlock(chat_session_start)(workspace=workspace, email=email, name=name, verified=verified)
+        started = retry_on_deadlock(chat_session_start)(
+            workspace=workspace, email=email, name=name, identity_token_hash=proof
+        )
+    except IdentityReused:
+        return _error(
+            409, "identity_reused", "This identity token already started a chat; sign a new one for each page view."
+        )
     except ValidationError as exc:
         return _error(400, "invalid", _validation_detail(exc))
     return JsonResponse({"session_token": started.token, "session": _session_json(started.session)}, status=201)

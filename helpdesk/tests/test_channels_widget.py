@@ -13,7 +13,7 @@ from helpdesk.channels.identity import IdentityError, identity_token_sign, ident
 from helpdesk.models import Message, Ticket
 from helpdesk.models_channels import ChatSession
 from helpdesk.services import ticket_add_note, ticket_reply
-from helpdesk.services_channels import chat_identity_verified
+from helpdesk.services_identity import ticket_identity_verified
 from helpdesk.tests.channels_support import api, future, poll, post, start, start_signed, start_visitor
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_it_verifies_a_signed_identity_token(client, workspace):
     assert ticket.channel == "chat" and ticket.customer.email == "vip@customer.test"
     event = AuditEvent.objects.get(ticket=ticket, kind="chat.identity")
     assert event.data["verified"] is True and event.data["method"] == "signed_token"
-    assert chat_identity_verified(ticket) is True
+    assert ticket_identity_verified(ticket) is True
 
 
 def test_it_refuses_a_forged_token(client, workspace, other_workspace):
@@ -68,7 +68,7 @@ def test_it_marks_a_typed_identity_unverified(client, workspace):
     ticket = Ticket.objects.get()
     assert ChatSession.objects.get().verified is False
     assert AuditEvent.objects.get(ticket=ticket, kind="chat.identity").data["verified"] is False
-    assert chat_identity_verified(ticket) is False
+    assert ticket_identity_verified(ticket) is False
 
 
 def test_it_requires_a_valid_email_from_a_visitor(client, workspace):

@@ -14,12 +14,19 @@ from ai.models import ConfidenceRule
 from ai.tests.agent_support import agent_mode, helpcenter, orders  # noqa: F401 (fixtures)
 from audit.services import Actor
 from billing.models import Outcome, OutcomeStatus
+from helpdesk.demo import DEMO_SLUG
 from helpdesk.models import Ticket
-from helpdesk.services import ticket_reply
+from helpdesk.services import ticket_reply, workspace_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def workspace(db):
+    # The demo merchant page signs identities for the demo workspace only.
+    return workspace_create(name="Oasis Outfitters", slug=DEMO_SLUG, actor=Actor.system("test"))
 
 
 @pytest.fixture

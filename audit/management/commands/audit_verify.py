@@ -1,7 +1,9 @@
 """`manage.py audit_verify [--workspace SLUG] [--file EXPORT]`: check audit hash chains.
 
 Without --file it checks the database (from the genesis, or from the latest retention
-checkpoint); with --file it checks an export (JSON Lines range, or one ticket's JSON) offline.
+checkpoint) and compares it with the chain heads anchored outside it (audit/anchor.py): the
+anchor file's signatures, then per workspace truncation, re-hashing and forged checkpoints.
+With --file it checks an export (JSON Lines range, or one ticket's JSON) offline.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.anchor import AnchorLog, anchor_log_read, verify_anchored
 from audit.export import verify_export_file
-from audit.services import audit_verify_workspace
 from helpdesk.models import Workspace
 
 
@@ -32,16 +35,36 @@ class Command(BaseCommand):
             workspaces = workspaces.filter(slug=options["workspace"])
             if not workspaces.exists():
                 raise CommandError(f"No workspace with slug {options['workspace']!r}.")
+        log = self._anchor_log()
         broken = 0
+        failures = []
+        if log is not None and log.problems:
+            failures.append("the anchor file does not verify")
+            for problem in log.problems:
+                self.stdout.write(f"BROKEN anchor file {log.path}: {problem}")
         for workspace in workspaces:
-            result = audit_verify_workspace(workspace_id=workspace.pk)
+            anchors = log.for_workspace(workspace.pk) if log is not None else []
+            result = verify_anchored(workspace_id=workspace.pk, anchors=anchors)
             if result.ok:
-                self.stdout.write(f"OK {workspace.slug}: {result.checked} events")
+                anchored = f", anchored through seq {max(a.seq for a in anchors)}" if anchors else ""
+                self.stdout.write(f"OK {workspace.slug}: {result.checked} events{anchored}")
             else:
                 broken += 1
                 self.stdout.write(f"BROKEN {workspace.slug} at seq {result.seq}: {result.problem}")
         if broken:
-            raise CommandError(f"{broken} workspace chain(s) broken.")
+            failures.insert(0, f"{broken} workspace chain(s) broken")
+        if failures:
+            raise CommandError("; ".join(failures) + ".")
+
+    def _anchor_log(self) -> AnchorLog | None:
+        try:
+            log = anchor_log_read()
+        except ImproperlyConfigured as exc:
+            self.stderr.write(f"Anchors not checked: {exc}")
+            return None
+        if not log.exists:
+            self.stderr.write(f"No anchor file at {log.path} yet: run `manage.py audit_anchor` (also scheduled).")
+        return log
 
     def _verify_file(self, path: Path) -> None:
         if not path.is_file():

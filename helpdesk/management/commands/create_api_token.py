@@ -20,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--workspace", required=True, help="Workspace slug.")
         parser.add_argument("--user", required=True, help="Email of a member of the workspace.")
         parser.add_argument("--name", required=True, help="What the key is for, e.g. 'shop integration'.")
+        parser.add_argument(
+            "--customer",
+            default="",
+            help="A customer's e-mail: the key acts for that customer only (their tickets and messages, "
+            "verified for them), e.g. held by your shop's backend for a signed-in customer.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
@@ -30,7 +36,11 @@ class Command(BaseCommand):
             raise CommandError(f"No user with email {options['user']!r}.")
         try:
             token, key = api_token_create(
-                workspace=workspace, user=user, name=options["name"], actor=Actor.system("manage.py create_api_token")
+                workspace=workspace,
+                user=user,
+                name=options["name"],
+                actor=Actor.system("manage.py create_api_token"),
+                customer_email=options["customer"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None

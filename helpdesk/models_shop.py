@@ -1,0 +1,68 @@
+"""The built-in shop's ledger: every change the shop connector makes, once per idempotency key.
+
+Imported at the end of helpdesk/models.py so Django sees it as a helpdesk model. The audit log
+keeps a `shop.*` event of each movement as evidence; what the shop decides (what is left to
+refund, whether a retried call already ran) is read from here, never from the audit log, so
+pruning the audit log changes no decision.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from helpdesk.models import Order, Ticket, Workspace
+
+
+class ShopMovementKind(models.TextChoices):
+    REFUND = "refund", "Refund"
+    REPLACEMENT = "replacement", "Replacement"
+    ADDRESS_CHANGE = "address_change", "Shipping address change"
+    CANCELLATION = "cancellation", "Cancellation"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    EMAIL_CHANGE = "email_change", "E-mail change request"
+    APPOINTMENT = "appointment", "Appointment"
+
+
+class ShopMovement(models.Model):
+    """One change made by the built-in shop connector.
+
+    `key` is the caller's idempotency key: a retry with the same key gets `result` back and
+    changes nothing. A refund's `amount` is added to `Order.refunded_total` in the same
+    transaction, and that column's CHECK keeps the sum within the order's total.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="shop_movements")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="movements")
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="shop_movements")
+    kind = models.CharField(max_length=32, choices=ShopMovementKind.choices)
+    key = models.CharField(max_length=128, help_text="Idempotency key: one movement per key and workspace.")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    confirmation = models.CharField(max_length=64, blank=True)
+    actor = models.CharField(max_length=255)
+    result = models.JSONField(default=dict, help_text="What the call returned; a retry gets it again.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["workspace_id", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="shopmovement_unique_key"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind=ShopMovementKind.REFUND, amount__gt=Decimal("0"))
+                    | (~models.Q(kind=ShopMovementKind.REFUND) & models.Q(amount__isnull=True))
+                ),
+                name="shopmovement_refund_amount",
+            ),
+        ]
+        indexes = [models.Index(fields=["order", "created_at"], name="shopmovement_order_time")]
+
+    def __str__(self) -> str:
+        amount = f" {self.amount} {self.currency}" if self.amount is not None else ""
+        return f"{self.get_kind_display()}{amount} ({self.confirmation})"
+
+
+__all__ = ["ShopMovement", "ShopMovementKind"]
