@@ -63,7 +63,8 @@ def fit(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], l2: float) -> np.ndarr
 def predict(x: np.ndarray[Any, Any], w: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     p = 1.0 / (1.0 + np.exp(-np.clip(np.hstack([x, np.ones((len(x), 1))]) @ w, -30, 30)))
     covered = x[:, FEATURES.index("all_covered")] >= 1.0
-    return np.where(covered, p, np.minimum(p, OPEN_ASK_CAP))
+    out: np.ndarray[Any, Any] = np.where(covered, p, np.minimum(p, OPEN_ASK_CAP))
+    return out
 
 
 def precision_at(p: np.ndarray[Any, Any], y: np.ndarray[Any, Any], threshold: float) -> tuple[float, int]:

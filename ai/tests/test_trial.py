@@ -174,7 +174,7 @@ def test_a_trial_runs_in_a_sandbox_and_leaves_the_live_workspace_unchanged(
     assert one.sandbox != two.sandbox and first["summary"]["sandbox"] == one.sandbox.slug
     # Drafts quote the trial's own help center, never the live one.
     assert all("Our own live returns text" not in t["reply"] for t in first["tickets"] + second["tickets"])
-    sandbox_id, one_id = one.sandbox_id, one.pk
+    sandbox_id, one_id = one.sandbox.pk, one.pk
     trial_delete(trial=one, actor=Actor.system("test"))
     assert not Ticket.objects.filter(workspace_id=sandbox_id).exists()
     assert not AuditEvent.objects.filter(workspace_id=sandbox_id).exists()

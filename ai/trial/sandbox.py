@@ -29,7 +29,7 @@ SKIPPED_FIELDS = ("id", "workspace", "updated_at", "created_at")
 
 def _copy_row(row: Model, workspace: Workspace) -> None:
     values = {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields if f.name not in SKIPPED_FIELDS}
-    type(row).objects.create(workspace=workspace, **values)
+    type(row)._default_manager.create(workspace=workspace, **values)
 
 
 @transaction.atomic
@@ -47,7 +47,7 @@ def trial_sandbox_create(*, trial: TrialRun) -> Workspace:
     ToolPermission.objects.filter(workspace=sandbox).delete()
     copied: dict[str, int] = {}
     for model in (AISettings, KnowledgeSettings, ShopPolicy, ConfidenceRule, ApprovalRule, ToolPermission):
-        rows = list(model.objects.filter(workspace=live))  # type: ignore[attr-defined]
+        rows = list(model._default_manager.filter(workspace=live))
         for row in rows:
             _copy_row(row, sandbox)
         copied[model._meta.model_name or model.__name__] = len(rows)
