@@ -6,8 +6,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ai", "0011_report_rollup"),
-        ("helpdesk", "0004_thread_notify_visible"),
+        ("ai", "0013_run_sweeper"),
+        ("helpdesk", "0006_shop_ledger"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("ai", "0014_shop_policy"),
-        ("helpdesk", "0004_thread_notify_visible"),
+        ("helpdesk", "0006_shop_ledger"),
     ]
 
     operations = [
