@@ -19,6 +19,8 @@ Parts (all in [0, 1], stored with every run and shown wherever the confidence is
   english      1 when the reply is in the help center's language (quotes are not translated)
   trouble      1 when the customer reports something that went wrong (a status alone rarely settles it)
   multi        1 when the message holds more than one ask
+  act_done     1 when every ask was an action now done or waiting for approval (or a thank-you)
+  lookup       share of the asks answered by looking an order up (its status may not settle it)
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ FEATURES = (
     "english",
     "trouble",
     "multi",
+    "act_done",
+    "lookup",
 )
 MODEL_PATH = Path(__file__).with_name("resolve_model.json")
 # A reply that leaves an ask open never reaches an autosend threshold, however sure the rest is.

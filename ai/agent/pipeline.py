@@ -793,6 +793,9 @@ def _score(
             "english": 1.0 if tri.language == "en" else 0.0,
             "trouble": 1.0 if TROUBLE_RE.search(fold(tri.redacted_text)) else 0.0,
             "multi": 1.0 if len(steps) > 1 else 0.0,
+            "act_done": 1.0 if all(o in ("done", "queued") for o in outcomes) else 0.0,
+            "lookup": sum(1 for s in steps if s.get("kind") == "read" and step_outcome(s) == "answered")
+            / len(outcomes),
         },
     )
 
