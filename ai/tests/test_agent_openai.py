@@ -73,7 +73,8 @@ def test_a_call_to_a_tool_not_allowed_is_refused_and_audited(workspace, helpcent
         completion(tool_calls=[{"name": "issue_refund", "args": {"order_number": "A1001", "amount": "950.00"}}]),
         reply_json("I could not do that; a colleague will help.", [], 0.2),
     ]
-    ticket = new_ticket(workspace, "Refund order A1001 please")
+    # Nothing the planner understood, so the model plans: it asks for a tool the workspace has not enabled.
+    ticket = new_ticket(workspace, "Could you look into A1001 for me please?")
     run = run_agent(ticket)
     [call] = run.tool_calls
     assert call["status"] == "refused"

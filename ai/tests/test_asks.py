@@ -141,9 +141,11 @@ def test_it_plans_a_cancel_of_the_customers_order_not_yet_shipped(workspace, sho
     ]
 
 
-def test_the_policy_forbids_a_cancel_after_shipment_and_another_customers_order_is_never_found(workspace, shop):
-    shipped = plan(workspace, "Please cancel order A1006.")
-    assert calls(shipped) == [] and problems(shipped)[0].startswith("policy:order A1006 has already shipped")
+def test_a_shipped_order_is_looked_up_not_cancelled_and_another_customers_order_is_never_found(workspace, shop):
+    [step] = plan(workspace, "Please cancel order A1006.").steps
+    # Nothing to cancel any more: the reply says where it is and that it can come back once delivered.
+    assert step.call == ToolCall("lookup_order", {"order_number": "A1006"})
+    assert (step.problem, step.notes["explain"]) == ("", "return_after_delivery")
     theirs = plan(workspace, "Please cancel order B2001.")
     assert (calls(theirs), problems(theirs)) == ([], ["order:not_found:B2001"])
 

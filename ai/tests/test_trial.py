@@ -232,7 +232,8 @@ def test_it_counts_the_imported_tickets_as_verified_so_lookups_still_run(workspa
     visitor typed an address in the shop's helpdesk is still looked up in the trial."""
     enable_shop_tools(workspace)
     report, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path)
-    trial_tickets = Ticket.objects.filter(workspace=workspace, external_id__startswith="trial:")
+    sandbox = TrialRun.objects.get(workspace=workspace).sandbox
+    trial_tickets = Ticket.objects.filter(workspace=sandbox, external_id__startswith="trial:")
     proofs = CustomerVerification.objects.filter(ticket__in=trial_tickets)
     assert (
         sorted(proofs.values_list("method", flat=True))

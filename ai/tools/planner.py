@@ -220,7 +220,10 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     if not wished and not named and len(refundable_items) > 1 and not whole:
         step.problem = "missing:items"  # which of several items goes back is the customer's to say
         return
-    amount = wished or (items_total if items_total > 0 else refundable)
+    # The price of what comes back: the items named, else every refundable item. The order total
+    # may hold shipping, which a return of an item that arrived as ordered does not refund.
+    goods = sum((i.price * i.qty for i in refundable_items), start=Decimal("0.00"))
+    amount = wished or (items_total if items_total > 0 else (goods if goods > 0 else refundable))
     if amount > refundable:
         step.notes["capped_from"] = str(amount)
         amount = refundable
