@@ -7,7 +7,6 @@ of the site keeps its CSRF protection.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -32,6 +31,7 @@ from helpdesk.services_channels import (
     ticket_customer_feedback,
 )
 from oasis.db import retry_on_deadlock
+from oasis.hygiene import InputRejected, json_loads
 
 SESSION_HEADER = "HTTP_X_OASIS_SESSION"
 MAX_BODY_BYTES = 16 * 1024
@@ -74,8 +74,11 @@ def _json_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     if len(request.body) > MAX_BODY_BYTES:
         return _error(413, "too_large", f"The request is larger than {MAX_BODY_BYTES} bytes.")
     try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        # Limited like every JSON body (oasis.hygiene), whatever Content-Type the client claims.
+        data = json_loads(request.body or b"{}")
+    except InputRejected as exc:
+        return _error(400, "invalid_input", str(exc))
+    except ValueError:
         return _error(400, "bad_json", "The request body is not JSON.")
     if not isinstance(data, dict):
         return _error(400, "bad_json", "The request body must be a JSON object.")
