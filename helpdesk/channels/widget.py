@@ -30,6 +30,7 @@ from helpdesk.services_channels import (
     hash_token,
     ticket_customer_feedback,
 )
+from helpdesk.throttle import throttle
 from oasis.db import retry_on_deadlock
 from oasis.hygiene import InputRejected, json_loads
 
@@ -117,15 +118,25 @@ def _validation_detail(exc: ValidationError) -> str:
 
 
 @cors("POST")
-@rate_limited("chat_start", json=True)
 def sessions(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     """Start a conversation: a signed identity token, or a name and email typed by the visitor."""
     if request.method != "POST":
         return _error(405, "method_not_allowed", "Use POST.")
     workspace = _workspace(workspace_slug)
+    data = _json_body(request)
+    # Per IP, per workspace and per typed address, counted whatever the outcome below.
+    limited = throttle(
+        request,
+        scope="chat_start",
+        workspace_key=workspace_slug,
+        account=str(data.get("email", "")) if isinstance(data, dict) else "",
+        workspaces=lambda: [workspace] if workspace is not None else [],
+        json=True,
+    )
+    if limited is not None:
+        return limited
     if workspace is None:
         return _error(404, "not_found", "No such workspace.")
-    data = _json_body(request)
     if isinstance(data, JsonResponse):
         return data
     token = data.get("identity_token")
