@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from ai.tests.agent_support import helpcenter  # noqa: F401 (fixture: searches run over indexed articles)
 from audit.services import Actor
 from conftest import PASSWORD
 from helpdesk.api_tokens import api_token_create
@@ -29,12 +30,12 @@ from oasis.hygiene import has_bad_chars
 
 MIN_TOTAL = 2000
 EXAMPLES = {
-    "parser": 800,
+    "parser": 900,
     "webhook": 120,
     "widget_start": 150,
     "widget_message": 120,
-    "contact": 100,
-    "search": 150,
+    "contact": 80,
+    "search": 100,
     "portal": 100,
     "login": 120,
     "signup": 100,
@@ -255,7 +256,7 @@ def widget_token(workspace, settings):
 # ------------------------------------------------------------------ help center, portal
 
 
-def test_it_answers_any_contact_form(workspace, open_limits):
+def test_it_answers_any_contact_form(workspace, helpcenter, open_limits):  # noqa: F811
     counts: dict[str, int] = {}
 
     @fuzz("contact")
@@ -267,15 +268,13 @@ def test_it_answers_any_contact_form(workspace, open_limits):
     check_count(counts, "contact")
 
 
-def test_it_answers_any_help_center_search(workspace):
+def test_it_answers_any_help_center_search(workspace, helpcenter):  # noqa: F811
     counts: dict[str, int] = {}
 
     @fuzz("search")
     @given(text=TEXT)
     def run(text):
-        client = Client()
-        answered(client.get(f"/help/{workspace.slug}/?{query(q=text)}"), counts, "search")
-        answered(client.get(f"/help/{workspace.slug}/contact/suggest/?{query(q=text)}"), {}, "suggest")
+        answered(Client().get(f"/help/{workspace.slug}/?{query(q=text)}"), counts, "search")
 
     run()
     check_count(counts, "search")

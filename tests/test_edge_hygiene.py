@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from ai.models import ActionRequest, ActionStatus, AgentPause, TrialRun
 from ai.tests import tools_support
+from ai.tests.agent_support import helpcenter  # noqa: F401 (fixture)
 from ai.tests.tools_support import held_refund
 from audit.services import Actor
 from conftest import PASSWORD, make_user
@@ -52,19 +53,20 @@ def assert_refused(response, status=400):
 
 
 @pytest.mark.parametrize("query", ["q=%00", "q=a%00b", "%00=1"])
-def test_it_refuses_nul_in_the_help_center_search(client, workspace, query):
+def test_it_refuses_nul_in_the_help_center_search(client, workspace, helpcenter, query):  # noqa: F811
     response = client.get(f"/help/{workspace.slug}/?{query}")
     assert_refused(response)
     assert response["Content-Type"].startswith("text/plain")
     assert b"NUL" in response.content
 
 
-def test_it_refuses_nul_in_the_contact_suggestions(client, workspace):
+def test_it_refuses_nul_in_the_contact_suggestions(client, workspace, helpcenter):  # noqa: F811
     assert_refused(client.get(f"/help/{workspace.slug}/contact/suggest/?q=where%00"))
 
 
-def test_it_refuses_nul_in_the_contact_form_and_files_nothing(client, workspace):
-    form = {"name": "Carla", "email": "carla@customer.test", "subject": "Hi\x00", "message": "Where is it?"}
+def test_it_refuses_nul_in_the_contact_form_and_files_nothing(client, workspace, helpcenter):  # noqa: F811
+    # An invalid form is shown again with suggested articles: a search for what was typed.
+    form = {"name": "Carla", "email": "not an address", "subject": "Refund\x00", "message": "How do I return it?"}
     assert_refused(client.post(f"/help/{workspace.slug}/contact/", form))
     assert not Ticket.objects.exists()
 
