@@ -21,9 +21,9 @@ from helpdesk.models import Membership, Workspace
 
 logger = logging.getLogger(__name__)
 
+# A sign-up has no workspace yet: its refusals are logged, not audited.
 EVENT_KINDS = {
     "login": "auth.login_throttled",
-    "signup": "auth.signup_throttled",
     "contact": "contact.throttled",
     "chat_start": "chat.start_throttled",
 }

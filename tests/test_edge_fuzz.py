@@ -17,17 +17,14 @@ import pytest
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
 from ai.tests.agent_support import helpcenter  # noqa: F401 (fixture: searches run over indexed articles)
-from audit.services import Actor
-from conftest import PASSWORD
-from helpdesk.api_tokens import api_token_create
 from helpdesk.channels.identity import portal_token
 from helpdesk.email_in import EmailRejected, parse_email
 from helpdesk.tests.channels_support import api, start_visitor
 from oasis.hygiene import has_bad_chars
 
+pytest_plugins = ["tests.edge_support"]
 MIN_TOTAL = 2000
 EXAMPLES = {
     "parser": 900,
@@ -339,22 +336,7 @@ def test_it_answers_any_export_range(manager_client):
     check_count(counts, "audit_export")
 
 
-@pytest.fixture
-def manager_client(manager):
-    client = Client()
-    assert client.login(username=manager.email, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def api_client(workspace, agent):
-    _token, key = api_token_create(workspace=workspace, user=agent, name="fuzz", actor=Actor.system("test"))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
-
-
-def test_it_answers_any_api_request(api_client, ticket):
+def test_it_answers_any_api_request(token_client, ticket):
     counts: dict[str, int] = {}
 
     @fuzz("api")
@@ -368,11 +350,11 @@ def test_it_answers_any_api_request(api_client, ticket):
     )
     def run(payload, text):
         answered(
-            api_client.post("/api/v1/tickets/", data=body(payload), content_type="application/json"), counts, "api"
+            token_client.post("/api/v1/tickets/", data=body(payload), content_type="application/json"), counts, "api"
         )
-        answered(api_client.get(f"/api/v1/tickets/?{query(workspace=text, cursor=text)}"), {}, "api_list")
+        answered(token_client.get(f"/api/v1/tickets/?{query(workspace=text, cursor=text)}"), {}, "api_list")
         answered(
-            api_client.post(
+            token_client.post(
                 f"/api/v1/tickets/{ticket.pk}/messages/", data=body(payload), content_type="application/json"
             ),
             {},

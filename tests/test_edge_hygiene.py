@@ -6,19 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from ai.models import ActionRequest, ActionStatus, AgentPause, TrialRun
 from ai.tests import tools_support
 from ai.tests.agent_support import helpcenter  # noqa: F401 (fixture)
 from ai.tests.tools_support import held_refund
-from audit.services import Actor
-from conftest import PASSWORD, make_user
-from helpdesk.api_tokens import api_token_create
 from helpdesk.models import Ticket
 from helpdesk.tests.channels_support import api, start_visitor
 
 shop = tools_support.shop
+pytest_plugins = ["tests.edge_support"]
 
 NUL = "\x00"
 SURROGATE = "\ud800"
@@ -26,21 +23,6 @@ SURROGATE = "\ud800"
 
 def deep(levels: int) -> str:
     return "[" * levels + "]" * levels
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    assert client.login(username=manager.email, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def superuser_client(client, db):
-    user = make_user("root@oasis.test")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    assert client.login(username=user.email, password=PASSWORD)
-    return client
 
 
 def assert_refused(response, status=400):
@@ -122,32 +104,24 @@ def test_it_refuses_deep_json_in_the_widget_whatever_the_content_type(client, wo
 # -------------------------------------------------------------------------------- the API
 
 
-@pytest.fixture
-def api_client(workspace, agent):
-    _token, key = api_token_create(workspace=workspace, user=agent, name="edge", actor=Actor.system("test"))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
-
-
 @pytest.mark.parametrize("levels", [65, 1000, 100_000])
-def test_it_refuses_deeply_nested_json_in_the_api(api_client, levels):
+def test_it_refuses_deeply_nested_json_in_the_api(token_client, levels):
     body = '{"customer_email": "c@customer.test", "subject": "x", "body": "y", "extra": ' + deep(levels) + "}"
-    response = api_client.post("/api/v1/tickets/", data=body, content_type="application/json")
+    response = token_client.post("/api/v1/tickets/", data=body, content_type="application/json")
     assert_refused(response)
     assert not Ticket.objects.exists()
 
 
-def test_it_refuses_a_lone_surrogate_in_the_api(api_client):
+def test_it_refuses_a_lone_surrogate_in_the_api(token_client):
     body = '{"customer_email": "c@customer.test", "subject": "\\ud800", "body": "y"}'
-    response = api_client.post("/api/v1/tickets/", data=body, content_type="application/json")
+    response = token_client.post("/api/v1/tickets/", data=body, content_type="application/json")
     assert_refused(response)
     assert not Ticket.objects.exists()
 
 
-def test_it_still_accepts_reasonable_nesting_in_the_api(api_client):
+def test_it_still_accepts_reasonable_nesting_in_the_api(token_client):
     body = {"customer_email": "c@customer.test", "subject": "Nested", "body": "ok", "extra": [[[[{"a": [1]}]]]]}
-    response = api_client.post("/api/v1/tickets/", data=json.dumps(body), content_type="application/json")
+    response = token_client.post("/api/v1/tickets/", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 201, response.content
 
 

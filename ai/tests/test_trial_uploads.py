@@ -10,20 +10,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 
 from ai.models import TrialRun
-from conftest import PASSWORD
 from oasis.uploads import CappedUploadHandler, UploadTooLarge
 
+pytest_plugins = ["tests.edge_support"]
 UPLOADS = django_settings.BASE_DIR / "var" / "trial" / "uploads"
 
 
 def upload_folders() -> set[str]:
     return {p.name for p in UPLOADS.iterdir()} if UPLOADS.is_dir() else set()
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    assert client.login(username=manager.email, password=PASSWORD)
-    return client
 
 
 @pytest.fixture

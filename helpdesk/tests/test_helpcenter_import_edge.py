@@ -14,10 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit.services import Actor
-from conftest import PASSWORD, make_user
 from helpdesk.helpcenter_import import import_helpcenter
 from helpdesk.models import Article
 
+pytest_plugins = ["tests.edge_support"]
 IMPORT_URL = "/admin/helpdesk/article/import/"
 ARTICLE = "---\ntitle: Returns\n---\nYou can return items within 30 days.\n"
 
@@ -34,23 +34,14 @@ def zip_bytes(entries: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def admin_client(client, workspace):
-    user = make_user("root@oasis.test")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    assert client.login(username=user.email, password=PASSWORD)
-    return client
-
-
-def upload(admin_client, workspace, name: str, data: bytes):
+def upload(superuser_client, workspace, name: str, data: bytes):
     file = SimpleUploadedFile(name, data, content_type="application/octet-stream")
-    return admin_client.post(IMPORT_URL, {"workspace": workspace.pk, "file": file})
+    return superuser_client.post(IMPORT_URL, {"workspace": workspace.pk, "file": file})
 
 
-def test_it_refuses_a_zip_with_a_broken_crc(admin_client, workspace):
+def test_it_refuses_a_zip_with_a_broken_crc(superuser_client, workspace):
     data = zip_bytes({"returns.md": ARTICLE}).replace(b"within 30 days", b"within 90 days")
-    response = upload(admin_client, workspace, "help.zip", data)
+    response = upload(superuser_client, workspace, "help.zip", data)
     assert response.status_code == 200
     assert b"The .zip file is damaged (returns.md" in response.content
     assert not Article.objects.exists()
@@ -63,30 +54,30 @@ def test_it_refuses_a_zip_with_a_broken_crc(admin_client, workspace):
         ({"Returns.md": ARTICLE, "returns.md": ARTICLE}, b"two files named returns.md"),
     ],
 )
-def test_it_refuses_a_zip_whose_names_clash(admin_client, workspace, entries, words):
-    response = upload(admin_client, workspace, "help.zip", zip_bytes(entries))
+def test_it_refuses_a_zip_whose_names_clash(superuser_client, workspace, entries, words):
+    response = upload(superuser_client, workspace, "help.zip", zip_bytes(entries))
     assert response.status_code == 200
     assert words in response.content
     assert not Article.objects.exists()
 
 
-def test_it_refuses_a_zip_that_unpacks_to_too_much(admin_client, workspace, settings, monkeypatch):
+def test_it_refuses_a_zip_that_unpacks_to_too_much(superuser_client, workspace, settings, monkeypatch):
     monkeypatch.setattr("helpdesk.helpcenter_import.MAX_UNPACKED_BYTES", 1000)
     data = zip_bytes({"returns.md": ARTICLE + "x" * 2000})
-    response = upload(admin_client, workspace, "help.zip", data)
+    response = upload(superuser_client, workspace, "help.zip", data)
     assert b"unpacks to too much data" in response.content
     assert not Article.objects.exists()
 
 
-def test_it_still_imports_a_good_zip(admin_client, workspace):
-    response = upload(admin_client, workspace, "help.zip", zip_bytes({"a/returns.md": ARTICLE}))
+def test_it_still_imports_a_good_zip(superuser_client, workspace):
+    response = upload(superuser_client, workspace, "help.zip", zip_bytes({"a/returns.md": ARTICLE}))
     assert response.status_code == 302
     assert Article.objects.get().title == "Returns"
 
 
-def test_it_refuses_a_deeply_nested_zendesk_export_by_the_admin_page(admin_client, workspace):
+def test_it_refuses_a_deeply_nested_zendesk_export_by_the_admin_page(superuser_client, workspace):
     data = ('{"articles": ' + "[" * 100_000 + "]" * 100_000 + "}").encode()
-    response = upload(admin_client, workspace, "export.json", data)
+    response = upload(superuser_client, workspace, "export.json", data)
     assert response.status_code == 200
     assert b"nested more than 64 levels" in response.content
     assert not Article.objects.exists()
