@@ -29,22 +29,22 @@ def settings_in_both(workspace, other_workspace):
         AgentPause.objects.create(workspace=ws, reason="maintenance", paused_by="test", paused_at=timezone.now())
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_it_keeps_other_workspace_names_out_of_the_filter(client, outsider, settings_in_both, page):
+@pytest.mark.parametrize("url", PAGES)
+def test_it_keeps_other_workspace_names_out_of_the_filter(client, outsider, settings_in_both, url):
     outsider.is_staff = True
     outsider.save()
     assert client.login(username=outsider.email, password=PASSWORD)
-    response = client.get(page)
+    response = client.get(url)
     assert response.status_code == 200
     assert b"Globex" in response.content  # the outsider's own workspace is offered
     assert b"Acme Outfitters" not in response.content
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_it_still_lists_every_workspace_for_a_superuser(client, settings_in_both, page):
+@pytest.mark.parametrize("url", PAGES)
+def test_it_still_lists_every_workspace_for_a_superuser(client, settings_in_both, url):
     root = make_user("root@oasis.test")
     root.is_staff = root.is_superuser = True
     root.save()
     assert client.login(username=root.email, password=PASSWORD)
-    content = client.get(page).content
+    content = client.get(url).content
     assert b"Acme Outfitters" in content and b"Globex" in content
