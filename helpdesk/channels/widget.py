@@ -33,6 +33,7 @@ from helpdesk.services_channels import (
 from helpdesk.throttle import throttle
 from oasis.db import retry_on_deadlock
 from oasis.hygiene import InputRejected, json_loads
+from oasis.middleware import input_hygiene_exempt
 
 SESSION_HEADER = "HTTP_X_OASIS_SESSION"
 MAX_BODY_BYTES = 16 * 1024
@@ -62,7 +63,9 @@ def cors(methods: str) -> Callable[[View], View]:
             response["Cache-Control"] = "no-store"
             return response
 
-        return csrf_exempt(wrapper)
+        # The edge's refusal would carry no CORS headers, so the merchant page could not read it:
+        # this API refuses NUL, lone surrogates and deep JSON itself (`_json_body`), with them.
+        return input_hygiene_exempt(csrf_exempt(wrapper))
 
     return decorator
 
