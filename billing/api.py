@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +23,7 @@ def _workspace(request: Request) -> Workspace:
     return active_membership(request._request).workspace
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def calculator_api(request: Request) -> Response:
     """GET with tickets, resolution_rate (%), attempts_per_ticket, seats, seat_price; any omitted

@@ -104,6 +104,10 @@ class Meter:
     def green_right(self) -> int:
         return 100 - self.threshold_percent
 
+    @property
+    def amber_width(self) -> int:
+        return self.threshold_percent - self.red_edge
+
 
 def confidence_meter(value: float, threshold: float) -> Meter:
     """Colour bands around the threshold that decides autosend for this channel and type."""
