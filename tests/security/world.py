@@ -205,7 +205,9 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
     OrderItem.objects.create(order=order, sku="SKU-1", name=text("item-name")[:200], price=Decimal("150.00"))
     _keep(tenant, order)
 
-    token, _key = api_token_create(workspace=workspace, user=admin_user, name=text("api-token")[:100], actor=SYSTEM)
+    token, tenant.api_keys["admin"] = api_token_create(
+        workspace=workspace, user=admin_user, name=text("api-token")[:100], actor=SYSTEM
+    )
     _keep(tenant, token)
 
     settings_rows = [
