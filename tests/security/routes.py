@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from ai.models import ActionRequest, TrialRun
 from billing.models import Invoice
-from helpdesk.models import Ticket
+from helpdesk.models import Article, Ticket
 from tests.security.world import Tenant
 
 # Routes nobody needs an account for, and the routes that end the sweeper's own session. Each
@@ -67,6 +67,14 @@ FILLERS: dict[str, Callable[[Tenant, Route], str]] = {
     "url": lambda world, route: "no-such-page/",
     "figure": lambda world, route: "volume",
 }
+# The public routes' parameters, for sweeps that request them too (CSRF): A's own slug, its
+# published article, a valid portal link.
+PUBLIC_FILLERS: dict[str, Callable[[Tenant, Route], str]] = {
+    "workspace_slug": lambda world, route: world.workspace.slug,
+    "article_slug": lambda world, route: world.obj(Article).slug,
+    "token": lambda world, route: world.portal_token,
+    "answer": lambda world, route: "no",
+}
 OBJECT_PARAMS = frozenset({"ticket_id", "action_id", "trial_id", "invoice_id", "object_id", "id", "content_type_id"})
 
 
@@ -96,8 +104,8 @@ class Route:
         model = self.admin_model
         return model is not None and self.template == f"admin/{model._meta.app_label}/{model._meta.model_name}/"
 
-    def url(self, world: Tenant) -> str:
-        values = {name: FILLERS[name](world, self) for name in self.params}
+    def url(self, world: Tenant, fillers: dict[str, Callable[[Tenant, Route], str]] = FILLERS) -> str:
+        values = {name: fillers[name](world, self) for name in self.params}
         text = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], self.template)
         text = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], text)
         return "/" + text.replace("^", "").replace("$", "")
@@ -111,17 +119,17 @@ def all_routes() -> list[Route]:
     }
     routes: list[Route] = []
 
-    def walk(resolver: URLResolver, prefix: str) -> None:
+    def walk(resolver: URLResolver, prefix: str, outer: tuple[str, ...]) -> None:
         for entry in resolver.url_patterns:
             text = prefix + str(entry.pattern)
+            params = (*outer, *entry.pattern.regex.groupindex)
             if isinstance(entry, URLResolver):
-                walk(entry, text)
+                walk(entry, text, params)
             elif isinstance(entry, URLPattern):
                 model, model_admin = admin_prefixes.get(prefix, (None, None))
-                params = tuple(entry.pattern.regex.groupindex)
                 routes.append(Route(text, params, entry.callback, model, model_admin))
 
-    walk(get_resolver(), "")
+    walk(get_resolver(), "", ())
     return routes
 
 

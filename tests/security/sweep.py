@@ -48,6 +48,44 @@ def body_of(response: HttpResponse | StreamingHttpResponse) -> bytes:
     return response.content
 
 
+def form_for(world: Tenant) -> dict[str, Any]:
+    """One POST body for every form of the site: each view reads the fields it knows, all
+    pointing at the world (its workspace, run, invoice month), so a view that skipped its
+    access check, or a POST that skipped its CSRF check, would really write."""
+    invoice = world.obj(Invoice)
+    return {
+        "workspace": world.workspace.pk,
+        "run": world.obj(AgentRun).pk,
+        "call": 0,
+        "decision": "approve",
+        "note": "sweep",
+        "reason": "sweep",
+        "action": "pause",
+        "channel": "",
+        "body": "sweep",
+        "reply-body": "sweep",
+        "note-body": "sweep",
+        "assignee": "me",
+        "ticket_type": "legal",
+        "kind": "note",
+        "verdict": "discarded",
+        "external_id": "T-1",
+        "mark": "wrong",
+        "customer_email": "sweeper@bravo.test",
+        "subject": "sweep",
+        "message": "sweep",
+        "email": "sweeper@bravo.test",
+        "period": f"{invoice.period:%Y-%m}",
+        "post": "yes",
+        "next": "/inbox/",
+    }
+
+
+def query_for(world: Tenant) -> dict[str, Any]:
+    invoice = world.obj(Invoice)
+    return {"workspace": world.workspace.pk, "period": f"{invoice.period:%Y-%m}", "status": "pending"}
+
+
 class Sweeper:
     """One of B's people (or nobody) against every swept URL of A."""
 
@@ -64,41 +102,6 @@ class Sweeper:
         self.problems: list[str] = []
 
     # ------------------------------------------------------------------ what is sent
-
-    def form(self) -> dict[str, Any]:
-        """One POST body for every form of the site: each view reads the fields it knows,
-        all pointing at A (its workspace, run, invoice month), so a view that skipped its
-        access check would really write."""
-        run = self.a.obj(AgentRun)
-        invoice = self.a.obj(Invoice)
-        return {
-            "workspace": self.a.workspace.pk,
-            "run": run.pk,
-            "call": 0,
-            "decision": "approve",
-            "note": "sweep",
-            "reason": "sweep",
-            "action": "pause",
-            "channel": "",
-            "body": "sweep",
-            "reply-body": "sweep",
-            "note-body": "sweep",
-            "assignee": "me",
-            "ticket_type": "legal",
-            "kind": "note",
-            "verdict": "discarded",
-            "external_id": "T-1",
-            "mark": "wrong",
-            "customer_email": "sweeper@bravo.test",
-            "subject": "sweep",
-            "period": f"{invoice.period:%Y-%m}",
-            "post": "yes",
-            "next": "/inbox/",
-        }
-
-    def query(self) -> dict[str, Any]:
-        invoice = self.a.obj(Invoice)
-        return {"workspace": self.a.workspace.pk, "period": f"{invoice.period:%Y-%m}", "status": "pending"}
 
     def _send(self, client: Client, route: Route, method: str, url: str, **extra: Any) -> Any:
         self.requests += 1
@@ -135,12 +138,12 @@ class Sweeper:
         url = route.url(self.a)
         self._check(route, f"{label} GET {url}", self._send(client, route, "GET", url))
         if not route.takes_object:
-            self._check(route, f"{label} GET {url}?…", self._send(client, route, "GET", url, data=self.query()))
-        self._check(route, f"{label} POST {url}", self._send(client, route, "POST", url, data=self.form()))
+            self._check(route, f"{label} GET {url}?…", self._send(client, route, "GET", url, data=query_for(self.a)))
+        self._check(route, f"{label} POST {url}", self._send(client, route, "POST", url, data=form_for(self.a)))
         if route.is_changelist and route.model_admin is not None:
             for action in admin_actions(route.model_admin):
                 data = {
-                    **self.form(),
+                    **form_for(self.a),
                     "action": action,
                     "_selected_action": [str(self.a.obj(route.admin_model).pk)],  # type: ignore[arg-type]
                     "index": "0",
