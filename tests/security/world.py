@@ -43,6 +43,8 @@ from ai.models import (
     TrialRun,
     TrialStatus,
 )
+from ai.providers.local import DIMENSIONS as LOCAL_DIMENSIONS
+from ai.providers.local import MODEL_NAME as LOCAL_MODEL
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.services import Actor, audit_record
 from billing.models import Invoice, InvoiceLine, Outcome
@@ -118,7 +120,7 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
     tenant = Tenant(workspace=workspace)
     _keep(tenant, workspace)
     admin_user = _staff(f"owner@{domain}", superuser=superuser)
-    admin_user.first_name = text("user-first-name")
+    admin_user.first_name = text("user-first-name")[:150]
     admin_user.save(update_fields=["first_name"])
     agent_user = _staff(f"agent@{domain}")
     membership_add(workspace=workspace, user=admin_user, role=Role.ADMIN, actor=SYSTEM)
@@ -174,7 +176,7 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
     )
     _keep(tenant, article)
     space = EmbeddingSpace.objects.create(
-        workspace=workspace, provider="local", model="all-MiniLM-L6-v2", dimensions=3, status="active"
+        workspace=workspace, provider="local", model=LOCAL_MODEL, dimensions=LOCAL_DIMENSIONS, status="active"
     )
     passage = Passage.objects.create(
         space=space,
@@ -185,8 +187,8 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
         anchor="returns",
         text=text("passage-text"),
         content_hash="0" * 64,
-        dims=3,
-        embedding=[0.1, 0.2, 0.3],
+        dims=LOCAL_DIMENSIONS,
+        embedding=[1.0] * LOCAL_DIMENSIONS,
     )
     _keep(tenant, space, passage)
 
