@@ -113,6 +113,17 @@ def _hostile_markdown(text: Text, label: str) -> str:
     return f"{text(label)}\n\n[{text(label + '-link')}](javascript:alert('{label}'))\n\n<b>{text(label + '-html')}</b>"
 
 
+def _customer_ticket(*, workspace: Workspace, channel: str, email: str, text: Text) -> Ticket:
+    return ticket_create(
+        workspace=workspace,
+        channel=channel,
+        customer_email=email,
+        customer_name=text(f"{channel}-name"),
+        subject=text(f"{channel}-subject"),
+        body=text(f"{channel}-message"),
+    )
+
+
 @transaction.atomic
 def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = False) -> Tenant:
     """A workspace with one object of every kind; its admin member is a superuser if asked."""
@@ -128,17 +139,13 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
     tenant.users = {"admin": admin_user, "agent": agent_user}
     _keep(tenant, admin_user, Membership.objects.get(workspace=workspace, user=admin_user))
 
-    ticket = ticket_create(
-        workspace=workspace,
-        channel="email",
-        customer_email=f"carla@{domain}",
-        customer_name=text("customer-name"),
-        subject=text("ticket-subject"),
-        body=text("customer-message"),
-        external_id=text("external-id")[:200],
-    )
+    ticket = _customer_ticket(workspace=workspace, channel="email", email=f"carla@{domain}", text=text)
     Ticket.objects.filter(pk=ticket.pk).update(
-        ai_reason=text("ticket-ai-reason")[:300], ai_decision="draft", ai_confidence=0.42, ticket_type="refund"
+        external_id=text("external-id")[:200],
+        ai_reason=text("ticket-ai-reason")[:300],
+        ai_decision="draft",
+        ai_confidence=0.42,
+        ticket_type="refund",
     )
     ticket.refresh_from_db()
     tenant.ticket = ticket
@@ -339,14 +346,7 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
     _keep(tenant, AuditCheckpoint.objects.create(workspace=workspace, seq=0, hash="0" * 64, created_at=now))
 
     started = chat_session_start(workspace=workspace, email=f"visitor@{domain}", name=text("chat-name"), verified=False)
-    chat_ticket = ticket_create(
-        workspace=workspace,
-        channel="chat",
-        customer_email=f"visitor@{domain}",
-        customer_name=text("chat-name"),
-        subject=text("chat-subject"),
-        body=text("chat-message"),
-    )
+    chat_ticket = _customer_ticket(workspace=workspace, channel="chat", email=f"visitor@{domain}", text=text)
     ChatSession.objects.filter(pk=started.session.pk).update(ticket=chat_ticket)
     ChatMessageKey.objects.create(
         session=started.session, client_id="c-1", message=chat_ticket.messages.get(kind=MessageKind.CUSTOMER)
