@@ -27,6 +27,7 @@ from ai.trial.inputs import InputError
 from ai.trial.report import ordered, review_figures
 from ai.trial.runner import TrialParams, trial_create, trial_enqueue
 from ai.views_reports import manager_membership
+from audit.timeline import safe_url
 from helpdesk.models import Message, MessageKind
 
 TEMPLATE = "ai/trial_report.html"
@@ -186,6 +187,12 @@ def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:
                 "ticket": found.ticket if found else None,
                 "body": first_messages.get(found.ticket_id, "") if found else "",
                 "mark": marks.get(entry["external_id"], ""),
+                # Only http(s) and site links become links: a javascript: URL in a report stays text.
+                "sources": [
+                    {"title": c.get("title", ""), "url": safe_url(c.get("url"))}
+                    for c in entry.get("citations") or []
+                    if isinstance(c, dict)
+                ],
             }
         )
     return {
