@@ -51,7 +51,9 @@ class CopilotApi(OasisAPIView):
         payload = copilot_payload(run) if run is not None else copilot_refresh(ticket=ticket, user=request.user)
         return Response(CopilotOutputSerializer(payload).data)
 
-    @extend_schema(request=None, responses=CopilotOutputSerializer, summary="Regenerate the Copilot's suggestions")
+    @extend_schema(
+        request=None, responses={201: CopilotOutputSerializer}, summary="Regenerate the Copilot's suggestions"
+    )
     def post(self, request: Request, ticket_id: int) -> Response:
         ticket = ticket_visible_to(request, ticket_id)
         payload = copilot_refresh(ticket=ticket, user=request.user)
@@ -72,7 +74,9 @@ class CopilotFeedbackApi(OasisAPIView):
         verdict = serializers.CharField()
         reason = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Record what happened to a draft")
+    @extend_schema(
+        request=InputSerializer, responses={201: OutputSerializer}, summary="Record what happened to a draft"
+    )
     def post(self, request: Request, ticket_id: int) -> Response:
         ticket = ticket_visible_to(request, ticket_id)
         data = self.InputSerializer(data=request.data)

@@ -14,14 +14,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ai.models import ActionRequest, ActionStatus
 from ai.tools import AlreadyDecided, action_approve, action_reject, tool_catalog
-from helpdesk.api import OasisAPIView, workspace_for_write
+from helpdesk.api import OasisAPIView, TextField, workspace_for_write
 from helpdesk.models import ApiToken, Membership
 
 
@@ -48,11 +48,17 @@ class ToolSerializer(serializers.Serializer):  # type: ignore[type-arg]
     approval_rules = serializers.JSONField()
 
 
+class ToolCatalogSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    workspace = serializers.SlugField()
+    currency = serializers.CharField()
+    tools = ToolSerializer(many=True)
+
+
 class ToolListApi(OasisAPIView):
     @extend_schema(
         summary="The workspace's tools: what the AI may do, with limits, schemas and approval rules",
         parameters=[OpenApiParameter("workspace", OpenApiTypes.INT, description="For members of several.")],
-        responses=ToolSerializer(many=True),
+        responses=ToolCatalogSerializer,
     )
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("workspace")
@@ -92,11 +98,15 @@ class ActionOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-
         ]
 
 
+class ActionPageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    results = ActionOutputSerializer(many=True, help_text="At most 200.")
+
+
 class ActionListApi(OasisAPIView):
     @extend_schema(
         summary="Action requests (the approval queue): pending first, oldest first",
         parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=ActionStatus.values)],
-        responses=ActionOutputSerializer(many=True),
+        responses=ActionPageSerializer,
     )
     def get(self, request: Request) -> Response:
         actions = actions_visible_to(request).select_related("ticket", "decided_by").order_by("created_at")
@@ -112,13 +122,27 @@ class DecisionInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+REJECT_NOTE_MISSING = "Say why the request is rejected."
+
+
+class RejectInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = TextField(
+        max_length=2000,
+        help_text="Why the request is rejected (the ticket's team reads it).",
+        error_messages={"required": REJECT_NOTE_MISSING, "blank": REJECT_NOTE_MISSING},
+    )
+
+
+ALREADY_DECIDED = OpenApiResponse(OpenApiTypes.OBJECT, description="Already decided: `{detail}`.")
+
+
 class _DecisionApi(OasisAPIView):
     decision = ""
+    input_serializer: type[serializers.Serializer] = DecisionInputSerializer  # type: ignore[type-arg]
 
-    @extend_schema(request=DecisionInputSerializer, responses=ActionOutputSerializer)
-    def post(self, request: Request, action_id: int) -> Response:
+    def _decide(self, request: Request, action_id: int) -> Response:
         action = get_object_or_404(actions_visible_to(request), pk=action_id)
-        data = DecisionInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         note: str = data.validated_data["note"]
         user: Any = request.user
@@ -137,6 +161,15 @@ class _DecisionApi(OasisAPIView):
 class ActionApproveApi(_DecisionApi):
     decision = "approve"
 
+    @extend_schema(request=DecisionInputSerializer, responses={200: ActionOutputSerializer, 409: ALREADY_DECIDED})
+    def post(self, request: Request, action_id: int) -> Response:
+        return self._decide(request, action_id)
+
 
 class ActionRejectApi(_DecisionApi):
     decision = "reject"
+    input_serializer = RejectInputSerializer
+
+    @extend_schema(request=RejectInputSerializer, responses={200: ActionOutputSerializer, 409: ALREADY_DECIDED})
+    def post(self, request: Request, action_id: int) -> Response:
+        return self._decide(request, action_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from ai.trial.inputs import InputError
 from ai.trial.report import ordered, review_figures
 from ai.trial.runner import TrialParams, trial_create, trial_enqueue
 from ai.views_reports import manager_membership
+from audit.timeline import safe_url
 from helpdesk.models import Message, MessageKind
 
 TEMPLATE = "ai/trial_report.html"
@@ -106,34 +108,49 @@ def trial_home(request: HttpRequest) -> HttpResponse:
     membership = manager_membership(request)
     form = TrialForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         upload_dir = Path(settings.BASE_DIR) / "var" / "trial" / "uploads" / uuid.uuid4().hex
-        helpcenter = data["helpcenter_path"]
-        if request.FILES.getlist("helpcenter_files"):
-            helpcenter = str(_save_uploads(request.FILES.getlist("helpcenter_files"), upload_dir / "helpcenter"))
-        tickets = data["tickets_path"]
-        if data["tickets_file"]:
-            tickets = str(_save_uploads([data["tickets_file"]], upload_dir) / Path(data["tickets_file"].name).name)
-        orders = data["orders_path"]
-        if data["orders_file"]:
-            orders = str(_save_uploads([data["orders_file"]], upload_dir) / Path(data["orders_file"].name).name)
-        if not helpcenter or not tickets:
-            form.add_error(None, "Choose or upload a help center and a tickets file.")
-        else:
-            params = TrialParams(
-                helpcenter=helpcenter, tickets=tickets, orders=orders, now=data["now"], sample=data["sample"]
-            )
-            try:
-                with transaction.atomic():
-                    trial = trial_create(workspace=membership.workspace, params=params, user_id=request.user.pk)
-                    trial_enqueue(trial=trial)
-            except (InputError, ValueError) as exc:
-                form.add_error(None, str(exc))
-            else:
-                return redirect("trial:report", trial_id=trial.pk)
+        try:
+            trial = _start(request, form, upload_dir)
+        except BaseException:
+            shutil.rmtree(upload_dir, ignore_errors=True)
+            raise
+        if trial is not None:
+            return redirect("trial:report", trial_id=trial.pk)
+        # Nothing will read what was uploaded for a trial that did not start.
+        shutil.rmtree(upload_dir, ignore_errors=True)
     trials = TrialRun.objects.filter(workspace_id=membership.workspace_id).order_by("-created_at")[:20]
     context = {"form": form, "trials": trials, "server_folder": server_folder(), "workspace": membership.workspace}
     return render(request, "ai/trial_home.html", context)
+
+
+def _start(request: HttpRequest, form: TrialForm, upload_dir: Path) -> TrialRun | None:
+    """Save the uploads and start the trial, or add the reason it cannot start to the form."""
+    membership = manager_membership(request)
+    data = form.cleaned_data
+    helpcenter = data["helpcenter_path"]
+    if request.FILES.getlist("helpcenter_files"):
+        helpcenter = str(_save_uploads(request.FILES.getlist("helpcenter_files"), upload_dir / "helpcenter"))
+    tickets = data["tickets_path"]
+    if data["tickets_file"]:
+        tickets = str(_save_uploads([data["tickets_file"]], upload_dir) / Path(data["tickets_file"].name).name)
+    orders = data["orders_path"]
+    if data["orders_file"]:
+        orders = str(_save_uploads([data["orders_file"]], upload_dir) / Path(data["orders_file"].name).name)
+    if not helpcenter or not tickets:
+        form.add_error(None, "Choose or upload a help center and a tickets file.")
+        return None
+    uploads = str(upload_dir) if upload_dir.exists() else ""
+    params = TrialParams(
+        helpcenter=helpcenter, tickets=tickets, orders=orders, now=data["now"], sample=data["sample"], uploads=uploads
+    )
+    try:
+        with transaction.atomic():
+            trial = trial_create(workspace=membership.workspace, params=params, user_id=request.user.pk)
+            trial_enqueue(trial=trial)
+    except (InputError, ValueError) as exc:
+        form.add_error(None, str(exc))
+        return None
+    return trial
 
 
 def review_sample(report: dict[str, Any], size: int = REVIEW_SIZE) -> list[dict[str, Any]]:
@@ -170,6 +187,12 @@ def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:
                 "ticket": found.ticket if found else None,
                 "body": first_messages.get(found.ticket_id, "") if found else "",
                 "mark": marks.get(entry["external_id"], ""),
+                # Only http(s) and site links become links: a javascript: URL in a report stays text.
+                "sources": [
+                    {"title": c.get("title", ""), "url": safe_url(c.get("url"))}
+                    for c in entry.get("citations") or []
+                    if isinstance(c, dict)
+                ],
             }
         )
     return {

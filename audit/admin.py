@@ -120,6 +120,9 @@ class ConfidenceFilter(admin.SimpleListFilter):
 class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The chain is append-only in the database too; the admin offers no way to even try."""
 
+    class Media:
+        css = {"all": ["css/admin-extra.css"]}
+
     list_display = ("seq", "workspace", "ticket", "kind", "actor_kind", "actor", "created_at", "timeline_link")
     list_display_links = ("seq", "kind")
     list_filter = (
@@ -153,7 +156,7 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="data")
     def data_pretty(self, obj: AuditEvent) -> SafeString:
         return format_html(
-            '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+            '<pre class="pre-wrap">{}</pre>',
             json.dumps(obj.data, indent=2, sort_keys=True, ensure_ascii=False),
         )
 

@@ -82,9 +82,13 @@ def parse_bound(value: str | None, *, end: bool = False) -> datetime | None:
     """A date (`2026-01-31`) or an ISO datetime; a date as `until` means the end of that day."""
     if not value:
         return None
-    parsed = parse_datetime(value)
+    try:
+        # parse_* return None for a bad shape but raise ValueError for an impossible value (Feb 30).
+        parsed = parse_datetime(value)
+        day = parse_date(value) if parsed is None else None
+    except ValueError:
+        parsed = day = None
     if parsed is None:
-        day = parse_date(value)
         if day is None:
             raise ValidationError(f"Not a date or datetime: {value!r}.")
         parsed = datetime.combine(day + timedelta(days=1) if end else day, time.min)

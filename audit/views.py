@@ -6,6 +6,7 @@ Every object comes through `helpdesk.access`, so another workspace's ticket is a
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -61,11 +64,17 @@ def workspace_export_jsonl(request: HttpRequest) -> HttpResponse | StreamingHttp
     membership = active_membership(request)
     if membership.role not in MANAGER_ROLES:
         raise Http404
-    try:
-        since = parse_bound(request.GET.get("since"))
-        until = parse_bound(request.GET.get("until"), end=True)
-    except ValidationError as exc:
-        return HttpResponseBadRequest(" ".join(exc.messages))
+    bounds: dict[str, datetime | None] = {}
+    for name in ("since", "until"):
+        try:
+            bounds[name] = parse_bound(request.GET.get(name), end=name == "until")
+        except ValidationError:
+            # Plain text that never repeats the input: the value is the attacker's, not ours.
+            return HttpResponseBadRequest(
+                f"`{name}` must be a date (YYYY-MM-DD) or an ISO 8601 date-time.",
+                content_type="text/plain; charset=utf-8",
+            )
+    since, until = bounds["since"], bounds["until"]
     response = StreamingHttpResponse(
         workspace_export_lines(workspace=membership.workspace, since=since, until=until),
         content_type="application/x-ndjson; charset=utf-8",
@@ -93,6 +102,7 @@ def trust(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/trust.html", context)
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def trust_api(request: Request) -> Response:
     """The trust page's answers as JSON: for the API token's workspace, or the active one."""

@@ -14,6 +14,7 @@ from billing.forms import CalculatorForm, SignupForm
 from billing.models import TRIAL_DAYS
 from billing.services import plan_for, trial_signup
 from helpdesk.access import active_membership, request_memberships
+from helpdesk.throttle import throttle
 
 INBOX_URL = "/inbox/"
 
@@ -21,6 +22,15 @@ INBOX_URL = "/inbox/"
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        limited = throttle(request, scope="signup", account=str(request.POST.get("email", "")))
+        if limited is not None:
+            # Checked before trial_signup: nothing is created; the form shows why.
+            form.add_error(None, limited.content.decode())
+            context = {"form": form, "trial_days": TRIAL_DAYS}
+            response = render(request, "billing/signup.html", context, status=429)
+            response["Retry-After"] = limited["Retry-After"]
+            return response
     if request.method == "POST" and form.is_valid():
         try:
             result = trial_signup(

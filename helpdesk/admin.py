@@ -83,6 +83,14 @@ class WorkspaceScopedMixin:
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return self.scope(request, super().get_queryset(request))  # type: ignore[misc]
 
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        # A plain "By workspace" filter lists every workspace's name; related-only lists those
+        # of the rows this user may see, so a list_filter can name "workspace" without leaking.
+        return [
+            (name, admin.RelatedOnlyFieldListFilter) if name == "workspace" else name
+            for name in super().get_list_filter(request)  # type: ignore[misc]
+        ]
+
     def _role_for(self, request: HttpRequest, obj: Any) -> str | None:
         return member_roles(request).get(self.workspace_id_of(obj) or 0)
 

@@ -12,9 +12,10 @@ import dataclasses
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
@@ -28,6 +29,7 @@ from rest_framework.views import APIView
 from audit.services import Actor
 from helpdesk import services
 from helpdesk.access import workspace_for_user
+from helpdesk.api_schema import OasisAutoSchema
 from helpdesk.api_tokens import customer_key_message_add, customer_key_ticket_create
 from helpdesk.models import (
     ApiToken,
@@ -112,6 +114,8 @@ def customer_key(request: Request) -> ApiToken | None:
 
 
 class OasisAPIView(APIView):
+    schema = OasisAutoSchema()
+
     def handle_exception(self, exc: Exception) -> Response:
         # Services raise Django's ValidationError; it is a 400 with field errors here, in one place.
         if isinstance(exc, DjangoValidationError):
@@ -131,6 +135,11 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
 
 
 # ------------------------------------------------------------------------ serializers
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": r"\S"})
+class TextField(serializers.CharField):
+    """Required text: DRF trims it, so whitespace alone is as empty as nothing (the schema says so)."""
 
 
 class CustomerSerializer(serializers.Serializer[Any]):
@@ -236,7 +245,10 @@ class TicketListApi(OasisAPIView):
             r"^(none|\d+)$", required=False, help_text="A user id, or `none` for unassigned tickets."
         )
         q = serializers.CharField(
-            required=False, max_length=500, help_text="Full-text search (web syntax) of subjects and messages."
+            required=False,
+            allow_blank=True,
+            max_length=500,
+            help_text="Full-text search (web syntax) of subjects and messages; blank searches nothing.",
         )
         updated_after = serializers.DateTimeField(required=False)
 
@@ -276,7 +288,7 @@ class TicketCreateApi(OasisAPIView):
         customer_email = serializers.EmailField()
         customer_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
         subject = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
-        body = serializers.CharField()
+        body = TextField()
         channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
         external_id = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
         workspace = serializers.IntegerField(
@@ -338,7 +350,7 @@ class MessageCreateApi(OasisAPIView):
             help_text="`reply` is sent to the customer, `note` stays internal, "
             "`customer` appends a message from the customer.",
         )
-        body = serializers.CharField()
+        body = TextField()
 
     @extend_schema(
         operation_id="tickets_messages_create",
@@ -376,3 +388,8 @@ class TicketCollectionApi(TicketListApi, TicketCreateApi):
 
 class MessageCollectionApi(MessageListApi, MessageCreateApi):
     pass
+
+
+@csrf_exempt  # it changes nothing; a POST is answered 404 like any other method
+def not_found(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)

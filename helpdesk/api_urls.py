@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from helpdesk import api
@@ -33,3 +33,7 @@ urlpatterns += [
         name="api-ticket-copilot-feedback",
     ),
 ]
+
+# Last: any other address under /api/v1/ answers like the API does, in JSON (not the site's
+# HTML 404 page), e.g. /api/v1/tickets/abc/ or a negative id.
+urlpatterns += [re_path(r"^.*/$", api.not_found, name="api-not-found")]

@@ -10,11 +10,12 @@ the `From:` header alone proves nothing.
 from __future__ import annotations
 
 import email.errors
+import email.header
 import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from html.parser import HTMLParser
 
@@ -29,6 +30,7 @@ from helpdesk.models import Channel, Message, MessageKind, Ticket, Workspace
 from helpdesk.models_identity import VerificationMethod
 from helpdesk.services import ticket_add_customer_message, ticket_create
 from helpdesk.services_identity import identity_verify, ticket_identity_verified
+from oasis.hygiene import strip_bad_chars
 
 # Errors the stdlib may raise on hostile headers or bodies, even with policy.default.
 _PARSE_ERRORS = (ValueError, TypeError, IndexError, LookupError, AttributeError, email.errors.MessageError)
@@ -89,11 +91,11 @@ def parse_email(raw: bytes) -> ParsedEmail:
         parsed = ParsedEmail(
             from_email=from_email,
             from_name=from_name,
-            subject=_one_line(str(msg.get("Subject", "") or ""))[:300],
-            body=strip_quoted(_body_text(msg)),
-            message_id=_first_id(str(msg.get("Message-ID", "") or "")),
-            in_reply_to=_ids(str(msg.get("In-Reply-To", "") or "")),
-            references=_ids(str(msg.get("References", "") or "")),
+            subject=_one_line(_header(msg, "Subject"))[:300],
+            body=strip_quoted(strip_bad_chars(_body_text(msg))),
+            message_id=_first_id(_header(msg, "Message-ID")),
+            in_reply_to=_ids(_header(msg, "In-Reply-To")),
+            references=_ids(_header(msg, "References")),
         )
     except EmailRejected:
         raise
@@ -110,22 +112,63 @@ def _sender(msg: EmailMessage) -> tuple[str, str]:
     if not addresses or not addresses[0].addr_spec.strip("<>"):
         raise EmailRejected("The message has no From address.", code="no_sender")
     address = addresses[0]
+    addr_spec = strip_bad_chars(address.addr_spec)
     try:
-        validate_email(address.addr_spec)
+        validate_email(addr_spec)
     except ValidationError:
-        raise EmailRejected(f"The From address {address.addr_spec!r} is not valid.", code="no_sender") from None
-    return address.addr_spec, _one_line(address.display_name)[:200]
+        raise EmailRejected(f"The From address {addr_spec!r} is not valid.", code="no_sender") from None
+    return addr_spec, _one_line(strip_bad_chars(address.display_name))[:200]
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    """A header as text fit to store: decoded as well as it can be, without NUL or lone surrogates.
+
+    A mail with a header the stdlib cannot decode (an encoded word in a charset that yields
+    surrogates, say) is still filed: losing the customer's message is worse than a rough subject.
+    """
+    try:
+        value = str(msg.get(name, "") or "")
+    except _PARSE_ERRORS:
+        raw = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+        value = _decode_words(raw)
+    return strip_bad_chars(value)
+
+
+def _decode_words(raw: str) -> str:
+    try:
+        chunks = email.header.decode_header(raw)
+    except (email.errors.HeaderParseError, ValueError):
+        return raw
+    parts: list[str] = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            parts.append(chunk)
+            continue
+        try:
+            parts.append(chunk.decode(charset or "ascii", errors="replace"))
+        except (LookupError, ValueError):
+            parts.append(chunk.decode("utf-8", errors="replace"))
+    return "".join(parts)
 
 
 def _body_text(msg: EmailMessage) -> str:
     """Prefer the text/plain part; else the HTML part turned into inert text."""
     part = msg.get_body(preferencelist=("plain",))
     if part is not None:
-        return str(part.get_content())
+        return _part_text(part)
     part = msg.get_body(preferencelist=("html",))
     if part is not None:
-        return html_to_text(str(part.get_content()))
+        return html_to_text(_part_text(part))
     return ""
+
+
+def _part_text(part: MIMEPart) -> str:
+    try:
+        return str(part.get_content())
+    except _PARSE_ERRORS:
+        # An unknown or lying charset: the bytes as UTF-8, bad sequences replaced, not the mail lost.
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
 
 
 def _one_line(value: str) -> str:

@@ -8,8 +8,10 @@ nothing is written for it, so nothing is half-indexed.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -17,19 +19,26 @@ from pathlib import Path
 from typing import Any
 
 import frontmatter
+import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.text import slugify
+from frontmatter.default_handlers import YAMLHandler
 
 from ai.services import knowledge_articles_changed
 from audit.services import Actor, audit_record
 from helpdesk.helpcenter_render import html_to_text, sanitize_html
 from helpdesk.models import Article, ArticleStatus, Workspace
+from oasis.hygiene import InputRejected, json_loads, strip_bad_chars
 
 MAX_ARTICLE_BYTES: int = getattr(settings, "OASIS_MAX_ARTICLE_BYTES", 512 * 1024)
 MAX_EXPORT_BYTES: int = getattr(settings, "OASIS_MAX_HELPCENTER_EXPORT_BYTES", 200 * 1024 * 1024)
+MAX_ZIP_MEMBERS = 5000
+# What one .zip may unpack to, counted on the bytes actually written (a lying header is caught
+# by the CRC check, an honest one by this cap).
+MAX_UNPACKED_BYTES: int = getattr(settings, "OASIS_MAX_HELPCENTER_UNPACKED_BYTES", 200 * 1024 * 1024)
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSON_SUFFIXES = frozenset({".json"})
@@ -100,7 +109,7 @@ def import_helpcenter(
         origin = str(file.relative_to(root)) if root.is_dir() else file.name
         sources.add(_source_of(file))
         try:
-            parsed.extend(_parse_file(file, origin))
+            parsed.extend(_clean(item) for item in _parse_file(file, origin))
         except ImportFileError as exc:
             report.failed.append((origin, str(exc)))
     parsed = _drop_duplicates(parsed, report)
@@ -226,9 +235,41 @@ def _status(value: Any) -> str:
 _MD_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
+def _clean(item: ParsedArticle) -> ParsedArticle:
+    # NUL and lone surrogates (a JSON "\u0000", a YAML "\0") cannot be stored and mean nothing in
+    # an article: dropped, so the rest of the article is kept.
+    return dataclasses.replace(
+        item,
+        title=strip_bad_chars(item.title),
+        url=strip_bad_chars(item.url),
+        external_id=strip_bad_chars(item.external_id),
+        body=strip_bad_chars(item.body),
+    )
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors' aliases: front matter needs none, and a few nested aliases
+    expand tenfold per level when the values are read (a 354-byte file took seconds)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in front matter",
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+            )
+        return super().compose_node(parent, index)
+
+
+class _FrontMatter(YAMLHandler):
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def _parse_markdown(text: str, origin: str) -> ParsedArticle:
     try:
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=_FrontMatter())
     except Exception as exc:  # the YAML parser raises many types; each is a bad front matter
         raise ImportFileError(f"bad front matter: {exc}") from None
     meta = post.metadata if isinstance(post.metadata, dict) else {}
@@ -323,8 +364,10 @@ def _meta_url(text: str) -> str:
 
 def _parse_zendesk(text: str, origin: str) -> Iterator[ParsedArticle]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = json_loads(text, where="export", allow_bad_chars=True)
+    except InputRejected as exc:
+        raise ImportFileError(str(exc)) from None
+    except ValueError as exc:
         raise ImportFileError(f"invalid JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("articles"), list):
         raise ImportFileError('not a Zendesk articles export: expected {"articles": [...]}')
@@ -421,6 +464,67 @@ def _unique_slug(workspace: Workspace, title: str) -> str:
     while f"{base}-{n}" in taken:
         n += 1
     return f"{base}-{n}"
+
+
+def unpack_zip(source: Any, target: Path) -> Path:
+    """Unpack an uploaded .zip of a help center into `target`, or raise ImportFileError.
+
+    Damaged archives (bad headers, CRC errors), entries that would land outside `target`, a
+    file and a folder of the same name, and archives that unpack to too much are refused whole.
+    """
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError):
+        raise ImportFileError("The .zip file is damaged.") from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise ImportFileError(f"The .zip holds more than {MAX_ZIP_MEMBERS} files.")
+        if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+            raise ImportFileError("The .zip unpacks to too much data.")
+        root = target.resolve()
+        plan = _zip_plan(members, root)
+        written = 0
+        for member, destination in plan:
+            try:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as data, destination.open("wb") as out:
+                    while chunk := data.read(1024 * 1024):
+                        written += len(chunk)
+                        if written > MAX_UNPACKED_BYTES:
+                            raise ImportFileError("The .zip unpacks to too much data.")
+                        out.write(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise ImportFileError(f"The .zip file is damaged ({member.filename}: {exc}).") from None
+            except (NotImplementedError, RuntimeError) as exc:  # an unknown method, an encrypted entry
+                raise ImportFileError(f"Cannot unpack {member.filename} from the .zip: {exc}") from None
+    return target
+
+
+def _zip_plan(members: list[zipfile.ZipInfo], root: Path) -> list[tuple[zipfile.ZipInfo, Path]]:
+    """Where each file entry goes; refuses unsafe paths and names used twice or as a folder."""
+    files: dict[Path, str] = {}
+    folders: set[Path] = set()
+    plan: list[tuple[zipfile.ZipInfo, Path]] = []
+    for member in members:
+        destination = (root / member.filename).resolve()
+        # Refuse entries that would land outside the folder (zip-slip).
+        if not destination.is_relative_to(root) or destination == root:
+            raise ImportFileError(f"Refusing unsafe path in the .zip: {member.filename}")
+        folders.update(p for p in destination.parents if p.is_relative_to(root) and p != root)
+        if member.is_dir():
+            folders.add(destination)
+            continue
+        key = Path(str(destination).casefold())
+        if key in files:
+            raise ImportFileError(f"The .zip holds two files named {member.filename}.")
+        files[key] = member.filename
+        plan.append((member, destination))
+    for folder in folders:
+        clash = files.get(Path(str(folder).casefold()))
+        if clash is not None:
+            raise ImportFileError(f"The .zip holds both a file and a folder named {clash}.")
+    return plan
 
 
 @transaction.atomic

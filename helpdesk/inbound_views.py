@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from helpdesk.email_in import EmailRejected, IngestResult, ingest_email
 from helpdesk.models import Workspace
+from oasis.middleware import input_hygiene_exempt
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ _FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencod
 _FORM_OVERHEAD = 64 * 1024
 
 
+# Hygiene exempt: a mail carrying NUL or broken Unicode is still filed; parse_email strips them.
+@input_hygiene_exempt
 @csrf_exempt
 @require_POST
 def inbound_email(request: HttpRequest, workspace_slug: str) -> JsonResponse:

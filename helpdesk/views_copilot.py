@@ -27,6 +27,7 @@ from ai.copilot import copilot_refresh, draft_feedback_record, next_steps, summa
 from ai.models import ActionRequest, ActionStatus, AgentRun, DraftFeedback, RunStatus
 from ai.tools import ToolCall, action_request_create, tool_check, tool_execute
 from audit.services import Actor
+from audit.timeline import safe_url
 from helpdesk import services
 from helpdesk.access import ticket_for_user
 from helpdesk.forms import DISCARD_REASONS, CopilotRunForm, DiscardForm, ToolRunForm
@@ -104,6 +105,10 @@ class Meter:
     def green_right(self) -> int:
         return 100 - self.threshold_percent
 
+    @property
+    def amber_width(self) -> int:
+        return self.threshold_percent - self.red_edge
+
 
 def confidence_meter(value: float, threshold: float) -> Meter:
     """Colour bands around the threshold that decides autosend for this channel and type."""
@@ -150,7 +155,8 @@ def _citations(run: AgentRun) -> list[dict[str, Any]]:
     for c in run.citations or []:
         parts = [part.strip() for part in headings.get(c.get("passage"), "").split(">")]
         section = parts[-1] if len(parts) > 1 else ""
-        cited.append({"title": c.get("title", ""), "url": c.get("url", ""), "section": section})
+        # Only http(s) and site links become links: a stored javascript: URL stays text.
+        cited.append({"title": c.get("title", ""), "url": safe_url(c.get("url")), "section": section})
     return cited
 
 
@@ -211,7 +217,7 @@ def copilot_context(
         reasons=confidence_reasons(run.confidence_parts or {}),
         citations=_citations(run),
         calls=_proposed_calls(ticket, run),
-        articles=steps.get("articles", []),
+        articles=[{**a, "url": safe_url(a.get("url"))} for a in steps.get("articles", [])],
         escalate=steps.get("escalate", False),
         escalate_reason=steps.get("reason", ""),
         feedback=feedback,

@@ -47,8 +47,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "oasis.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF: the first to read a form or JSON body, so a bad one is a 400 from here.
+    "oasis.middleware.InputHygieneMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -132,6 +135,13 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 
 # Request size limits: an oversized payload gets a 413/400 with a message, not a crash.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("OASIS_MAX_REQUEST_BYTES", str(10 * 1024 * 1024))
+# Files in one multipart request (oasis/uploads.py): refused before anything reaches the disk.
+OASIS_MAX_UPLOAD_BYTES = envint("OASIS_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024))
+FILE_UPLOAD_HANDLERS = [
+    "oasis.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 OASIS_MAX_EMAIL_BYTES = envint("OASIS_MAX_EMAIL_BYTES", str(5 * 1024 * 1024))
 OASIS_MAX_MESSAGE_CHARS = envint("OASIS_MAX_MESSAGE_CHARS", "100000")
 
@@ -155,6 +165,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "oasis.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
@@ -211,6 +226,44 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
 }
 
+# ------------------------------------------------------------------------------ security
+
+# Every response (oasis/middleware.py): scripts, styles and fetches from this origin only (no
+# inline script or style anywhere in the templates), and no page of ours inside a frame. The
+# chat widget runs on merchant pages under *their* policy; it only needs its script, its
+# stylesheet and its CORS API from here.
+OASIS_CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 if not DEBUG and not TESTING:
+    # Production serves HTTPS only. Behind a proxy that terminates TLS, set
+    # SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https -- and only if that proxy always
+    # sets (or strips) the header: otherwise a client could claim HTTPS for itself, and without
+    # it every request looks like plain HTTP to Django and redirects forever.
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "true")
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", str(365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
     SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "true")
     CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", "true")
+    proxy_header = envlist("SECURE_PROXY_SSL_HEADER", "")
+    if proxy_header:
+        if len(proxy_header) != 2:
+            raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must be 'HEADER,value' (HTTP_X_FORWARDED_PROTO,https)")
+        SECURE_PROXY_SSL_HEADER = (proxy_header[0], proxy_header[1])
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is the operator's own, hard-to-undo choice (submitting the domain to the
+        # browsers' list), so it is off by default and its deploy-check reminder is silenced.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]

@@ -6,11 +6,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from audit import views as audit_views
+from helpdesk.views_auth import LoginView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/inbox/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("helpdesk.urls")),
     path("api/v1/", include("helpdesk.api_urls")),

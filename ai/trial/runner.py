@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ class TrialParams:
     orders: str = ""
     now: str = ""
     sample: int | None = None
+    # A folder of files uploaded for this trial alone (the page), removed once it has run.
+    uploads: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +70,7 @@ class TrialParams:
             "orders": self.orders,
             "now": self.now,
             "sample": self.sample,
+            "uploads": self.uploads,
         }
 
 
@@ -109,6 +113,11 @@ def trial_execute(*, trial_id: int) -> TrialRun:
     except Exception as exc:
         logger.exception("trial %s failed", trial_id)
         _finish(trial, TrialStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        if trial.params.get("uploads"):
+            # The report keeps what the trial found; the uploaded inputs (up to the upload cap
+            # each time) are not kept on disk after the run, whether it succeeded or failed.
+            shutil.rmtree(trial.params["uploads"], ignore_errors=True)
     trial.refresh_from_db()
     return trial
 

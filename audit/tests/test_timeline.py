@@ -36,7 +36,7 @@ def test_it_shows_every_part_of_an_ai_run(client, agent, ai_ticket, manager):
     assert "refunds over 100.00 need approval" in card
     # Confidence and its parts as bars with words.
     assert "Confidence 0.91: high" in card
-    assert 'style="width: 91%"' in card
+    assert '<rect width="91%" height="100%"/>' in card
     for label, words in [("Asks covered", "0.81 · moderate"), ("Groundedness", "0.95 · high")]:
         assert label in card and words in card
     assert "Answer relevance" in card and "0.70 · moderate" in card

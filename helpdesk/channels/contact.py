@@ -12,8 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ai.search import search
-from helpdesk.channels.ratelimit import check as rate_check
-from helpdesk.channels.ratelimit import rate_limited, too_many
+from helpdesk.channels.ratelimit import rate_limited
 from helpdesk.models import Article, ArticleStatus, Workspace
 from helpdesk.services_channels import (
     ATTACHMENT_MAX_BYTES,
@@ -22,6 +21,7 @@ from helpdesk.services_channels import (
     contact_submit,
     deflection_record,
 )
+from helpdesk.throttle import throttle
 
 MAX_REQUEST_BYTES = ATTACHMENT_MAX_FILES * ATTACHMENT_MAX_BYTES + 256 * 1024
 MAX_QUERY_CHARS = 300
@@ -72,9 +72,15 @@ def contact(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     if request.method == "POST":
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_REQUEST_BYTES:
             return HttpResponse("The form is too large (3 files of 5 MB at most).", status=413)
-        verdict = rate_check(request, scope="contact", workspace_key=workspace.slug)
-        if not verdict.allowed:
-            return too_many(verdict, json=False)
+        limited = throttle(
+            request,
+            scope="contact",
+            workspace_key=workspace.slug,
+            account=str(request.POST.get("email", "")),
+            workspaces=lambda: [workspace],
+        )
+        if limited is not None:
+            return limited
         try:
             uploads = _uploads(request)
         except ValidationError as exc:

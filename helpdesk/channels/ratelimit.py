@@ -2,7 +2,8 @@
 
 One row per (key, window) in an UNLOGGED table, bumped with INSERT ... ON CONFLICT DO UPDATE
 so concurrent requests never lose a hit. Each scope is limited per client IP and per
-workspace; a refused request gets 429 with Retry-After. Override the defaults with
+workspace, and (where a scope sets an "account" limit) per account named in the request; a
+refused request gets 429 with Retry-After. Override the defaults with
 `settings.OASIS_RATE_LIMITS = {"chat_message": {"ip": (30, 60), "workspace": (600, 60)}}`.
 """
 
@@ -19,17 +20,20 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-# scope -> {"ip"|"workspace": (max hits, window seconds)}
+# scope -> {"ip"|"workspace"|"account": (max hits, window seconds)}
 DEFAULT_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
-    "chat_start": {"ip": (20, 60), "workspace": (600, 60)},
+    "chat_start": {"ip": (20, 60), "workspace": (600, 60), "account": (10, 600)},
     "chat_message": {"ip": (30, 60), "workspace": (1200, 60)},
     "chat_poll": {"ip": (240, 60), "workspace": (20000, 60)},
     "chat_feedback": {"ip": (20, 60), "workspace": (600, 60)},
-    "contact": {"ip": (5, 600), "workspace": (200, 600)},
+    "contact": {"ip": (5, 600), "workspace": (200, 600), "account": (5, 600)},
     "suggest": {"ip": (120, 60), "workspace": (3000, 60)},
     "deflect": {"ip": (30, 60), "workspace": (1200, 60)},
     "portal": {"ip": (60, 60), "workspace": (3000, 60)},
     "portal_post": {"ip": (10, 60), "workspace": (600, 60)},
+    # Sign-in attempts (successful ones too) per IP and per username; sign-ups per IP and email.
+    "login": {"ip": (20, 300), "account": (10, 300)},
+    "signup": {"ip": (5, 3600), "account": (3, 3600)},
 }
 
 
@@ -38,6 +42,8 @@ class Verdict:
     allowed: bool
     retry_after: int = 0
     which: str = ""
+    # The window's first refusal: what is worth recording once, not on every refused request.
+    first: bool = False
 
 
 def limits_for(scope: str) -> dict[str, tuple[int, int]]:
@@ -82,7 +88,8 @@ def hit_many(keys: list[tuple[str, int, int]], *, now: float | None = None) -> l
             verdicts.append(Verdict(True))
             continue
         allowed = int(hits) <= limit
-        verdicts.append(Verdict(allowed, 0 if allowed else max(1, int(start + window - now + 0.999))))
+        retry_after = 0 if allowed else max(1, int(start + window - now + 0.999))
+        verdicts.append(Verdict(allowed, retry_after, first=int(hits) == limit + 1))
     return verdicts
 
 
@@ -92,19 +99,18 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", "") or "unknown")
 
 
-def check(request: HttpRequest, *, scope: str, workspace_key: str) -> Verdict:
+def check(request: HttpRequest, *, scope: str, workspace_key: str, account: str = "") -> Verdict:
     limits = limits_for(scope)
+    idents = (("ip", client_ip(request)), ("workspace", workspace_key), ("account", account.strip().lower()))
     wanted = [
-        (which, f"{scope}:{which}:{ident}", *limits[which])
-        for which, ident in (("ip", client_ip(request)), ("workspace", workspace_key))
-        if which in limits
+        (which, f"{scope}:{which}:{ident}", *limits[which]) for which, ident in idents if which in limits and ident
     ]
     if not wanted:
         return Verdict(True)
     verdicts = hit_many([(key, limit, window) for _, key, limit, window in wanted])
     for (which, *_), verdict in zip(wanted, verdicts, strict=True):
         if not verdict.allowed:
-            return Verdict(False, verdict.retry_after, which)
+            return Verdict(False, verdict.retry_after, which, verdict.first)
     return Verdict(True)
 
 

@@ -7,7 +7,6 @@ of the site keeps its CSRF protection.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -32,7 +31,10 @@ from helpdesk.services_channels import (
     hash_token,
     ticket_customer_feedback,
 )
+from helpdesk.throttle import throttle
 from oasis.db import retry_on_deadlock
+from oasis.hygiene import InputRejected, json_loads
+from oasis.middleware import input_hygiene_exempt
 
 SESSION_HEADER = "HTTP_X_OASIS_SESSION"
 MAX_BODY_BYTES = 16 * 1024
@@ -62,7 +64,9 @@ def cors(methods: str) -> Callable[[View], View]:
             response["Cache-Control"] = "no-store"
             return response
 
-        return csrf_exempt(wrapper)
+        # The edge's refusal would carry no CORS headers, so the merchant page could not read it:
+        # this API refuses NUL, lone surrogates and deep JSON itself (`_json_body`), with them.
+        return input_hygiene_exempt(csrf_exempt(wrapper))
 
     return decorator
 
@@ -75,8 +79,11 @@ def _json_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     if len(request.body) > MAX_BODY_BYTES:
         return _error(413, "too_large", f"The request is larger than {MAX_BODY_BYTES} bytes.")
     try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        # Limited like every JSON body (oasis.hygiene), whatever Content-Type the client claims.
+        data = json_loads(request.body or b"{}")
+    except InputRejected as exc:
+        return _error(400, "invalid_input", str(exc))
+    except ValueError:
         return _error(400, "bad_json", "The request body is not JSON.")
     if not isinstance(data, dict):
         return _error(400, "bad_json", "The request body must be a JSON object.")
@@ -115,15 +122,25 @@ def _validation_detail(exc: ValidationError) -> str:
 
 
 @cors("POST")
-@rate_limited("chat_start", json=True)
 def sessions(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     """Start a conversation: a signed identity token, or a name and email typed by the visitor."""
     if request.method != "POST":
         return _error(405, "method_not_allowed", "Use POST.")
     workspace = _workspace(workspace_slug)
+    data = _json_body(request)
+    # Per IP, per workspace and per typed address, counted whatever the outcome below.
+    limited = throttle(
+        request,
+        scope="chat_start",
+        workspace_key=workspace_slug,
+        account=str(data.get("email", "")) if isinstance(data, dict) else "",
+        workspaces=lambda: [workspace] if workspace is not None else [],
+        json=True,
+    )
+    if limited is not None:
+        return limited
     if workspace is None:
         return _error(404, "not_found", "No such workspace.")
-    data = _json_body(request)
     if isinstance(data, JsonResponse):
         return data
     token = data.get("identity_token")

@@ -259,7 +259,11 @@ def test_it_does_not_spend_the_workspace_budget_on_requests_refused_per_ip(clien
     for _ in range(5):
         assert start(client, workspace, email="b@customer.test").status_code == 429
     counters = dict(RateCounter.objects.values_list("key", "hits"))
-    assert counters == {"chat_start:ip:127.0.0.1": 6, f"chat_start:workspace:{workspace.slug}": 1}
+    assert counters == {
+        "chat_start:ip:127.0.0.1": 6,
+        f"chat_start:workspace:{workspace.slug}": 1,
+        "chat_start:account:a@customer.test": 1,
+    }
     assert start_other_ip(client, workspace).status_code == 201
 
 
