@@ -83,8 +83,8 @@ ADDRESS_LEAD_RE = re.compile(
 # "600 W Broadway, Suite 1200, San Diego, CA 92101" / "Neubaugasse 12/4, 1070 Wien, Austria":
 # a street with a number, then parts up to a postal code (what makes it an address at all).
 POSTAL_ADDRESS_RE = re.compile(
-    r"(\d{1,6}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s*){1,5}(?:,\s*[^,\n?!]{2,40}){0,3}?,?\s*(?:[A-Z]{2}\s+)?\d{4,6}"
-    r"(?:-\d{4})?(?:,\s*[A-Z][\w '-]{1,30})?)"
+    r"(\d{1,6}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s*){1,5}(?:,\s*[^,\n?!]{2,40}){0,3}?,?\s*(?:[A-Z]{2}\s+)?"
+    r"(?:\d{4,6}(?:-\d{4})?|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})(?:,\s*[A-Z][\w '-]{1,30})?)"
     r"|([A-ZÄÖÜ][\wäöüßéèà.'-]+(?:\s[A-Za-zäöüßéèà.'-]+){0,3}\s\d{1,5}[a-z]?(?:/\d+)?,\s*(?:[A-Z]{1,2}-)?\d{4,5}\s"
     r"[A-ZÄÖÜ][\wäöüß'-]+(?:\s[A-ZÄÖÜ][\wäöüß'-]+)?(?:,\s*[A-Z][\w '-]{1,30})?)"
 )
@@ -117,7 +117,11 @@ _OUTSIDE_POLICY_RE = re.compile(
 _IN_SCOPE_RE = re.compile(r"\b(?:return\w*|refund\w*|cancel\w*|exchange\w*|modify|change|swap|keep)\b")
 _TRIVIAL_QUESTION_RE = re.compile(
     r"^(?:can|could|would)\s+you\s+(?:please\s+)?(?:help|check|look|assist)\b[^?]{0,30}\??$|^(?:any\s+idea|thanks)\?*$|"
-    r"^(?:is\s+that\s+possible|is\s+this\s+possible|possible|right|ok|okay)\?$|^(?:what|why|how)\?+$"
+    r"^(?:is\s+that\s+possible|is\s+this\s+possible|possible|right|ok|okay)\?$|^(?:what|why|how)\?+$|"
+    r"^(?:(?:me|nos)\s+ayuda[ns]?|es\s+posible|c'?est\s+possible|est-ce\s+possible|(?:pouvez|pourriez)-vous\s+"
+    r"m'?\s?aider|ist\s+das\s+moglich|geht\s+das|(?:konnen|konnt|konnten)\s+(?:sie|ihr)\s+mir\s+helfen|"
+    r"(?:mi\s+)?potete\s+aiutar(?:e|mi)|e\s+possibile|e\s+possivel|(?:podem|pode)\s+ajudar(?:-me)?|can\s+you\s+help(?:\s+me)?|"
+    r"any\s+help|help|please\s+help)\??$"
 )
 
 
@@ -467,7 +471,7 @@ _REQUEST_CUE_RE = re.compile(
 _STATUS_CUE_RE = re.compile(
     r"\b(?:ship\w*|arriv\w*|deliver\w*|track\w*|status|pending|processing|dispatch\w*|where|when|enviad[oa]|"
     r"llega\w*|entreg\w*|seguimiento|expedi\w*|livr\w*|suivi|versand\w*|verschickt|geliefert|zugestellt|sendung|"
-    r"spedi\w*|consegn\w*|rastreio|chega\w*|donde|cuando|quand|wann|wo|quando|dove|onde)\b"
+    r"spedi\w*|consegn\w*|rastreio|chega\w*|donde|cuando|quand|wann|wo|quando|dove|onde|get\s+there|reach\w*)\b"
 )
 _UNKNOWN_REQUEST_RE = re.compile(
     r"\b(?:can|could|would)\s+(?:you|u)\s+(?!(?:tell|check|confirm|let\s+me\s+know|look|see|find)\b)\w+|"

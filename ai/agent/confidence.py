@@ -16,7 +16,8 @@ Parts (all in [0, 1], stored with every run and shown wherever the confidence is
   questions    share of the asks that are questions
   triage       the classifier's probability for the type; margin: its lead over the runner-up
   grounded     share of the reply's claims found in the sources and tool results
-  english      1 when the reply is in the help center's language (quotes are not translated)
+  english      1 unless a question is answered by quoting the help center to a customer who writes
+               another language (quotes are not translated; everything else is)
   trouble      1 when the customer reports something that went wrong (a status alone rarely settles it)
   multi        1 when the message holds more than one ask
   act_done     1 when every ask was an action now done or waiting for approval (or a thank-you)

@@ -111,7 +111,7 @@ REFUND = (
     r"\bmoney\s+back\b|\breimburs\w*\b|\bget\s+my\s+money\b",
     r"\b(?:return|send\s+back)\s+(?:it|them|this|these|the|my|both|one|a|an)\b",
     r"\b(?:want|like|need|wish|trying|going|able|possible|how\s+(?:do|can)\s+i)\s+(?:to\s+)?return\b",
-    r"\bcan\s+i\s+(?:still\s+)?(?:return|send\s+(?:it|them)\s+back)\b",
+    r"\b(?:can|could|may)\s+i\s+(?:still\s+|just\s+)?(?:return|send\s+(?:it|them|\w+)\s+back)\b",
     r"\breembols\w*\b|\bdevol(?:ver|verlo|verla|verlos|ucion|uciones)\b|\brecuperar\s+(?:mi|el)\s+dinero\b",
     r"\brembours\w*\b|\bretourner\b|\b(?:vous\s+)?(?:le|la|les)\s+renvoyer\b|\bvous\s+renvoyer\b|\bretour\b",
     r"\b(?:ruck)?erstatt\w*\b|\bgeld\s+zuruck\b|\bzuruck(?:senden|schicken|geben)\b|\bretoure\b",
@@ -124,6 +124,8 @@ REPLACE = (
     r"scratched|stained|dented)\b",
     r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked)\b",
     r"\bsend\s+(?:me\s+)?(?:a\s+new|another|the\s+right|the\s+correct)\s+(?:one|ones|pair|\w+)\b",
+    r"\b(?:send|ship)\s+(?:me\s+)?the\s+missing\b|\b(?:only\s+one|one\s+\w+\s+(?:was\s+)?missing|missing\s+from\s+"
+    r"(?:the|my)\s+(?:package|parcel|box|order))\b|\bfalta(?:ba)?\s+(?:un|una|el|la)\b|\bmanquai?t\b|\bfehlte?\b",
     r"\b(?:change|swap|switch|modify|upgrade|downgrade)\s+(?:the|my|this|that)\s+(?!(?:shipping\s+|delivery\s+|e-?mail\s+)?"
     r"(?:address|e-?mail|password|phone|appointment|fitting|booking|order\b))\w+(?:\s+\w+)?\s+(?:to|for|into)\b",
     r"\bwrong\s+(?:item|size|colou?r|product|one|pants|shoes|model|order|thing)\b|\bnot\s+what\s+i\s+ordered\b",
@@ -176,6 +178,11 @@ CHANGE_ADDRESS = (
     r"\b(?:ship|send|deliver|redirect)\b(?:\s+[\w#-]+){0,3}?\s+to\b[^.?!]{0,80}\binstead\b",
     r"\b(?:ship|send|deliver)\s+(?:it|them)\s+to\s+\d",
     r"\bgoing\s+to\s+my\s+old\b|\bi\s+(?:have\s+)?moved\b",
+    r"\b(?:apartment|apt|flat|unit|house|street|zip|postal|post)\s*(?:number|code|no)?\b[^.?!]{0,30}\bwrong\b|"
+    r"\btypo\s+in\s+(?:my|the)\s+address\b|\bwrong\s+(?:apartment|apt|unit|zip|postcode|house\s+number)\b",
+    r"\b(?:ancienne|mauvaise)\s+adresse\b|\bla\s+bonne\s+adresse\b|\bdireccion\s+(?:equivocada|incorrecta|antigua|"
+    r"vieja)\b|\bla\s+direccion\s+correcta\b|\b(?:alte|falsche)\s+adresse\b|\bist\s+falsch,?\s+richtig\s+ist\b|"
+    r"\bindirizzo\s+(?:sbagliato|vecchio)\b|\bmorada\s+(?:errada|antiga)\b",
     r"\bcambiar\s+(?:la\s+)?direccion\b|\bnueva\s+direccion\b|\benviar(?:lo)?\s+a\s+otra\s+direccion\b",
     r"\b(?:changer|modifier)\s+(?:l'\s?)?adresse\s+(?:de\s+livraison)?\b|\bnouvelle\s+adresse\b",
     r"\b(?:liefer)?adresse\b[^.?!]{0,60}\b(?:andern|korrigieren|aktualisieren|anpassen|umleiten)\b|"
@@ -213,6 +220,9 @@ BOOK = (
     r"\b(?:appointment|fitting|session|slot)\s+(?:for|on|at)\b",
     r"\b(?:reservar|pedir|agendar|solicitar)\s+(?:una?\s+)?(?:cita|hora|sesion|revision|prueba)\b",
     r"\bprenotare\s+(?:un[ao]?\s+)?(?:appuntamento|controllo|revisione|tagliando|prova|visita)\b",
+    r"\b(?:voudrais|souhaite|aimerais)\s+(?:un|prendre\s+un)\s+rendez-vous\b|\b(?:quiero|quisiera|necesito)\s+"
+    r"(?:una\s+)?cita\b|\b(?:mochte|brauche)\s+(?:einen\s+)?termin\b|\b(?:vorrei|voglio)\s+(?:un\s+)?appuntamento\b|"
+    r"\bbook\s+me\s+in\b",
     r"\b(?:prendre|reserver|fixer)\s+(?:un\s+)?(?:rendez-vous|creneau|rdv)\b",
     r"\btermin\s+(?:buchen|vereinbaren|ausmachen|machen|reservieren)\b|\beinen\s+termin\b",
     r"\b(?:prenotare|fissare)\s+(?:un\s+)?appuntamento\b|\bmarcar\s+(?:uma\s+)?(?:consulta|hora)\b",

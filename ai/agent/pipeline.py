@@ -790,7 +790,9 @@ def _score(
             "triage": tri.type_confidence,
             "margin": tri.margin,
             "grounded": grounded,
-            "english": 1.0 if tri.language == "en" else 0.0,
+            # Replies are written in every language, help-center quotes only in the help center's:
+            # an answer that rests on a quote is weaker for a customer writing another language.
+            "english": 1.0 if tri.language == "en" or not questions else 0.0,
             "trouble": 1.0 if TROUBLE_RE.search(fold(tri.redacted_text)) else 0.0,
             "multi": 1.0 if len(steps) > 1 else 0.0,
             "act_done": 1.0 if all(o in ("done", "queued") for o in outcomes) else 0.0,

@@ -128,6 +128,14 @@ def _date(text: str, today: dt.date, *, day_first: bool) -> tuple[dt.date | None
     if match := _MONTH_DAY_RE.search(text):
         found = _safe_date(today.year, MONTHS[match[1]], int(match[2]))
         return (_future(found, today) if found else None), match.span()
+    # A numeric date written as a date ("23.04.", "23/04", "4/23/2026") names the day more precisely
+    # than a weekday next to it ("Thursday, the 23.04."); "10.30" alone is a time, not a date.
+    if (match := _SLASH_RE.search(text)) and (
+        match[3] or "/" in match[0] or text[match.end() : match.end() + 1] == "."
+    ):
+        found = _numeric_date(match, today, day_first=day_first)
+        if found is not None:
+            return found, match.span()
     for phrase in sorted(RELATIVE_DAYS, key=len, reverse=True):
         if match := re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text):
             return today + dt.timedelta(days=RELATIVE_DAYS[phrase]), match.span()
@@ -135,15 +143,19 @@ def _date(text: str, today: dt.date, *, day_first: bool) -> tuple[dt.date | None
         ahead = (WEEKDAYS[match[1]] - today.weekday()) % 7 or 7
         return today + dt.timedelta(days=ahead), match.span()
     if match := _SLASH_RE.search(text):
-        first, second = int(match[1]), int(match[2])
-        day, month = (first, second) if day_first else (second, first)
-        year = int(match[3]) if match[3] else today.year
-        year = year + 2000 if year < 100 else year
-        found = _safe_date(year, month, day)
-        if found is not None and not match[3]:
-            found = _future(found, today)
-        return found, match.span()
+        return _numeric_date(match, today, day_first=day_first), match.span()
     return None, (0, 0)
+
+
+def _numeric_date(match: re.Match[str], today: dt.date, *, day_first: bool) -> dt.date | None:
+    first, second = int(match[1]), int(match[2])
+    day, month = (first, second) if day_first else (second, first)
+    year = int(match[3]) if match[3] else today.year
+    year = year + 2000 if year < 100 else year
+    found = _safe_date(year, month, day)
+    if found is not None and not match[3]:
+        found = _future(found, today)
+    return found
 
 
 def _time(text: str, skip: tuple[int, int]) -> dt.time | None:
