@@ -391,3 +391,14 @@ TROUBLE_RE = re.compile(
     r"toujours\s+pas|ne\s+(?:recois|marche|fonctionne)\s+pas|nie|nichts|noch\s+(?:immer\s+)?(?:nicht|kein)|"
     r"funktioniert\s+nicht|mai|niente|ancora\s+(?:non|nulla)|non\s+(?:funziona|arriva)|nunca|ainda\s+nao|nao\s+chegou)\b"
 )
+
+# A change of the product itself (another size, colour or model), not a like-for-like replacement
+# of a damaged or wrong item: no tool does that; a person arranges the exchange.
+VARIANT_RE = re.compile(
+    r"\b(?:too\s+(?:small|big|large|tight|loose|short|long)|(?:a|one)\s+size\s+(?:up|down|smaller|bigger|larger)|"
+    r"(?:want|need|prefer|like)\s+(?:a\s+|the\s+)?(?:medium|large|small|smaller|bigger|larger|size\s+\w+|"
+    r"another\s+(?:size|colou?r)|a\s+different\s+(?:size|colou?r|model))|different\s+(?:size|colou?r|model|version)|"
+    r"(?:exchange|swap|switch)\s+(?:it|them|\w+)\s+(?:for|to)\s+(?:a|an|the|one)\b|cheapest|"
+    r"(?:demasiado|muy)\s+(?:pequen|grande)\w*|otra\s+talla|trop\s+(?:petit|grand)e?s?|autre\s+taille|"
+    r"zu\s+(?:klein|gross)|andere\s+grosse|troppo\s+(?:piccol|grand)\w*|altra\s+taglia|outro\s+tamanho)\b"
+)

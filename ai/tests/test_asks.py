@@ -232,3 +232,49 @@ def test_a_pending_order_is_not_exchanged(workspace, shop):
     )
     [step] = plan(workspace, "I want to exchange the hiking boots in order A1021 for a size 9.").steps
     assert (step.call, step.problem) == (None, "order:not_delivered")
+
+
+def test_a_last_resort_is_never_acted_on_when_the_first_choice_was_not_understood(workspace, shop):
+    body = (
+        "My card has only $50 left. I wonder if you can split the payment with another card. "
+        "If not, I wonder if you can just cancel order A1003 so that I can order again."
+    )
+    [step] = plan(workspace, body).steps
+    assert step.call is None and step.problem.startswith("unclear:")
+
+
+def test_one_item_out_of_several_is_not_cancelled_with_the_whole_order(workspace, shop):
+    make_order(
+        workspace,
+        "A1040",
+        status=OrderStatus.PROCESSING,
+        total="70.00",
+        items=[
+            {"sku": "TOP-1", "name": "Merino Top", "price": "30.00"},
+            {"sku": "FL-1", "name": "Fleece", "price": "40.00"},
+        ],
+    )
+    [step] = plan(workspace, "Can you cancel the merino top from A1040? I still want the fleece.").steps
+    assert (step.call, step.problem) == (None, "no_tool")
+
+
+def test_another_size_is_an_exchange_for_a_person_and_a_wrong_item_a_replacement(workspace, shop):
+    make_order(workspace, "A1041", total="60.00", items=[{"sku": "HLM-S", "name": "Cycling Helmet", "price": "60.00"}])
+    [size] = plan(workspace, "The helmet from A1041 is too small, I want to exchange it for a medium.").steps
+    assert (size.call, size.problem) == (None, "no_tool")
+    [wrong] = plan(workspace, "You sent the wrong helmet in A1041, please replace it.").steps
+    assert wrong.call is not None and wrong.call.tool == "create_replacement"
+
+
+def test_an_item_the_order_holds_several_of_is_asked_about_not_guessed(workspace, shop):
+    make_order(
+        workspace,
+        "A1042",
+        total="90.00",
+        items=[
+            {"sku": "EB-1", "name": "Wireless Earbuds", "price": "45.00"},
+            {"sku": "EB-2", "name": "Wireless Earbuds", "price": "45.00"},
+        ],
+    )
+    [step] = plan(workspace, "One of the earbuds from A1042 arrived broken, please replace it.").steps
+    assert (step.call, step.problem) == (None, "missing:items")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ai.agent import asks as A
 from ai.agent.asks import Ask
-from ai.agent.lexicon import GLOSSARY, KEEP_CLAUSE_RE, USED_RE
+from ai.agent.lexicon import GLOSSARY, KEEP_CLAUSE_RE, USED_RE, VARIANT_RE
 from ai.agent.when import fold
 from ai.tools.base import ToolCall, ToolRefused
 from ai.tools.connector import ItemInfo, OrderInfo, ShopConnector, connector_for
@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from ai.tools.session import ToolSession
 
 NOT_SHIPPED = (OrderStatus.PENDING, OrderStatus.PROCESSING)
+DAMAGE_OR_WRONG_RE = re.compile(
+    r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked|wrong|not\s+what\s+i\s+ordered|missing|"
+    r"danad|roto|rota|defectuos|equivocad|abime|casse|defectueu|mauvais|beschadigt|kaputt|defekt|falsch|rott|"
+    r"sbagliat|partid|errad)\w*"
+)
 WHOLE_ORDER_RE = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:it|them|the\s+items)|(?:the\s+)?(?:whole|entire|full)\s+order|"
     r"todo\s+el\s+pedido|toda\s+la\s+compra|pedido\s+complet[oa]|toute\s+la\s+commande|commande\s+(?:entiere|complete)|"
@@ -105,6 +110,11 @@ def _mentions(item: ItemInfo, words: set[str], raw: str) -> bool:
         return True
     # "(taille W-M)": the size as the order line has it, next to a word of the item's name.
     return bool(item.size) and len(item.size) >= 2 and item.size.lower() in raw.lower() and bool(set(parts) & words)
+
+
+def _noun(name: str) -> str:
+    words = re.findall(r"[a-z]+", fold(name))
+    return words[-1].removesuffix("s") if words else ""
 
 
 def named_items(order: OrderInfo, text: str) -> list[str]:
@@ -233,6 +243,9 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
 
 
 def _replace(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) -> None:
+    if VARIANT_RE.search(fold(step.ask.sentence or text)) and not DAMAGE_OR_WRONG_RE.search(fold(text)):
+        step.problem = "no_tool"  # another size or model: an exchange a person arranges
+        return
     order, problem = orders.resolve(step.ask, (OrderStatus.DELIVERED,), text)
     step.order = order
     if order is None or problem:
@@ -241,6 +254,9 @@ def _replace(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) -
             step.problem = "order:not_delivered"
         return
     skus = named_items(order, step.ask.sentence) or named_items(order, text)
+    if len(skus) > 1 and len({_noun(i.name) for i in order.items if i.sku in skus}) == 1:
+        step.problem = "missing:items"  # several items answer to the one the customer names
+        return
     prefixes = policy_for(ticket.workspace).non_refundable_sku_prefixes
     replaceable = [i.sku for i in order.items if not i.sku.upper().startswith(prefixes)]
     if not skus:
@@ -256,7 +272,16 @@ def _replace(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) -
 def _cancel(step: Step, *, orders: CustomerOrders, text: str) -> None:
     order, problem = orders.resolve(step.ask, NOT_SHIPPED, text)
     step.order = order
-    if order is None:
+    partial = (
+        order is not None
+        and len(order.items) > 1
+        and bool(named_items(order, step.ask.sentence))
+        and not WHOLE_ORDER_RE.search(fold(text))
+        and not re.search(r"\border\b|\bpedido\b|\bcommande\b|\bbestellung\b|\bordine\b", fold(step.ask.sentence))
+    )
+    if partial:
+        step.problem = "no_tool"  # one item out of several: no tool removes it, a person does
+    elif order is None:
         step.problem = problem
     elif order.status == OrderStatus.CANCELLED:
         step.call = ToolCall("lookup_order", {"order_number": order.number})  # the status says it all
@@ -390,10 +415,17 @@ def plan_asks(*, ticket: Ticket, asks: list[Ask], text: str, session: ToolSessio
 
 def _drop_settled_fallbacks(steps: list[Step]) -> None:
     """A fallback ("if not possible, cancel it") only counts when the ask before it cannot be
-    done; when that ask can, the fallback is dropped."""
+    done; when that ask can, the fallback is dropped. A fallback whose first choice was not
+    understood at all ("split the payment; if not, cancel the order") is never acted on: a person
+    reads what the customer wanted first."""
     for i, step in enumerate(steps):
-        if step.ask.fallback and i > 0 and steps[i - 1].call is not None and not steps[i - 1].problem:
+        if not step.ask.fallback:
+            continue
+        before = steps[i - 1] if i > 0 else None
+        if before is not None and before.call is not None and not before.problem:
             steps[i] = Step(step.ask, problem="fallback")
+        elif before is None or before.ask.intent in (A.OTHER, A.QUESTION):
+            steps[i] = Step(step.ask, problem="unclear:the customer's first choice was not understood")
     steps[:] = [s for s in steps if s.problem != "fallback"]
 
 
