@@ -194,8 +194,8 @@ def _done_sentences(step: dict[str, Any], language: str, email: str, today: dt.d
         when = dt.datetime.fromisoformat(str(args.get("when")))
         key = "done_reschedule" if step.get("intent") == "reschedule" else "done_book_appointment"
         topic = str(args.get("topic") or "appointment")
-        if P.lang(language) != "en" and topic == "appointment":
-            topic = P.TOPICS["appointment"][P.lang(language)]
+        if topic == "appointment":
+            key += "_plain"  # "your appointment", not "your appointment (appointment)"
         text = P.say(
             key,
             language,

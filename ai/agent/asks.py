@@ -111,6 +111,10 @@ _OUTSIDE_POLICY_RE = re.compile(
     r"cancel+ed\s+order|un-?cancel|"
     r"refund\w*\s+[^.!?\n]{0,50}\b(?:to|into|onto|on)\s+(?:the\s+other|another|a\s+different|someone\s+else's)\s+"
     r"[^.!?\n]{0,20}(?:payment|card|account|method)|"
+    r"(?:reembols\w*|devolver)\s+[^.!?\n]{0,50}\b(?:a|en)\s+(?:otra|la\s+de\s+mi|la\s+cuenta\s+de)\s+[^.!?\n]{0,20}"
+    r"(?:tarjeta|cuenta)|rembours\w*\s+[^.!?\n]{0,50}\bsur\s+(?:une\s+autre|un\s+autre|le\s+compte\s+de|la\s+carte\s+de)|"
+    r"(?:erstatt\w*|zuruck\w*)\s+[^.!?\n]{0,50}\bauf\s+(?:ein\s+anderes|eine\s+andere|das\s+konto\s+(?:meines|meiner))|"
+    r"rimbors\w*\s+[^.!?\n]{0,50}\bsu\s+(?:un\s+altro|un'altra|il\s+conto\s+di)|"
     r"compensat\w+|price\s+(?:match|adjustment|protection)|indemnizaci\w+|dedommag\w+|entschadigung|"
     r"(?:lost|stole|stolen)\b[^.!?\n]{0,80}\b(?:refund|reorder|replace|reimburse|money\s+back)\w*)"
 )
@@ -436,12 +440,16 @@ def _slots(intent: str, *, sentence: str, text: str, own_email: str, now: dt.dat
             # The new time is the one named last ("my fitting on Friday ... is Saturday at 11 possible?"),
             # or the one after "to" / "instead" / "auf" ...
             dated = [s for _, s in _sentences(text) if parse_when(s, now=now, language=language).date is not None]
+            to = re.search(r"(?i)\b(?:to|for|instead|auf|au|pour|para|a\s+el|al)\b", text)
+            after = parse_when(text[to.end() :], now=now, language=language) if to else None
             if len(dated) > 1:
                 target = dated[-1]
-            elif to := re.search(r"(?i)\b(?:to|for|instead|auf|au|pour|para|a\s+el|al)\b", text):
-                after = parse_when(text[to.end() :], now=now, language=language)
-                if after.date is not None or after.time is not None:
-                    target = text[to.end() :]
+            elif after is not None and (after.date is not None or after.time is not None):
+                target = text[to.end() :] if to else text
+            else:
+                # The one day named is the appointment being moved ("my fitting tomorrow"): the new
+                # one is still to be asked for.
+                target = ""
         when = parse_when(target, now=now, language=language)
         slots["when"] = when.iso()
         slots["date"] = when.date.isoformat() if when.date else ""
@@ -540,6 +548,9 @@ def extract_asks(
         # "Is Saturday the 25th at 11 possible?" carries the booking's time; it is not a question apart.
         questions = [q for q in questions if parse_when(q.sentence, now=now, language=language).date is None]
     questions = _distinct(questions)
+    if len(questions) > 1:
+        # "Full or empty?" after "How should I store the battery?" elaborates; it is not an ask apart.
+        questions = [q for q in questions if len(re.findall(r"\w+", q.sentence)) > 3] or questions[:1]
     for item in questions[:2]:
         original = text[item.start : item.start + len(item.sentence)]
         slots = _slots(QUESTION, sentence=original, text=text, own_email=customer_email, now=now, language=language)

@@ -272,6 +272,22 @@ T: dict[str, dict[str, str]] = {
         "it": "Ho prenotato il suo appuntamento ({topic}) per il {date} alle {time}.",
         "pt": "Marquei a sua marcação ({topic}) para {date} às {time}.",
     },
+    "done_book_appointment_plain": {
+        "en": "I've booked your appointment for {date} at {time}.",
+        "es": "He reservado su cita para el {date} a las {time}.",
+        "fr": "J'ai réservé votre rendez-vous le {date} à {time}.",
+        "de": "Ich habe Ihren Termin für {date} um {time} gebucht.",
+        "it": "Ho prenotato il suo appuntamento per il {date} alle {time}.",
+        "pt": "Marquei a sua marcação para {date} às {time}.",
+    },
+    "done_reschedule_plain": {
+        "en": "I've moved your appointment to {date} at {time}.",
+        "es": "He cambiado su cita al {date} a las {time}.",
+        "fr": "J'ai déplacé votre rendez-vous au {date} à {time}.",
+        "de": "Ich habe Ihren Termin auf {date} um {time} verschoben.",
+        "it": "Ho spostato il suo appuntamento al {date} alle {time}.",
+        "pt": "Mudei a sua marcação para {date} às {time}.",
+    },
     "done_reschedule": {
         "en": "I've moved your {topic} to {date} at {time}.",
         "es": "He cambiado su cita ({topic}) al {date} a las {time}.",

@@ -45,7 +45,10 @@ DAMAGE_OR_WRONG_RE = re.compile(
 WHOLE_ORDER_RE = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:it|them|the\s+items)|(?:the\s+)?(?:whole|entire|full)\s+order|"
     r"todo\s+el\s+pedido|toda\s+la\s+compra|pedido\s+complet[oa]|toute\s+la\s+commande|commande\s+(?:entiere|complete)|"
-    r"tout\b|(?:die\s+)?(?:ganze|gesamte|komplette)\s+bestellung|alles|tutto|l'ordine\s+completo|tudo)\b"
+    r"tout\b|(?:die\s+)?(?:ganze|gesamte|komplette)\s+bestellung|alles|tutto|l'ordine\s+completo|tudo|"
+    r"(?:my|the)\s+(?:whole|entire)\s+order|both\s+(?:items|of\s+them)|toute\s+ma\s+commande|todo\s+mi\s+pedido|"
+    r"meine\s+(?:ganze|gesamte|komplette)\s+bestellung|tutto\s+il\s+mio\s+ordine|toda\s+a\s+minha\s+encomenda|"
+    r"les\s+deux|ambos|beide|entrambi)\b"
 )
 ANY_STATUS = tuple(OrderStatus.values)
 TOPIC_RE = re.compile(
@@ -218,6 +221,9 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     except ToolRefused as exc:
         step.problem = f"policy:{exc.reason}"
         return
+    if WHOLE_ORDER_RE.search(fold(text)):
+        named = [i.sku for i in order.items]  # "my whole order (the vest and the top)": everything
+        blocked = [i for i in order.items if not policy.item_refundable(i)]
     items_total = sum(
         (i.price * i.qty for i in order.items if i.sku in named and policy.item_refundable(i)), start=Decimal("0.00")
     )
@@ -243,8 +249,12 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
 
 
 def _replace(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) -> None:
-    if VARIANT_RE.search(fold(step.ask.sentence or text)) and not DAMAGE_OR_WRONG_RE.search(fold(text)):
-        step.problem = "no_tool"  # another size or model: an exchange a person arranges
+    if not DAMAGE_OR_WRONG_RE.search(fold(text)) or (
+        VARIANT_RE.search(fold(step.ask.sentence or text)) and not DAMAGE_OR_WRONG_RE.search(fold(step.ask.sentence))
+    ):
+        # A replacement sends again what was ordered, for an item damaged, defective, wrong or
+        # missing; another size, colour or model is an exchange a person arranges.
+        step.problem = "no_tool"
         return
     order, problem = orders.resolve(step.ask, (OrderStatus.DELIVERED,), text)
     step.order = order
