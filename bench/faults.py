@@ -238,15 +238,22 @@ def refund_race(shop: Any, orders: list[str], managers: list[Any], folder: Path)
 
         return threading.Thread(target=run)
 
+    def refund_ticket(body: str) -> Any:
+        """A refund request from a customer the trusted mail relay authenticated: the tools may act."""
+        from helpdesk.models import VerificationMethod
+        from helpdesk.services_identity import identity_verify
+
+        ticket = ticket_create(
+            workspace=shop, channel="email", customer_email="refunds@bench.test", subject="", body=body
+        )
+        identity_verify(
+            ticket=ticket, method=VerificationMethod.EMAIL_AUTH, actor=Actor.system("bench"), evidence={"bench": True}
+        )
+        return ticket
+
     def refund(number: str, amount: str, n: int) -> Any:
         def work() -> None:
-            ticket = ticket_create(
-                workspace=shop,
-                channel="email",
-                customer_email="refunds@bench.test",
-                subject="",
-                body=f"Please refund {amount} on order {number} ({n}).",
-            )
+            ticket = refund_ticket(f"Please refund {amount} on order {number} ({n}).")
             call = ToolCall("issue_refund", {"order_number": number, "amount": amount, "reason": f"bench {n}"})
             result = tool_execute(ticket=ticket, call=call, actor=actor)
             if result.status == "executed":
@@ -277,9 +284,7 @@ def refund_race(shop: Any, orders: list[str], managers: list[Any], folder: Path)
 
     held = []
     for number in orders[::2]:  # every other order: a 120.00 refund waits for a manager
-        ticket = ticket_create(
-            workspace=shop, channel="email", customer_email="refunds@bench.test", subject="", body=f"Refund {number}"
-        )
+        ticket = refund_ticket(f"Refund {number}")
         call = ToolCall("issue_refund", {"order_number": number, "amount": "120.00"})
         check = tool_check(ticket=ticket, call=call)
         if check.allowed and check.requires_approval:

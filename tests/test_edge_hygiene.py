@@ -10,7 +10,7 @@ import pytest
 from ai.models import ActionRequest, ActionStatus, AgentPause, TrialRun
 from ai.tests import tools_support
 from ai.tests.agent_support import helpcenter  # noqa: F401 (fixture)
-from ai.tests.tools_support import held_refund
+from ai.tests.tools_support import held_refund, verified
 from helpdesk.models import Ticket
 from helpdesk.tests.channels_support import api, start_visitor
 
@@ -130,7 +130,7 @@ def test_it_still_accepts_reasonable_nesting_in_the_api(token_client):
 
 
 def test_it_refuses_nul_in_an_approval_note(manager_client, ticket, shop):
-    action = held_refund(ticket)
+    action = held_refund(verified(ticket))
     response = manager_client.post(f"/approvals/{action.pk}/decide/", {"decision": "approve", "note": "ok\x00"})
     assert_refused(response)
     action.refresh_from_db()
@@ -190,7 +190,7 @@ def test_it_still_exports_a_valid_range(manager_client, workspace):
 
 
 def test_it_still_accepts_ordinary_text_everywhere(manager_client, ticket, shop):
-    action = held_refund(ticket)
+    action = held_refund(verified(ticket))
     response = manager_client.post(f"/approvals/{action.pk}/decide/", {"decision": "reject", "note": "Nein — ø 🙂"})
     assert response.status_code == 302
     assert ActionRequest.objects.get(pk=action.pk).note == "Nein — ø 🙂"

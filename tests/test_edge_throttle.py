@@ -32,6 +32,14 @@ def test_it_evaluates_only_the_first_sign_ins_from_one_ip(client, db):
     assert evaluated == 20 and statuses[20:] == [429] * 194
 
 
+def test_the_back_offices_sign_in_is_throttled_the_same_way(client, db):
+    statuses = [
+        client.post("/admin/login/", {"username": f"guess{i}@acme.test", "password": WRONG}).status_code
+        for i in range(25)
+    ]
+    assert statuses[:20] == [200] * 20 and statuses[20:] == [429] * 5
+
+
 def test_it_throttles_one_account_across_ips_and_audits_it_once(client, agent, workspace, settings):
     settings.OASIS_RATE_LIMITS = {"login": {"ip": (100, 300), "account": (3, 300)}}
     for i in range(3):

@@ -14,9 +14,13 @@ from ai.models import TrialRun, TrialStatus
 from ai.tests import tools_support
 from ai.tests.agent_support import helpcenter, new_ticket  # noqa: F401 (fixture)
 from ai.tests.tools_support import held_refund
+from audit.services import Actor
 from conftest import PASSWORD
-from helpdesk.channels.identity import portal_token
-from helpdesk.models import Article, Ticket
+from helpdesk.channels.identity import magic_link_token, portal_token
+from helpdesk.demo import DEMO_SLUG
+from helpdesk.models import Article, MagicLink, Ticket
+from helpdesk.services import workspace_create
+from helpdesk.services_identity import magic_link_send
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,6 +37,12 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture
+def workspace(db):
+    # The widget's demo merchant page serves the demo workspace only.
+    return workspace_create(name="Oasis Outfitters", slug=DEMO_SLUG, actor=Actor.system("test"))
+
+
+@pytest.fixture
 def staff_manager(manager):
     manager.is_staff = manager.is_superuser = True
     manager.save()
@@ -45,9 +55,19 @@ def pages_data(workspace, helpcenter, shop, staff_manager):  # noqa: F811
     Ticket.objects.filter(pk=ticket.pk).update(ai_decision="draft", ai_confidence=0.72)
     refund = new_ticket(workspace, "Please refund order A1002, 150.00.", subject="Refund please")
     held_refund(refund)
+    unproven = new_ticket(workspace, "Please change my e-mail to carla@new.test.", subject="New e-mail", verified=False)
+    # The Agent's run on the ticket may have e-mailed the link already.
+    link = magic_link_send(ticket=unproven, actor=Actor.system("test")) or MagicLink.objects.get(ticket=unproven)
     trial = TrialRun.objects.create(workspace=workspace, params={}, status=TrialStatus.DONE, report={"tickets": []})
     article = Article.objects.filter(workspace=workspace)[0]
-    return {"ticket": ticket, "refund": refund, "trial": trial, "article": article, "manager": staff_manager}
+    return {
+        "ticket": ticket,
+        "refund": refund,
+        "trial": trial,
+        "article": article,
+        "manager": staff_manager,
+        "magic_link": magic_link_token(link_id=link.pk, nonce=link.nonce),
+    }
 
 
 @pytest.fixture
@@ -79,6 +99,12 @@ def test_it_shows_the_main_pages_without_a_csp_violation(csp_page: Page, live_se
         visit(page, base + url)
     visit(page, f"{base}/help/{workspace.slug}/{pages_data['article'].slug}/")
     visit(page, f"{base}/portal/{portal_token(pages_data['ticket'].pk)}/")
+    # The magic link's page, and the page its confirmation answers with.
+    visit(page, f"{base}/portal/verify/{pages_data['magic_link']}/")
+    page.click("button:has-text('confirm it')")
+    expect(page.locator("h1")).to_contain_text("you're confirmed")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.__csp") == [] and page.csp_console == []  # type: ignore[attr-defined]
 
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", pages_data["manager"].email)

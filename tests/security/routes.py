@@ -40,6 +40,7 @@ PUBLIC: dict[str, str] = {
     "chat/api/<slug:workspace_slug>/messages/": "capability: the visitor's chat session header",
     "chat/api/<slug:workspace_slug>/feedback/": "capability: the visitor's chat session header",
     "chat/demo/<slug:workspace_slug>/": "the widget demo page (debug and tests only)",
+    "portal/verify/<str:token>/": "capability: a signed magic-link token naming a single-use, expiring link",
     "portal/<str:token>/": "capability: a signed, expiring portal token",
     "portal/<str:token>/solved/<str:answer>/": "capability: a signed, expiring portal token",
 }
@@ -67,12 +68,18 @@ FILLERS: dict[str, Callable[[Tenant, Route], str]] = {
     "url": lambda world, route: "no-such-page/",
     "figure": lambda world, route: "volume",
 }
+
+
+def _public_token(world: Tenant, route: Route) -> str:
+    return world.magic_link_token if route.template.startswith("portal/verify/") else world.portal_token
+
+
 # The public routes' parameters, for sweeps that request them too (CSRF): A's own slug, its
-# published article, a valid portal link.
+# published article, a valid portal link or magic link.
 PUBLIC_FILLERS: dict[str, Callable[[Tenant, Route], str]] = {
     "workspace_slug": lambda world, route: world.workspace.slug,
     "article_slug": lambda world, route: world.obj(Article).slug,
-    "token": lambda world, route: world.portal_token,
+    "token": _public_token,
     "answer": lambda world, route: "no",
 }
 OBJECT_PARAMS = frozenset({"ticket_id", "action_id", "trial_id", "invoice_id", "object_id", "id", "content_type_id"})

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ai.tests.tools_support import held_refund, make_order
+from ai.tests.tools_support import held_refund, make_order, verified
 from audit.services import Actor
 from helpdesk.api_tokens import api_token_create
 
@@ -83,7 +83,8 @@ def test_it_documents_and_requires_the_reject_note(schema, api, workspace, ticke
     make_order(workspace, "A1002", total="250.00")
     reject = schema["components"]["schemas"]["RejectInput"]
     assert reject["required"] == ["note"]
-    action = held_refund(ticket, amount="150.00", order="A1002")
+    # The refund is held for approval only once the sender is proven (by the relay's DKIM pass).
+    action = held_refund(verified(ticket), amount="150.00", order="A1002")
     response = api.post(f"/api/v1/actions/{action.pk}/reject/", {}, content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {"note": ["Say why the request is rejected."]}

@@ -13,8 +13,8 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from helpdesk.channels.identity import PORTAL_SALT, identity_token_sign, widget_secret
-from helpdesk.models import ChatSession
+from helpdesk.channels.identity import PORTAL_SALT, identity_token_sign, magic_link_token, widget_secret
+from helpdesk.models import ChatSession, CustomerVerification, MagicLink, MagicLinkStatus, VerificationMethod
 from tests.security.sweep import LEAK, canary
 from tests.security.world import Tenant, build_full_tenant, build_people_tenant, changed_models, snapshot
 
@@ -66,6 +66,22 @@ def forged_identities(a: Tenant, b: Tenant) -> dict[str, str]:
     }
 
 
+def magic_link_forgeries(a: Tenant, b: Tenant) -> dict[str, str]:
+    """Tokens for A's magic link that its signer never issued."""
+    link = MagicLink.objects.get(workspace=a.workspace)
+    b_link = MagicLink.objects.get(workspace=b.workspace)
+    tampered = b.magic_link_token.replace(f"{b_link.pk}.", f"{link.pk}.", 1)
+    claims = f"{link.pk}.{link.nonce}"
+    return {
+        "B's link pointed at A": tampered,
+        "B's nonce": magic_link_token(link_id=link.pk, nonce=b_link.nonce),
+        "other salt": signing.Signer(salt="another.purpose").sign(claims),
+        "no salt": signing.Signer().sign(claims),
+        "A's portal link": a.portal_token,
+        "no signature": claims,
+    }
+
+
 def test_it_refuses_workspace_b_credentials_and_forgeries_on_workspace_a(a, b):
     before = snapshot(a.workspace)
     client = Client()
@@ -112,6 +128,11 @@ def test_it_refuses_workspace_b_credentials_and_forgeries_on_workspace_a(a, b):
         expect(f"portal {label}", client.get(f"/portal/{token}/"), 404)
         expect(f"portal reply {label}", client.post(f"/portal/{token}/", {"body": "hi"}), 404)
         expect(f"portal solved {label}", client.post(f"/portal/{token}/solved/yes/"), 404)
+    # Magic links: B's pointed at A's link, A's link with B's nonce (signed even: a leaked key
+    # alone opens nothing), A's link id and nonce signed for another purpose, A's portal link.
+    for label, token in magic_link_forgeries(a, b).items():
+        expect(f"magic link {label}", client.get(f"/portal/verify/{token}/"), 404)
+        expect(f"magic link confirm {label}", client.post(f"/portal/verify/{token}/"), 404)
     # A's help center keeps its drafts.
     draft = a.draft_article.slug
     expect("draft article", client.get(f"/help/{slug}/{draft}/"), 404)
@@ -122,6 +143,8 @@ def test_it_refuses_workspace_b_credentials_and_forgeries_on_workspace_a(a, b):
     assert PORTAL_SALT != "another.purpose"
     assert changed_models(before, snapshot(a.workspace)) == []
     assert not ChatSession.objects.filter(workspace=a.workspace, verified=True).exists()
+    assert MagicLink.objects.get(workspace=a.workspace).status == MagicLinkStatus.PENDING
+    assert not CustomerVerification.objects.filter(workspace=a.workspace, method=VerificationMethod.MAGIC_LINK).exists()
 
 
 def test_it_opens_workspace_a_with_its_own_credentials(a):
@@ -133,4 +156,5 @@ def test_it_opens_workspace_a_with_its_own_credentials(a):
     body = json.dumps({"identity_token": token})
     assert client.post(f"/chat/api/{slug}/sessions/", body, content_type="application/json").status_code == 201
     assert client.get(f"/portal/{a.portal_token}/").status_code == 200
+    assert client.get(f"/portal/verify/{a.magic_link_token}/").status_code == 200
     assert client.get(f"/help/{slug}/returns/").status_code == 200

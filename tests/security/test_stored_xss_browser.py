@@ -18,6 +18,7 @@ from django.test import Client
 from playwright.sync_api import Page
 
 from ai.models import ActionRequest, TrialRun
+from helpdesk.demo import DEMO_SLUG
 from helpdesk.models import Ticket
 from tests.security.routes import all_routes
 from tests.security.world import Tenant, build_full_tenant
@@ -49,7 +50,8 @@ INSPECT = """() => {
 
 @pytest.fixture
 def hostile(transactional_db) -> Tenant:
-    return build_full_tenant(slug="hostile", text=payload, domain="hostile.test", superuser=True)
+    # The demo slug: the widget's demo merchant page serves the demo workspace only.
+    return build_full_tenant(slug=DEMO_SLUG, text=payload, domain="hostile.test", superuser=True)
 
 
 def pages(world: Tenant) -> list[str]:
@@ -72,6 +74,7 @@ def pages(world: Tenant) -> list[str]:
         f"/help/{slug}/contact/suggest/?q=returns refund",
         f"/portal/{world.portal_token}/",
         f"/portal/{world.portal_token}/solved/no/",
+        f"/portal/verify/{world.magic_link_token}/",
         f"/chat/demo/{slug}/",
     ]
     # The back office: every list, and the change page of each of the world's objects.

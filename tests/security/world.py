@@ -51,7 +51,7 @@ from billing.models import Invoice, InvoiceLine, Outcome
 from billing.services import plan_for
 from conftest import make_user
 from helpdesk.api_tokens import api_token_create
-from helpdesk.channels.identity import portal_token, widget_secret
+from helpdesk.channels.identity import magic_link_token, portal_token, widget_secret
 from helpdesk.models import (
     Article,
     ArticleStatus,
@@ -61,16 +61,29 @@ from helpdesk.models import (
     ChatMessageKey,
     ChatSession,
     CustomerFeedback,
+    MagicLink,
     Membership,
     MessageKind,
     Order,
     OrderItem,
     Role,
+    ShopMovement,
+    ShopMovementKind,
     Ticket,
+    VerificationMethod,
     Workspace,
 )
-from helpdesk.services import membership_add, ticket_add_note, ticket_create, ticket_reply, workspace_create
+from helpdesk.services import (
+    membership_add,
+    ticket_add_note,
+    ticket_create,
+    ticket_reply,
+    workspace_create,
+    workspace_update,
+)
 from helpdesk.services_channels import chat_session_start
+from helpdesk.services_identity import identity_verify, magic_link_send
+from helpdesk.shop_ledger import confirmation_for, movement_record
 
 Text = Callable[[str], str]
 SYSTEM = Actor.system("security-sweep")
@@ -89,6 +102,7 @@ class Tenant:
     ticket: Ticket | None = None
     chat_token: str = ""
     portal_token: str = ""
+    magic_link_token: str = ""
     draft_article: Article | None = None
 
     def obj(self, model: type[models.Model]) -> Any:
@@ -122,6 +136,13 @@ def _customer_ticket(*, workspace: Workspace, channel: str, email: str, text: Te
         subject=text(f"{channel}-subject"),
         body=text(f"{channel}-message"),
     )
+
+
+def _magic_link(ticket: Ticket) -> tuple[MagicLink, str]:
+    """A pending magic link for the ticket's customer, and the token its e-mail carries."""
+    link = magic_link_send(ticket=ticket, actor=SYSTEM)
+    assert link is not None
+    return link, magic_link_token(link_id=link.pk, nonce=link.nonce)
 
 
 @transaction.atomic
@@ -213,11 +234,49 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
     )
     OrderItem.objects.create(order=order, sku="SKU-1", name=text("item-name")[:200], price=Decimal("150.00"))
     _keep(tenant, order)
+    # The shop's ledger (shown on the order's admin page): a refund the AI made, named by its model.
+    key = f"{slug}-refund-1"
+    movement_record(
+        workspace=workspace,
+        kind=ShopMovementKind.REFUND,
+        key=key,
+        data={"confirmation": confirmation_for(ShopMovementKind.REFUND, key), "note": text("shop-movement")},
+        actor=Actor.ai(text("ai-model")[:200]),
+        ticket=ticket,
+        order=order,
+        refund=Decimal("20.00"),
+    )
+    _keep(tenant, ShopMovement.objects.get(workspace=workspace, key=key))
+
+    # Customer identity: the e-mail's sender authenticated by the trusted relay (whose verdict
+    # quotes what the sender's mail said), and below, a magic link for the chat visitor.
+    workspace = workspace_update(
+        workspace=workspace, actor=SYSTEM, changes={"mail_relay_authserv_id": text("mail-relay")[:255]}
+    )
+    tenant.workspace = tenant.objects[Workspace] = workspace
+    verification = identity_verify(
+        ticket=ticket,
+        method=VerificationMethod.EMAIL_AUTH,
+        actor=SYSTEM,
+        evidence={
+            "authserv_id": workspace.mail_relay_authserv_id,
+            "passed": "dkim",
+            "results": [{"method": "dkim", "result": "pass", "header.d": text("dkim-domain")}],
+        },
+    )
+    _keep(tenant, verification)
 
     token, tenant.api_keys["admin"] = api_token_create(
         workspace=workspace, user=admin_user, name=text("api-token")[:100], actor=SYSTEM
     )
     _keep(tenant, token)
+    api_token_create(
+        workspace=workspace,
+        user=admin_user,
+        name=text("customer-api-token")[:100],
+        actor=SYSTEM,
+        customer_email=f"carla@{domain}",
+    )
 
     settings_rows = [
         KnowledgeSettings.objects.get_or_create(workspace=workspace)[0],
@@ -354,6 +413,9 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
     tenant.chat_token = started.token
     _keep(tenant, started.session)
     widget_secret(workspace)
+    # The visitor typed their address: the tools wait for the link e-mailed to it.
+    link, tenant.magic_link_token = _magic_link(chat_ticket)
+    _keep(tenant, link)
 
     # Rows of the back office that belong to no workspace (superusers only).
     _keep(
@@ -384,7 +446,8 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
 
 @transaction.atomic
 def build_people_tenant(*, slug: str, domain: str) -> Tenant:
-    """Workspace B: a member of every role (staff, not superusers), their API keys, a ticket and a chat."""
+    """Workspace B: a member of every role (staff, not superusers), their API keys, a ticket (with
+    its magic link) and a chat."""
     workspace = workspace_create(name=f"Bravo {slug}", slug=slug, actor=SYSTEM)
     tenant = Tenant(workspace=workspace)
     for role in (Role.AGENT, Role.MANAGER, Role.FINANCE, Role.ADMIN):
@@ -403,6 +466,7 @@ def build_people_tenant(*, slug: str, domain: str) -> Tenant:
     started = chat_session_start(workspace=workspace, email=f"visitor@{domain}", name="B visitor")
     tenant.chat_token = started.token
     tenant.portal_token = portal_token(tenant.ticket.pk)
+    _link, tenant.magic_link_token = _magic_link(tenant.ticket)
     return tenant
 
 
