@@ -37,6 +37,7 @@ from ai.models import (
     ReportDayCount,
     ReportRollupState,
     RunStatus,
+    ShopPolicy,
     ToolPermission,
     TrialItem,
     TrialMark,
@@ -282,6 +283,7 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
         KnowledgeSettings.objects.get_or_create(workspace=workspace)[0],
         AISettings.objects.get_or_create(workspace=workspace)[0],
         AlertSettings.objects.get_or_create(workspace=workspace)[0],
+        ShopPolicy.objects.get_or_create(workspace=workspace)[0],
         ConfidenceRule.objects.create(workspace=workspace, channel="email", autosend_threshold=0.9),
         CalibrationMap.objects.create(workspace=workspace, points=[[0, 0], [1, 1]], ece=0.01, samples=10),
         ToolPermission.objects.filter(workspace=workspace).order_by("pk").first()
