@@ -909,6 +909,7 @@ def _autosend(
         actor=ctx.actor,
         author_kind="ai",
         data={"run": ctx.run.pk, "confidence": confidence.value},
+        sources=ctx.run.citations,
     )
     ctx.run.reply_message = message
     return verdict
