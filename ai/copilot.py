@@ -14,10 +14,11 @@ from django.db import transaction
 
 from ai.agent.grounding import split_sentences
 from ai.agent.pipeline import execute_run
+from ai.draft_state import draft_outdated
 from ai.models import AgentRun, DraftFeedback, FeedbackVerdict
 from audit.redaction import redact_text
 from audit.services import Actor, audit_record
-from helpdesk.models import HUMAN_NEEDED_TYPES, AuthorKind, Message, MessageKind, Ticket, TicketStatus
+from helpdesk.models import HUMAN_NEEDED_TYPES, AuthorKind, MessageKind, Ticket
 
 FEEDBACK_REASONS = ("", "wrong", "unhelpful", "tone", "made_things_up")
 
@@ -108,28 +109,6 @@ def next_steps(ticket: Ticket, run: AgentRun | None) -> dict[str, Any]:
         elif run.decision == "awaiting_approval":
             reason = run.reason
     return {"tools": tools, "articles": articles[:3], "escalate": escalate, "reason": reason}
-
-
-def draft_outdated(run: AgentRun) -> str:
-    """Why this draft must not be sent any more ('' while it still answers the conversation):
-    the customer wrote again, someone replied after it, or the ticket is closed."""
-    ticket = run.ticket
-    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-        return f"the ticket is {ticket.get_status_display().lower()}"
-    if run.trigger_message_id is None:
-        return ""
-    later = Message.objects.filter(ticket_id=run.ticket_id, pk__gt=run.trigger_message_id)
-    if later.filter(kind=MessageKind.CUSTOMER).exists():
-        return "the customer wrote again after this draft"
-    reply = later.filter(kind=MessageKind.REPLY).order_by("pk").select_related("author_user").first()
-    if reply is not None:
-        who = (
-            "the AI"
-            if reply.author_kind == AuthorKind.AI
-            else (reply.author_user.email if reply.author_user else "a person")
-        )
-        return f"{who} already replied after this draft"
-    return ""
 
 
 def copilot_next_steps(*, ticket: Ticket, run: AgentRun | None = None, actor: Actor | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from ai.models import ActionRequest, ActionStatus, AgentRun
+from ai.tools.describe import action_words
 from audit.services import Actor
 from helpdesk import services
 from helpdesk.access import SESSION_KEY, active_membership, membership_for, request_memberships, ticket_for_user
@@ -128,9 +129,10 @@ def _approvals_box(membership: Membership) -> dict[str, Any]:
     if not membership.can_manage:
         return {"approvals_pending": None, "approvals_oldest": []}
     pending = ActionRequest.objects.filter(workspace_id=membership.workspace_id, status=ActionStatus.PENDING)
+    oldest = pending.select_related("ticket", "ticket__workspace").order_by("created_at")[:3]
     return {
         "approvals_pending": pending.count(),
-        "approvals_oldest": list(pending.select_related("ticket").order_by("created_at")[:3]),
+        "approvals_oldest": [(a, action_words(a.tool, a.args, a.ticket.workspace.currency)) for a in oldest],
     }
 
 

@@ -39,6 +39,7 @@ COPILOT_TEMPLATE = "helpdesk/copilot.html"
 TICKET_TEMPLATE = "helpdesk/ticket.html"
 RUN_KINDS = ("copilot", "agent")
 PENDING_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
+SENT_VERDICTS = ("sent_unchanged", "edited", "approved")
 # How far below the threshold the meter turns from amber to red.
 RED_MARGIN = 0.2
 
@@ -275,6 +276,8 @@ def copilot_context(
         escalate_reason=steps.get("reason", ""),
         feedback=feedback,
         feedback_reason=dict(DISCARD_REASONS).get(feedback.reason, "") if feedback else "",
+        # Sent already (by the AI, or by a person as is or edited): history, with no send button.
+        draft_sent=bool(run.reply_message_id) or (feedback is not None and feedback.verdict in SENT_VERDICTS),
         run_anchor=f"{context['timeline_url']}#run-{run.pk}",
     )
     return context

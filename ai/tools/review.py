@@ -14,6 +14,7 @@ from ai.models import ActionRequest, ActionStatus, RefundTiming
 from ai.models import ShopPolicy as PolicyRow
 from ai.tools.describe import action_words
 from ai.tools.policy import policy_for
+from helpdesk.citations import strip_markers
 from helpdesk.models import Message, MessageKind, Order, OrderStatus, ShopMovement, ShopMovementKind
 
 
@@ -39,6 +40,16 @@ class Review:
     order: OrderFacts | None
     waits_for_return: bool
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def requester(self) -> str:
+        label = self.action.requested_by
+        return "the AI" if label.startswith("ai:") else label.removeprefix("user:")
+
+    @property
+    def reply(self) -> str:
+        """The held reply as the customer will read it (no citation markers)."""
+        return strip_markers(self.action.reply_draft)
 
 
 def refund_timing(workspace_id: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ from conftest import PASSWORD
 URL = "/admin/billing/invoice/generate/"
 
 
-def last_month() -> tuple[str, object]:
+def last_month() -> tuple[str, datetime]:
     first = timezone.now().replace(day=1) - timedelta(days=1)
     return f"{first:%Y-%m}", first.replace(hour=12)
 
