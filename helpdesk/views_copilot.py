@@ -22,6 +22,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
 
 from ai.agent.decide import threshold_for
 from ai.copilot import copilot_refresh, draft_feedback_record, draft_outdated, next_steps, summarize
@@ -384,7 +385,9 @@ def copilot_send(request: HttpRequest, ticket_id: int) -> HttpResponse:
             raise ValidationError("This run has no draft to send.")
         reply_from_draft(ticket=ticket, run=run, body=run.draft, user=request.user, as_is=True)
     except ValidationError as exc:
-        return _render_sidebar(request, ticket, run, error=" ".join(exc.messages))
+        # The form targets the thread; a refusal belongs in the sidebar it came from.
+        refused = _render_sidebar(request, ticket, run, error=" ".join(exc.messages))
+        return reswap(retarget(refused, "#copilot-body"), "outerHTML") if is_partial(request) else refused
     if not is_partial(request):
         return HttpResponseRedirect(f"{reverse('helpdesk:ticket', args=[ticket.pk])}#thread-end")
     ticket.refresh_from_db()

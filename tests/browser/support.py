@@ -48,11 +48,16 @@ def look_at(page: Page, name: str, *, axe: bool = True, exclude: tuple[str, ...]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, height in WIDTHS:
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(150)
+        # Loaded at this width, as a phone would (the inbox folds its filters on load).
+        page.reload()
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(800)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}-top.png"))
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width, f"{name} at {width}px scrolls sideways ({scroll}px wide)"
         if axe:
             problems = axe_violations(page, exclude=exclude)
             assert not problems, f"{name} at {width}px: {problems}"
     page.set_viewport_size({"width": WIDTHS[0][0], "height": WIDTHS[0][1]})
+    page.reload()
