@@ -26,9 +26,9 @@ class PercentField(forms.DecimalField):
             "min_value": "Enter a percent from 0 to 100, e.g. 85.",
             "max_value": "Enter a percent from 0 to 100, e.g. 85 (not 0.85 and not 850).",
             "invalid": "Enter a number of percent, e.g. 85.",
-            "max_decimal_places": "Use at most one decimal, e.g. 87.5.",
+            "max_decimal_places": "Use at most two decimals, e.g. 87.5.",
         }
-        super().__init__(min_value=0, max_value=100, decimal_places=1, max_digits=4, error_messages=messages, **kwargs)
+        super().__init__(min_value=0, max_value=100, decimal_places=2, max_digits=5, error_messages=messages, **kwargs)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, float):
@@ -39,7 +39,8 @@ class PercentField(forms.DecimalField):
         cleaned = super().clean(value)
         if cleaned is not None and 0 < cleaned < 1:
             # A fraction typed out of habit: 0.85 would mean less than one percent.
-            raise ValidationError(f"Enter a percent: {cleaned * 100:g} for {cleaned * 100:g} %, not {cleaned}.")
+            shown = f"{float(cleaned) * 100:g}"
+            raise ValidationError(f"Enter a percent: {shown} for {shown} %, not {cleaned}.")
         return None if cleaned is None else float(cleaned) / 100
 
 

@@ -10,11 +10,12 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 
-# (section, what it is for, [(app_label, model, name shown)]).
-SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
+# (section, what it is for, the roles it is for, [(app_label, model, name shown)]).
+SECTIONS: tuple[tuple[str, str, frozenset[str], tuple[tuple[str, str, str], ...]], ...] = (
     (
         "Support",
         "Tickets, customers, their orders and the help center.",
+        frozenset({"agent", "manager", "admin"}),
         (
             ("helpdesk", "ticket", "Tickets"),
             ("helpdesk", "customer", "Customers"),
@@ -26,6 +27,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
     (
         "Manager: approvals, AI rules and controls",
         "What the AI may do on its own, what waits for you, and what happened.",
+        frozenset({"manager", "admin"}),
         (
             ("ai", "actionrequest", "Approvals"),
             ("ai", "aisettings", "AI settings: mode and default threshold"),
@@ -46,6 +48,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
     (
         "Finance",
         "Invoices per outcome, the outcomes behind them, and the plan.",
+        frozenset({"finance", "admin"}),
         (
             ("billing", "invoice", "Invoices"),
             ("billing", "outcome", "Outcomes (billable AI resolutions)"),
@@ -68,8 +71,11 @@ class OasisAdminSite(admin.AdminSite):
         found: dict[tuple[str, str], dict[str, Any]] = {
             (label, model["object_name"].lower()): model for label, app in apps.items() for model in app["models"]
         }
+        roles = _roles(request)
         sections = []
-        for title, about, entries in SECTIONS:
+        for title, about, for_roles, entries in SECTIONS:
+            if not (request.user.is_superuser or roles & for_roles):
+                continue  # each role sees its own part (the pages stay reachable by their rights)
             models = []
             for label, name, shown in entries:
                 model = found.pop((label, name), None)
@@ -81,6 +87,12 @@ class OasisAdminSite(admin.AdminSite):
         if leftovers and request.user.is_superuser:
             sections.append(_section(INTERNAL, "Indexes, caches, the task queue and accounts.", leftovers))
         return sections
+
+
+def _roles(request: HttpRequest) -> set[str]:
+    from helpdesk.admin import member_roles
+
+    return set(member_roles(request).values())
 
 
 def _section(title: str, about: str, models: list[dict[str, Any]]) -> dict[str, Any]:
