@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -457,7 +458,10 @@ def _outcomes(
         first = _month_start(first + dt.timedelta(days=32))
     for index, month in enumerate(months):
         issue_at = _month_start(month + dt.timedelta(days=32)) + dt.timedelta(hours=6)
-        invoice_generate(workspace=workspace, year=month.year, month=month.month, actor=ACTOR, now=issue_at)
+        try:
+            invoice_generate(workspace=workspace, year=month.year, month=month.month, actor=ACTOR, now=issue_at)
+        except ValidationError:
+            continue  # a month without an outcome has no invoice
         if index == len(months) - 2:
             _credit_one(workspace, billed_before=issue_at, credited_at=issue_at + dt.timedelta(days=9))
     calibration_refit(workspace=workspace)

@@ -23,8 +23,8 @@ class Role(models.TextChoices):
 
 
 class WorkspaceMode(models.TextChoices):
-    COPILOT = "copilot", "Copilot only (nothing sent autonomously)"
-    AGENT = "agent", "Agent (autosend above threshold)"
+    COPILOT = "copilot", "Copilot only: the AI drafts, people send"
+    AGENT = "agent", "Agent mode: the AI answers on its own above the threshold"
 
 
 class Workspace(models.Model):

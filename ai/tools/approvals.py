@@ -304,13 +304,19 @@ def action_approve(
     return action
 
 
+def _manager_problem(action: ActionRequest, user: AbstractBaseUser) -> str:
+    probe = ActionRequest(pk=action.pk, workspace_id=action.workspace_id, requested_by_user_id=None)
+    return may_decide(action=probe, user=user)
+
+
 def action_return_arrived(*, action: ActionRequest, user: AbstractBaseUser) -> ActionRequest:
     """The item of a refund that waited for its return is back: mark the order returned, pay the
     refund exactly once (the same conditional claim as an approval) and tell the customer."""
     from ai.tools.returns import order_mark_returned
 
     with transaction.atomic():
-        problem = may_decide(action=action, user=user) if action.requested_by_user_id != user.pk else ""
+        # Marking the item back needs a manager, like the approval; the requester may be one.
+        problem = _manager_problem(action, user)
         if problem:
             raise PermissionDenied(problem)
         won = ActionRequest.objects.filter(pk=action.pk, status=ActionStatus.WAITING_RETURN).update(

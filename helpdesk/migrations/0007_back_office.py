@@ -37,4 +37,16 @@ class Migration(migrations.Migration):
                 max_length=32,
             ),
         ),
+        migrations.AlterField(
+            model_name="workspace",
+            name="mode",
+            field=models.CharField(
+                choices=[
+                    ("copilot", "Copilot only: the AI drafts, people send"),
+                    ("agent", "Agent mode: the AI answers on its own above the threshold"),
+                ],
+                default="copilot",
+                max_length=16,
+            ),
+        ),
     ]
