@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from ai.confidence_words import confidence_reasons
 from ai.models import ActionRequest, ActionStatus, ApprovalRule, HttpAction, ShopPolicy, ToolPermission
 from ai.tools.approvals import AlreadyDecided, action_approve, action_reject, may_decide
 from ai.tools.describe import action_words
@@ -252,6 +253,7 @@ class ActionRequestAdmin(ScopedAdmin):
                     "conversation": list(action.ticket.messages.select_related("author_user").order_by("created_at")),
                     "run": action.run,
                     "review": action_review(action),
+                    "reasons": confidence_reasons(action.run.confidence_parts if action.run else {}),
                     "can_decide": action.status == ActionStatus.PENDING and not why_not,
                     "why_not": why_not,
                     "decide_url": reverse("admin:ai_actionrequest_decide", args=[action.pk]),

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from ai.agent.decide import threshold_for
+from ai.confidence_words import confidence_reasons
 from ai.copilot import copilot_refresh, draft_feedback_record, draft_outdated, next_steps, summarize
 from ai.models import ActionRequest, ActionStatus, AgentRun, DraftFeedback, RunStatus
 from ai.tools import ToolCall, action_request_create, tool_check, tool_execute
@@ -119,35 +120,6 @@ def confidence_meter(value: float, threshold: float) -> Meter:
     return Meter(value, threshold, "red", "Far below threshold")
 
 
-def _strength(value: float, strong: str, fair: str, weak: str) -> str:
-    if value >= 0.75:
-        return strong
-    if value >= 0.5:
-        return fair
-    return weak
-
-
-PART_WORDS: dict[str, tuple[str, str, str, str]] = {
-    "covered": ("Asks", "every ask answered or done", "some asks still open", "most asks still open"),
-    "action": ("Action", "done or waiting for approval", "not needed", "not done"),
-    "question": ("Answer", "the help center answers it", "a partial answer", "no clear answer"),
-    "grounded": ("Grounding", "every detail from a source", "some details unsupported", "a detail no source states"),
-    "triage": ("Triage", "sure of the ticket type", "fairly sure of the type", "unsure of the type"),
-}
-
-
-def confidence_reasons(parts: dict[str, Any]) -> list[dict[str, Any]]:
-    """The parts of a confidence score in plain words: "Retrieval: strong match (0.82)"."""
-    reasons = []
-    for key, (label, strong, fair, weak) in PART_WORDS.items():
-        value = parts.get(key)
-        if not isinstance(value, int | float):
-            continue
-        words = _strength(float(value), strong, fair, weak)
-        reasons.append({"key": key, "label": label, "words": words, "value": f"{float(value):.2f}"})
-    return reasons
-
-
 def _citations(run: AgentRun) -> list[dict[str, Any]]:
     """Cited passages with the section they come from (two passages of one article differ there)."""
     headings = {p.get("passage"): str(p.get("heading", "")) for p in run.passages or []}
@@ -175,45 +147,20 @@ def _proposed_calls(ticket: Ticket, run: AgentRun) -> list[dict[str, Any]]:
         words = action_words(tool, args, currency)
         action = decided.get((tool, json.dumps(args, sort_keys=True)))
         status = action.status if action is not None else entry.get("status", "")
+        call: dict[str, Any] = {"index": index, "tool": tool, "args": args, "words": words, "status": status}
         if action is not None or status == "executed":
             # Done (or decided) already: a re-check would judge the changed order ("already
             # refunded") and show the AI's own finished action as refused.
             outcome = action.get_status_display() if action is not None else "Done"
             by = f" by {action.decided_by.email}" if action is not None and action.decided_by else ""
-            calls.append(
-                {
-                    "index": index,
-                    "tool": tool,
-                    "args": args,
-                    "words": words,
-                    "status": status,
-                    "done": True,
-                    "outcome": f"{outcome}{by}",
-                    "kind": "",
-                    "allowed": True,
-                    "requires_approval": False,
-                    "reason": "",
-                    "runnable": False,
-                }
-            )
+            call.update(done=True, outcome=f"{outcome}{by}", kind="", allowed=True, requires_approval=False)
+            calls.append({**call, "reason": "", "runnable": False})
             continue
         check = tool_check(ticket=ticket, call=ToolCall(tool, dict(args)))
-        calls.append(
-            {
-                "index": index,
-                "tool": tool,
-                "args": args,
-                "words": words,
-                "status": status,
-                "done": False,
-                "kind": check.kind,
-                "allowed": check.allowed,
-                "requires_approval": check.requires_approval,
-                "reason": check.reason,
-                # What already happened needs no button: a read that ran, a request queued.
-                "runnable": check.allowed and status not in ("executed", "pending_approval"),
-            }
-        )
+        call.update(done=False, kind=check.kind, allowed=check.allowed, requires_approval=check.requires_approval)
+        # What already happened needs no button: a read that ran, a request queued.
+        runnable = check.allowed and status not in ("executed", "pending_approval")
+        calls.append({**call, "reason": check.reason, "runnable": runnable})
     return calls
 
 

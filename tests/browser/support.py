@@ -21,6 +21,16 @@ WIDTHS = ((1280, 900), (390, 844))
 SLOW = 30_000  # ms: the AI runs inside the live server on a shared 2-core machine
 
 
+QUESTION = "Hi! How long does standard delivery take? I ordered a rain jacket yesterday and need it for a trip."
+
+
+def delivery_question(workspace: Any) -> Any:
+    """A verified customer's question the demo help center answers (the Copilot drafts it)."""
+    from ai.tests.agent_support import new_ticket
+
+    return new_ticket(workspace, QUESTION, subject="How long does delivery take?")
+
+
 def log_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
     page.goto(f"{base_url}/accounts/login/")
     page.fill("#id_username", email)

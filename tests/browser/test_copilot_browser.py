@@ -16,6 +16,7 @@ from conftest import PASSWORD
 from helpdesk.models import Message, MessageKind
 from helpdesk.services import ticket_add_customer_message
 from helpdesk.shop import orders_load
+from tests.browser.support import delivery_question
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,11 +31,7 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def question(workspace, helpcenter):  # noqa: F811
-    return new_ticket(
-        workspace,
-        "Hi! How long does standard delivery take? I ordered a rain jacket yesterday and need it for a trip.",
-        subject="How long does delivery take?",
-    )
+    return delivery_question(workspace)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from billing.models import Invoice, OutcomeStatus
 from helpdesk.demo import DEMO_PASSWORD
 from helpdesk.demo.loader import seed_demo
 from helpdesk.models import Ticket, Workspace
-from tests.browser.support import SLOW, look_at
+from tests.browser.support import SLOW, log_in, look_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,11 +28,7 @@ def demo(mailoutbox):
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button:has-text('Sign in')")
-    expect(page).to_have_url(f"{base}/inbox/")
+    log_in(page, base, email, DEMO_PASSWORD)
 
 
 def test_it_shows_every_headline_feature_without_a_setting_changed(page: Page, live_server, demo, mailoutbox):

@@ -10,22 +10,18 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ai.models import AgentRun, DraftFeedback
-from ai.tests.agent_support import helpcenter, new_ticket  # noqa: F401 (fixture)
+from ai.tests.agent_support import helpcenter  # noqa: F401 (fixture)
 from audit.services import Actor
 from helpdesk.models import Message, MessageKind
 from helpdesk.services import ticket_reply, ticket_resolve
-from tests.browser.support import SLOW, log_in, look_at
+from tests.browser.support import SLOW, delivery_question, log_in, look_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def question(workspace, helpcenter):  # noqa: F811
-    return new_ticket(
-        workspace,
-        "Hi! How long does standard delivery take? I ordered a rain jacket yesterday and need it for a trip.",
-        subject="How long does delivery take?",
-    )
+    return delivery_question(workspace)
 
 
 def open_ticket(page: Page, base: str, ticket) -> None:
