@@ -44,7 +44,7 @@ def summarize(ticket: Ticket) -> dict[str, Any]:
     for m in messages:
         if m.kind == MessageKind.CUSTOMER:
             continue
-        who = {AuthorKind.AI: "AI", AuthorKind.AGENT: "Support agent", AuthorKind.SYSTEM: "System"}.get(
+        who = {AuthorKind.AI: "AI", AuthorKind.AGENT: "Agent", AuthorKind.SYSTEM: "System"}.get(
             AuthorKind(m.author_kind), m.author_kind
         )
         label = "note" if m.kind == MessageKind.NOTE else "reply"

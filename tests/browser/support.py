@@ -62,6 +62,7 @@ def look_at(page: Page, name: str, *, axe: bool = True, exclude: tuple[str, ...]
         page.reload()
         page.wait_for_load_state("load")
         page.wait_for_timeout(800)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}-top.png"))
         scroll = page.evaluate("document.documentElement.scrollWidth")
