@@ -170,7 +170,7 @@ def test_it_shows_a_refund_over_100_as_pending_approval(page: Page, live_server,
     log_in(page, live_server.url, agent.email)
     open_ticket(page, live_server.url, refund_ticket)
     sidebar = page.locator("#copilot")
-    expect(sidebar.locator(".cp-proposed")).to_contain_text("issue_refund")
+    expect(sidebar.locator(".cp-proposed")).to_contain_text("Refund 150.00 USD on order A2002")
     expect(sidebar.locator(".cp-proposed")).to_contain_text("Needs approval")
     sidebar.get_by_role("button", name="Request approval for issue_refund").click()
     expect(sidebar.locator(".cp-pending")).to_contain_text("Pending approval")
