@@ -86,12 +86,12 @@ def test_it_shows_every_headline_feature_without_a_setting_changed(page: Page, l
 
     page.goto(f"{base}/reports/")
     expect(page.locator("main")).to_contain_text(re.compile(r"[1-9]\d* (tickets|runs)", re.I))
-    look_at(page, "reports", axe=False)
+    look_at(page, "reports")
 
     page.goto(f"{base}/billing/calculator/")
     rate = page.locator("#id_resolution_rate").input_value()
     assert float(rate) > 0, rate
-    look_at(page, "calculator", axe=False)
+    look_at(page, "calculator")
 
     page.goto(f"{base}/trust/")
     expect(page.locator("#q-approval")).to_contain_text("Issue refund over 100.00 needs a manager's approval.")
@@ -116,4 +116,8 @@ def test_it_shows_every_headline_feature_without_a_setting_changed(page: Page, l
     page.locator(".launcher").click()
     expect(page.locator(".msg.theirs.ai").first).to_be_visible(timeout=SLOW)
     look_at(page, "widget", axe=False)
-    assert OutcomeStatus.PENDING  # an autosent chat answer waits for its outcome window
+    # The AI resolved it on its own: an outcome waits for its window, to be billed if it holds.
+    chat = Ticket.objects.get(
+        workspace=demo, customer__email="hannah.kim@example.com", subject="tracking number doesnt work"
+    )
+    assert chat.outcome.status == OutcomeStatus.PENDING

@@ -205,10 +205,15 @@ def test_a_returning_signed_in_visitor_continues_their_open_conversation(page: P
     phone.locator("textarea[name=body]").fill("Thanks! And can I change the delivery address?")
     phone.locator("textarea[name=body]").press("Enter")
     expect(phone.locator(".msg.mine")).to_have_count(2, timeout=10000)
+    ticket = Ticket.objects.get()
+    for _ in range(100):  # the bubble shows at once; the server stores it a moment later
+        if ticket.messages.filter(kind="customer").count() == 2:
+            break
+        phone.wait_for_timeout(100)
+    assert ticket.messages.filter(kind="customer").count() == 2
+    assert Ticket.objects.count() == 1
     phone.screenshot(path=str(SCREENSHOTS / "widget-returning-visitor.png"))
     later.close()
-    ticket = Ticket.objects.get()
-    assert ticket.messages.filter(kind="customer").count() == 2
 
     # A visitor who only types the same address proves nothing: a new conversation of their own.
     stranger = browser.new_context()
