@@ -4,9 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    # Follows both leaves of the branch (the run sweeper and the trial sandbox lines).
     dependencies = [
-        ("ai", "0013_run_sweeper"),
         ("ai", "0015_trial_sandbox"),
         ("helpdesk", "0007_back_office"),
     ]
