@@ -10,10 +10,11 @@ from django.http import HttpRequest
 from ai.models import EmbeddingSpace, KnowledgeSettings, Passage
 from ai.services import knowledge_settings_update
 from audit.services import Actor
+from helpdesk.admin import InternalAdmin, ManagedSettingsAdmin
 
 
 @admin.register(KnowledgeSettings)
-class KnowledgeSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class KnowledgeSettingsAdmin(ManagedSettingsAdmin):
     list_display = ["workspace", "embedding_provider", "model", "dimensions", "base_url", "updated_at"]
     fields = ["workspace", "embedding_provider", "base_url", "model", "dimensions", "api_key_env", "timeout_seconds"]
 
@@ -33,31 +34,19 @@ class KnowledgeSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(EmbeddingSpace)
-class EmbeddingSpaceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EmbeddingSpaceAdmin(InternalAdmin):
     list_display = ["workspace", "provider", "model", "dimensions", "status", "created_at", "activated_at"]
     list_filter = ["status", "provider"]
     readonly_fields = [f.name for f in EmbeddingSpace._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Passage)
-class PassageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PassageAdmin(InternalAdmin):
     list_display = ["heading_path", "anchor", "workspace", "space"]
     list_filter = ["workspace"]
     search_fields = ["heading_path", "text"]
     exclude = ["embedding"]
     readonly_fields = ["space", "workspace", "article", "position", "heading_path", "anchor", "text", "content_hash"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 from ai import (  # noqa: E402, F401

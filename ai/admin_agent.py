@@ -13,17 +13,29 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from ai.agent.decide import percent
 from ai.agent.settings import ai_settings_save, confidence_rule_delete, confidence_rule_save
 from ai.calibration import reliability_svg
 from ai.models import AgentRun, AISettings, CalibrationMap, ConfidenceRule
 from audit.services import Actor
+from helpdesk.admin import InternalAdmin, ManagedSettingsAdmin, ScopedAdmin
+from helpdesk.forms import PercentField
 from helpdesk.models import HUMAN_NEEDED_TYPES, WorkspaceMode
 
 PREVIEW_DAYS = 30
 
 
 class AISettingsForm(forms.ModelForm):  # type: ignore[type-arg]
-    mode = forms.ChoiceField(choices=WorkspaceMode.choices, help_text="Copilot only, or Agent (autosend).")
+    mode = forms.ChoiceField(
+        label="AI mode",
+        choices=WorkspaceMode.choices,
+        help_text="Copilot only: the AI drafts, people send. Agent mode: the AI answers on its own when its "
+        "confidence reaches the threshold and no approval rule holds the reply.",
+    )
+    default_threshold = PercentField(
+        label="Default autosend threshold (%)",
+        help_text="Used where no autosend threshold below is more specific. 85 means 85 %.",
+    )
 
     class Meta:
         model = AISettings
@@ -44,23 +56,46 @@ class AISettingsForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(AISettings)
-class AISettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AISettingsAdmin(ManagedSettingsAdmin):
     form = AISettingsForm
     list_display = [
         "workspace",
         "workspace_mode",
+        "threshold_percent",
         "chat_provider",
         "chat_model",
-        "default_threshold",
         "time_budget_seconds",
     ]
+    fieldsets = [
+        (None, {"fields": ["workspace", "mode", "default_threshold"]}),
+        (
+            "AI provider",
+            {"fields": ["chat_provider", "chat_base_url", "chat_model", "chat_api_key_env", "time_budget_seconds"]},
+        ),
+    ]
 
-    @admin.display(description="mode")
+    @admin.display(description="AI mode")
     def workspace_mode(self, obj: AISettings) -> str:
         return obj.workspace.get_mode_display()
 
+    @admin.display(description="default threshold")
+    def threshold_percent(self, obj: AISettings) -> str:
+        return percent(obj.default_threshold)
+
     def save_model(self, request: HttpRequest, obj: AISettings, form: Any, change: bool) -> None:
         ai_settings_save(obj=obj, actor=Actor.for_user(request.user), mode=form.cleaned_data.get("mode"))
+
+
+class ConfidenceRuleForm(forms.ModelForm):  # type: ignore[type-arg]
+    autosend_threshold = PercentField(
+        label="Autosend threshold (%)",
+        help_text="The AI sends on its own at or above this confidence; below it, a person reviews the draft.",
+    )
+
+    class Meta:
+        model = ConfidenceRule
+        fields = ["workspace", "channel", "ticket_type", "autosend_threshold"]
+        labels = {"channel": "Channel (blank: every channel)", "ticket_type": "Ticket type (blank: every type)"}
 
 
 def preview_counts(rule: ConfidenceRule, days: int = PREVIEW_DAYS) -> tuple[int, int]:
@@ -79,10 +114,15 @@ def preview_counts(rule: ConfidenceRule, days: int = PREVIEW_DAYS) -> tuple[int,
 
 
 @admin.register(ConfidenceRule)
-class ConfidenceRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["workspace", "channel", "ticket_type", "autosend_threshold", "preview"]
+class ConfidenceRuleAdmin(ManagedSettingsAdmin):
+    form = ConfidenceRuleForm
+    list_display = ["__str__", "workspace", "channel", "ticket_type", "threshold_percent", "preview"]
     list_filter = ["workspace", "channel", "ticket_type"]
     readonly_fields = ["preview"]
+
+    @admin.display(description="threshold")
+    def threshold_percent(self, obj: ConfidenceRule) -> str:
+        return percent(obj.autosend_threshold)
 
     @admin.display(description=f"would have autosent (last {PREVIEW_DAYS} days)")
     def preview(self, obj: ConfidenceRule) -> str:
@@ -103,7 +143,7 @@ class ConfidenceRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AgentRun)
-class AgentRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AgentRunAdmin(ScopedAdmin):
     list_display = [
         "pk",
         "ticket",
@@ -120,18 +160,9 @@ class AgentRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["reason", "redacted_input"]
     readonly_fields = [f.name for f in AgentRun._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(CalibrationMap)
-class CalibrationMapAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CalibrationMapAdmin(InternalAdmin):
     list_display = ["workspace", "fitted_at", "samples", "ece_display"]
     list_filter = ["workspace"]
     readonly_fields = ["workspace", "fitted_at", "samples", "ece_display", "reliability_curve", "bins_table", "points"]
@@ -161,9 +192,3 @@ class CalibrationMapAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ]
         head = "<tr><th>bin</th><th>mean confidence</th><th>accuracy</th><th>n</th></tr>"
         return mark_safe(f"<table>{head}{''.join(rows)}</table>")  # noqa: S308 (rows escaped by format_html)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

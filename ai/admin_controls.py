@@ -50,7 +50,7 @@ class AgentPauseAdmin(ScopedAdmin):
     def _editable(self, request: HttpRequest, queryset: QuerySet[AgentPause]) -> list[AgentPause]:
         return [p for p in queryset.select_related("workspace") if self._may_edit(request, p)]
 
-    @admin.action(description="Resume the Agent (end the selected pauses)")
+    @admin.action(description="Resume the AI (end the selected pauses)")
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[AgentPause]) -> None:
         done = 0
         for pause in self._editable(request, queryset.filter(resumed_at__isnull=True)):
@@ -60,7 +60,7 @@ class AgentPauseAdmin(ScopedAdmin):
                 done += 1
         self.message_user(request, f"Resumed {done} pause(s).", messages.SUCCESS)
 
-    @admin.action(description="Pause the Agent again (same scope and reason)")
+    @admin.action(description="Pause the AI again (same scope and reason)")
     def pause_again(self, request: HttpRequest, queryset: QuerySet[AgentPause]) -> None:
         done = 0
         for pause in self._editable(request, queryset):

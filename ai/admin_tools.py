@@ -20,13 +20,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from ai.confidence_words import confidence_reasons
 from ai.models import ActionRequest, ActionStatus, ApprovalRule, HttpAction, ShopPolicy, ToolPermission
 from ai.tools.approvals import AlreadyDecided, action_approve, action_reject, may_decide
+from ai.tools.describe import action_words
 from ai.tools.http_action import template_fields
 from ai.tools.registry import BUILTIN_TOOLS, RESERVED_NAMES, schema_problem, workspace_specs
+from ai.tools.review import action_review
 from ai.tools.settings import tool_setting_save
 from audit.services import Actor
-from helpdesk.admin import MANAGE_ROLES, ScopedAdmin, _superuser, member_roles
+from helpdesk.admin import MANAGE_ROLES, ManagedSettingsAdmin, ScopedAdmin, _superuser, member_roles
 
 DEFAULT_ALLOW_LIST_NOTE = (
     "A new workspace allows only lookup_order and escalate_to_human; every tool that changes money, "
@@ -34,15 +37,7 @@ DEFAULT_ALLOW_LIST_NOTE = (
 )
 
 
-class ToolSettingAdmin(ScopedAdmin):
-    edit_roles = MANAGE_ROLES
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_edit(request, None)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_edit(request, obj)
-
+class ToolSettingAdmin(ManagedSettingsAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         tool_setting_save(obj=obj, actor=Actor.for_user(request.user))
 
@@ -161,8 +156,20 @@ class ApprovalRuleAdmin(ToolSettingAdmin):
 
 @admin.register(ShopPolicy)
 class ShopPolicyAdmin(ToolSettingAdmin):
-    list_display = ["workspace", "return_window_days", "non_refundable_sku_prefixes", "appointment_horizon_days"]
-    fields = ["workspace", "return_window_days", "non_refundable_sku_prefixes", "appointment_horizon_days"]
+    list_display = [
+        "workspace",
+        "return_window_days",
+        "refund_timing",
+        "non_refundable_sku_prefixes",
+        "appointment_horizon_days",
+    ]
+    fields = [
+        "workspace",
+        "return_window_days",
+        "refund_timing",
+        "non_refundable_sku_prefixes",
+        "appointment_horizon_days",
+    ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         note = (
@@ -182,17 +189,16 @@ class DecisionForm(forms.Form):
 
 @admin.register(ActionRequest)
 class ActionRequestAdmin(ScopedAdmin):
-    list_display = ["id", "status", "ticket_link", "tool", "amount", "confidence", "requested_by", "created_at"]
+    list_display = ["id", "status", "ticket_link", "what", "confidence", "requested_by", "created_at"]
     list_filter = ["status", "tool"]
-    list_select_related = ["ticket", "run", "ticket__customer"]
+    list_select_related = ["ticket", "run", "ticket__customer", "ticket__workspace"]
     actions = ["approve_selected", "reject_selected"]
     change_form_template = "ai/admin/actionrequest_change_form.html"
     readonly_fields = [
         "workspace",
         "ticket",
         "run",
-        "tool",
-        "args",
+        "what",
         "amount",
         "status",
         "rule",
@@ -221,6 +227,10 @@ class ActionRequestAdmin(ScopedAdmin):
         url = reverse("admin:helpdesk_ticket_change", args=[obj.ticket_id])
         return format_html('<a href="{}">#{} {}</a>', url, obj.ticket.number, obj.ticket.subject)
 
+    @admin.display(description="action")
+    def what(self, obj: ActionRequest) -> str:
+        return action_words(obj.tool, obj.args, obj.ticket.workspace.currency)
+
     @admin.display(description="AI confidence")
     def confidence(self, obj: ActionRequest) -> str:
         if obj.run is None or obj.run.confidence is None:
@@ -242,6 +252,8 @@ class ActionRequestAdmin(ScopedAdmin):
                     "action": action,
                     "conversation": list(action.ticket.messages.select_related("author_user").order_by("created_at")),
                     "run": action.run,
+                    "review": action_review(action),
+                    "reasons": confidence_reasons(action.run.confidence_parts if action.run else {}),
                     "can_decide": action.status == ActionStatus.PENDING and not why_not,
                     "why_not": why_not,
                     "decide_url": reverse("admin:ai_actionrequest_decide", args=[action.pk]),
@@ -256,10 +268,12 @@ class ActionRequestAdmin(ScopedAdmin):
         )
         return [decide, *super().get_urls()]
 
-    def _decide(self, request: HttpRequest, action: ActionRequest, decision: str, note: str) -> bool:
+    def _decide(
+        self, request: HttpRequest, action: ActionRequest, decision: str, note: str, reply: str | None = None
+    ) -> bool:
         try:
             if decision == "approve":
-                done = action_approve(action=action, user=request.user, note=note)  # type: ignore[arg-type]
+                done = action_approve(action=action, user=request.user, note=note, reply=reply)  # type: ignore[arg-type]
                 level = messages.SUCCESS if done.status == ActionStatus.EXECUTED else messages.WARNING
                 detail = "" if done.status == ActionStatus.EXECUTED else f": {done.result.get('reason', '')}"
                 self.message_user(request, f"Request {action.pk} approved, {done.status}{detail}.", level)
@@ -280,7 +294,7 @@ class ActionRequestAdmin(ScopedAdmin):
         if decision not in ("approve", "reject"):
             self.message_user(request, "Choose approve or reject.", messages.ERROR)
         else:
-            self._decide(request, action, decision, request.POST.get("note", ""))
+            self._decide(request, action, decision, request.POST.get("note", ""), request.POST.get("reply"))
         return HttpResponseRedirect(reverse("admin:ai_actionrequest_changelist"))
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet[ActionRequest], decision: str) -> HttpResponse | None:

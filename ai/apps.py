@@ -26,6 +26,10 @@ class AIConfig(AppConfig):
         from ai.agent.identity import agent_rerun_on_verification
 
         hooks.customer_verified.connect(agent_rerun_on_verification)
+        # The demo shows every feature: Agent mode, all tools, 90 days of history.
+        from ai.demo import demo_prepare
+
+        hooks.demo_seeded.connect(demo_prepare)
         # Stale runs: every worker process sweeps when it starts (a crashed cluster coming back).
         from django_q.signals import post_spawn
 

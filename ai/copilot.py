@@ -14,6 +14,7 @@ from django.db import transaction
 
 from ai.agent.grounding import split_sentences
 from ai.agent.pipeline import execute_run
+from ai.draft_state import draft_outdated
 from ai.models import AgentRun, DraftFeedback, FeedbackVerdict
 from audit.redaction import redact_text
 from audit.services import Actor, audit_record
@@ -187,4 +188,5 @@ __all__ = [
     "copilot_refresh",
     "copilot_summary",
     "draft_feedback_record",
+    "draft_outdated",
 ]

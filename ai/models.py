@@ -191,6 +191,11 @@ class AISettings(models.Model):
         return f"AI settings of {self.workspace}"
 
 
+class RefundTiming(models.TextChoices):
+    ON_REQUEST = "on_request", "On request"
+    AFTER_RETURN = "after_return", "Once the return has arrived"
+
+
 class ShopPolicy(models.Model):
     """The shop's written policy, which the tools enforce and the planner checks against each
     order: the return window, the SKUs never refundable, how far ahead appointments go. No row
@@ -208,6 +213,12 @@ class ShopPolicy(models.Model):
     )
     appointment_horizon_days = models.PositiveIntegerField(
         default=90, help_text="How far ahead the AI may book an appointment."
+    )
+    refund_timing = models.CharField(
+        max_length=16,
+        choices=RefundTiming.choices,
+        default=RefundTiming.ON_REQUEST,
+        help_text="Once the return has arrived: the AI opens the return and the refund is paid when the item is back.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -428,9 +439,15 @@ class ApprovalRule(models.Model):
     enabled = models.BooleanField(default=True)
 
     def __str__(self) -> str:
-        amount = f"> {self.amount_over}" if self.amount_over is not None else ""
-        parts = [self.ticket_type, self.tool, amount, self.channel]
-        return "Approval: " + (" ".join(p for p in parts if p) or "everything")
+        what = self.tool.replace("_", " ") if self.tool else "every AI action and reply"
+        parts = [what]
+        if self.amount_over is not None:
+            parts.append(f"over {self.amount_over}")
+        if self.ticket_type:
+            parts.append(f"on {self.get_ticket_type_display().lower()} tickets")
+        if self.channel:
+            parts.append(f"by {self.get_channel_display().lower()}")
+        return " ".join(parts) + " needs a manager's approval"
 
 
 class ActionStatus(models.TextChoices):
@@ -439,6 +456,7 @@ class ActionStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     EXECUTED = "executed", "Executed"
     FAILED = "failed", "Failed"
+    WAITING_RETURN = "waiting_return", "Approved, waiting for the return"
 
 
 class ActionRequest(models.Model):

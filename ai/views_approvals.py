@@ -1,4 +1,5 @@
-"""The Approvals page: pending action requests of the active workspace, decided by managers."""
+"""The Approvals page: held actions of the active workspace in words, with the order and the
+reply that goes, decided by managers (who may edit the reply first)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ai.models import ActionRequest, ActionStatus
 from ai.tools import AlreadyDecided, action_approve, action_reject
+from ai.tools.approvals import action_return_arrived
+from ai.tools.describe import action_words
+from ai.tools.review import action_review
 from helpdesk.access import MANAGER_ROLES, active_membership, request_memberships
 
 
@@ -20,20 +24,21 @@ from helpdesk.access import MANAGER_ROLES, active_membership, request_membership
 @require_GET
 def approvals(request: HttpRequest) -> HttpResponse:
     membership = active_membership(request)
-    pending = (
-        ActionRequest.objects.filter(workspace_id=membership.workspace_id, status=ActionStatus.PENDING)
-        .select_related("ticket__customer", "run")
-        .order_by("created_at")
+    actions = ActionRequest.objects.filter(workspace_id=membership.workspace_id).select_related(
+        "ticket__customer", "ticket__workspace", "run__trigger_message"
     )
     decided = (
-        ActionRequest.objects.filter(workspace_id=membership.workspace_id)
-        .exclude(status=ActionStatus.PENDING)
-        .select_related("ticket", "decided_by")
+        actions.exclude(status__in=[ActionStatus.PENDING, ActionStatus.WAITING_RETURN])
+        .select_related("decided_by")
         .order_by("-decided_at")[:20]
     )
+    currency = membership.workspace.currency
     context: dict[str, Any] = {
-        "pending": pending,
-        "decided": decided,
+        "pending": [action_review(a) for a in actions.filter(status=ActionStatus.PENDING).order_by("created_at")],
+        "waiting_return": [
+            action_review(a) for a in actions.filter(status=ActionStatus.WAITING_RETURN).order_by("decided_at")
+        ],
+        "decided": [(a, action_words(a.tool, a.args, currency)) for a in decided],
         "can_decide": membership.role in MANAGER_ROLES,
         "active_membership": membership,
         "memberships": request_memberships(request),
@@ -53,11 +58,15 @@ def decide(request: HttpRequest, action_id: int) -> HttpResponse:
     user: Any = request.user
     try:
         if decision == "approve":
-            done = action_approve(action=action, user=user, note=note)
-            messages.success(request, f"Approved: {done.tool} {done.get_status_display().lower()}.")
+            done = action_approve(action=action, user=user, note=note, reply=request.POST.get("reply"))
+            words = action_words(done.tool, done.args, membership.workspace.currency)
+            messages.success(request, f"Approved: {words}. {done.get_status_display()}.")
         elif decision == "reject":
             action_reject(action=action, user=user, note=note)
-            messages.success(request, "Rejected; the ticket went back to the team.")
+            messages.success(request, "Rejected; nothing was done or sent, and the ticket went back to the team.")
+        elif decision == "return_arrived":
+            action_return_arrived(action=action, user=user)
+            messages.success(request, "The refund is paid and the customer told.")
         else:
             messages.error(request, "Choose approve or reject.")
     except PermissionDenied as exc:

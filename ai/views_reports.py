@@ -96,7 +96,7 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
             suffix=" %",
         ),
         "decisions": charts.bar_chart(
-            "Agent decisions (% of runs)",
+            "AI decisions (% of runs)",
             [(d["label"], round((d["share"] or 0) * 100, 1)) for d in ai["decisions"]],
             suffix=" %",
         ),

@@ -128,9 +128,14 @@ def _confidence(workspace: Workspace, now: datetime) -> dict[str, Any]:
 
 
 def _approval_rules(workspace: Workspace) -> dict[str, Any]:
-    from ai.models import ApprovalRule
+    from ai.models import ApprovalRule, ToolPermission
 
-    rules = [_describe(r) for r in ApprovalRule.objects.filter(workspace=workspace, enabled=True).order_by("pk")]
+    enabled = set(ToolPermission.objects.filter(workspace=workspace, enabled=True).values_list("tool", flat=True))
+    rules = []
+    for rule in ApprovalRule.objects.filter(workspace=workspace, enabled=True).order_by("pk"):
+        # A rule about a tool the AI may not call holds nothing: say so rather than list it as a safeguard.
+        idle = f"never applies: the tool {rule.tool} is not enabled" if rule.tool and rule.tool not in enabled else ""
+        rules.append({**_describe(rule), "sentence": str(rule)[:1].upper() + str(rule)[1:] + ".", "idle": idle})
     return {"question": QUESTIONS["approval_rules"], "configured": bool(rules), "rules": rules}
 
 
@@ -147,8 +152,14 @@ def _sample_timeline(workspace: Workspace) -> dict[str, Any]:
 
 def _allow_list(workspace: Workspace) -> dict[str, Any]:
     from ai.models import ToolPermission
+    from ai.tools.registry import BUILTIN_TOOLS
 
-    tools = [_describe(t) for t in ToolPermission.objects.filter(workspace=workspace, enabled=True).order_by("pk")]
+    tools = []
+    for tool in ToolPermission.objects.filter(workspace=workspace, enabled=True).order_by("pk"):
+        spec = BUILTIN_TOOLS.get(tool.tool)
+        what = spec.description if spec else "an HTTP action of the workspace"
+        limit = f" At most {tool.max_amount} {workspace.currency} per call." if tool.max_amount is not None else ""
+        tools.append({**_describe(tool), "sentence": f"{what}{limit}"})
     return {"question": QUESTIONS["allow_list"], "configured": bool(tools), "tools": tools}
 
 

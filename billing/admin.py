@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
@@ -21,7 +22,7 @@ from audit.services import Actor
 from billing.access import can_see_invoices, finance_workspace_ids, invoice_for_user
 from billing.export import invoice_csv, invoice_filename, invoice_pdf, period_csv
 from billing.models import Invoice, Outcome, Plan
-from billing.services import invoice_generate
+from billing.services import EMPTY_PERIOD, InvoicePreview, invoice_generate, invoice_preview
 from helpdesk.models import Membership, Role, Workspace
 
 
@@ -188,12 +189,15 @@ class InvoiceAdmin(FinanceOnlyAdmin):
             self.message_user(request, f"Not issued: {form.errors.as_text()}", level=messages.ERROR)
             return HttpResponseRedirect(changelist)
         period: date = form.cleaned_data["period"]
+        workspace = form.cleaned_data["workspace"]
         try:
+            if request.POST.get("confirm") != "yes":
+                # An invoice spends a number of a gapless sequence: finance sees what it bills first.
+                return self._confirm(
+                    request, form, invoice_preview(workspace=workspace, year=period.year, month=period.month)
+                )
             invoice = invoice_generate(
-                workspace=form.cleaned_data["workspace"],
-                year=period.year,
-                month=period.month,
-                actor=Actor.for_user(request.user),
+                workspace=workspace, year=period.year, month=period.month, actor=Actor.for_user(request.user)
             )
         except ValidationError as exc:
             self.message_user(request, "Not issued: " + " ".join(exc.messages), level=messages.ERROR)
@@ -202,6 +206,22 @@ class InvoiceAdmin(FinanceOnlyAdmin):
             request, f"Invoice {invoice.display_number} for {period:%Y-%m}: {invoice.total} {invoice.currency}."
         )
         return HttpResponseRedirect(changelist)
+
+    def _confirm(self, request: HttpRequest, form: GenerateForm, preview: InvoicePreview) -> HttpResponse:
+        if preview.empty:
+            self.message_user(request, "Not issued: " + EMPTY_PERIOD.format(period=preview.period), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:billing_invoice_changelist"))
+        existing = Invoice.objects.filter(workspace=form.cleaned_data["workspace"], period=preview.period).first()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Issue the invoice for {preview.period:%Y-%m}?",
+            "opts": self.model._meta,
+            "workspace": form.cleaned_data["workspace"],
+            "preview": preview,
+            "existing": existing,
+            "period_text": f"{preview.period:%Y-%m}",
+        }
+        return TemplateResponse(request, "billing/admin/invoice_confirm.html", context)
 
 
 @admin.register(Outcome)

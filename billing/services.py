@@ -512,6 +512,45 @@ ORDER BY o.credited_at, c.ticket_number, o.id
 """
 
 
+@dataclass(frozen=True)
+class InvoicePreview:
+    """What issuing a month's invoice would bill now: shown to finance before they confirm."""
+
+    period: date
+    charges: int
+    charged: Decimal
+    credits: int
+    credited: Decimal
+    currency: str
+
+    @property
+    def empty(self) -> bool:
+        return self.charges == 0 and self.credits == 0
+
+
+def invoice_preview(*, workspace: Workspace, year: int, month: int) -> InvoicePreview:
+    period, _start, end = period_bounds(year, month)
+    charged = Outcome.objects.filter(workspace=workspace, status=OutcomeStatus.CONFIRMED, resolved_at__lt=end)
+    credited = Outcome.objects.filter(
+        workspace=workspace, status=OutcomeStatus.CREDITED, credited_at__lt=end, invoice_lines__kind=LineKind.CHARGE
+    ).exclude(invoice_lines__kind=LineKind.CREDIT)
+    charges = charged.aggregate(n=Count("pk"), total=Sum("price", default=Decimal("0")))
+    credits = credited.aggregate(n=Count("pk"), total=Sum("price", default=Decimal("0")))
+    return InvoicePreview(
+        period=period,
+        charges=charges["n"],
+        charged=charges["total"],
+        credits=credits["n"],
+        credited=credits["total"],
+        currency=plan_for(workspace).currency,
+    )
+
+
+EMPTY_PERIOD = (
+    "Nothing to invoice for {period:%Y-%m}: no outcome to bill and no credit due; no invoice number was used."
+)
+
+
 @transaction.atomic
 def _invoice_issue(*, workspace: Workspace, year: int, month: int, actor: Actor, now: datetime) -> Invoice:
     period, _start, end = period_bounds(year, month)
@@ -521,6 +560,9 @@ def _invoice_issue(*, workspace: Workspace, year: int, month: int, actor: Actor,
     existing = Invoice.objects.filter(workspace=workspace, period=period).first()
     if existing is not None:
         return existing
+    # Checked under the lock: an invoice number is spent only on an invoice with lines.
+    if invoice_preview(workspace=workspace, year=year, month=month).empty:
+        raise ValidationError({"period": EMPTY_PERIOD.format(period=period)})
     number = (Invoice.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"] or 0) + 1
     invoice = Invoice.objects.create(
         workspace=workspace,
@@ -587,5 +629,8 @@ def invoices_generate_month(*, year: int, month: int, now: datetime | None = Non
     """Every workspace's invoice for the month (the monthly schedule calls this)."""
     invoices = []
     for workspace in Workspace.objects.order_by("id"):
-        invoices.append(invoice_generate(workspace=workspace, year=year, month=month, now=now))
+        try:
+            invoices.append(invoice_generate(workspace=workspace, year=year, month=month, now=now))
+        except ValidationError:
+            continue  # nothing to bill this month: no invoice, no number spent
     return invoices

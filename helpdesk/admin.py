@@ -27,6 +27,7 @@ from helpdesk.api_tokens import api_token_revoke
 from helpdesk.models import (
     ApiToken,
     Article,
+    Channel,
     Customer,
     Membership,
     Message,
@@ -141,6 +142,35 @@ class ScopedInline(WorkspaceScopedMixin, admin.TabularInline):  # type: ignore[t
     extra = 0
 
 
+class ManagedSettingsAdmin(ScopedAdmin):
+    """A workspace's settings: managers and admins of that workspace add, change and delete
+    them (the save goes through the model's service, which audits it); other members read."""
+
+    edit_roles = MANAGE_ROLES
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, None)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, obj)
+
+
+class InternalAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Internal tables (indexes, fitted maps): listed for superusers only, read-only."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _superuser(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _superuser(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 # ------------------------------------------------------------------------------ workspaces
 
 
@@ -217,15 +247,45 @@ class MembershipInline(ScopedInline):
         return formset
 
 
+class WorkspaceForm(ModelForm):  # type: ignore[type-arg]
+    source_link_channels = forms.MultipleChoiceField(
+        label="Sources as links in replies",
+        choices=Channel.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Workspace._meta.get_field("source_link_channels").help_text,
+    )
+
+    class Meta:
+        model = Workspace
+        fields = ("name", "slug", "currency", "support_email", "mail_relay_authserv_id", "source_link_channels")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "source_link_channels" in self.fields:
+            self.initial["source_link_channels"] = [
+                c for c in self.instance.source_link_channels.split(",") if c.strip()
+            ]
+
+    def clean_source_link_channels(self) -> str:
+        return ",".join(self.cleaned_data.get("source_link_channels") or [])
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(ScopedAdmin):
+    form = WorkspaceForm
     workspace_lookup = "id"
     edit_roles = MANAGE_ROLES
-    list_display = ("name", "slug", "mode", "currency", "support_email", "created_at")
+    list_display = ("name", "slug", "ai_mode", "currency", "support_email", "created_at")
     list_filter = ("mode",)
     search_fields = ("name", "slug")
     inlines = (MembershipInline,)
-    readonly_fields = ("inbound_secret", "reply_address", "created_at")
+    readonly_fields = ("inbound_secret", "reply_address", "ai_mode", "created_at")
+
+    @admin.display(description="AI mode")
+    def ai_mode(self, obj: Workspace) -> str:
+        # One place to change it: the AI settings, beside the thresholds it works with.
+        return f"{obj.get_mode_display()}. Change it in AI settings."
 
     def workspace_id_of(self, obj: Any) -> int | None:
         return obj.pk if obj is not None else None
@@ -236,12 +296,13 @@ class WorkspaceAdmin(ScopedAdmin):
         return (
             "name",
             "slug",
-            "mode",
+            "ai_mode",
             "currency",
             "support_email",
             "reply_address",
             "inbound_secret",
             "mail_relay_authserv_id",
+            "source_link_channels",
             "created_at",
         )
 

@@ -16,6 +16,34 @@ from django.core.exceptions import ValidationError
 
 from helpdesk.models import Channel, Membership, TicketStatus, TicketType
 
+
+class PercentField(forms.DecimalField):
+    """A fraction stored in [0, 1], typed and shown as a percent (85 for 0.85), as every page
+    shows confidence; out of range, the error says so in words."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        messages = {
+            "min_value": "Enter a percent from 0 to 100, e.g. 85.",
+            "max_value": "Enter a percent from 0 to 100, e.g. 85 (not 0.85 and not 850).",
+            "invalid": "Enter a number of percent, e.g. 85.",
+            "max_decimal_places": "Use at most two decimals, e.g. 87.5.",
+        }
+        super().__init__(min_value=0, max_value=100, decimal_places=2, max_digits=5, error_messages=messages, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, float):
+            return f"{round(value * 100, 1):g}"
+        return value
+
+    def clean(self, value: Any) -> float | None:
+        cleaned = super().clean(value)
+        if cleaned is not None and 0 < cleaned < 1:
+            # A fraction typed out of habit: 0.85 would mean less than one percent.
+            shown = f"{float(cleaned) * 100:g}"
+            raise ValidationError(f"Enter a percent: {shown} for {shown} %, not {cleaned}.")
+        return None if cleaned is None else float(cleaned) / 100
+
+
 AI_DECISIONS = [
     ("autosend", "Autosent"),
     ("draft", "Draft ready"),

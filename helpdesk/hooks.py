@@ -40,6 +40,9 @@ workspace_created: Hook[Workspace] = Hook("workspace_created")
 # A customer proved who they are after writing (a magic link clicked). Fired INSIDE that
 # transaction, so what answers it (the Agent's one re-run) commits with the proof or not at all.
 customer_verified: Hook[CustomerVerification] = Hook("customer_verified")
+# The demo workspace is being seeded (INSIDE that transaction, before its live tickets): the
+# other apps add their part of the demo (the AI's settings and history, invoices).
+demo_seeded: Hook[Workspace] = Hook("demo_seeded")
 
 
 def on_customer_message(handler: Callable[[Message], None]) -> Callable[[Message], None]:

@@ -23,8 +23,8 @@ class Role(models.TextChoices):
 
 
 class WorkspaceMode(models.TextChoices):
-    COPILOT = "copilot", "Copilot only (nothing sent autonomously)"
-    AGENT = "agent", "Agent (autosend above threshold)"
+    COPILOT = "copilot", "Copilot only: the AI drafts, people send"
+    AGENT = "agent", "Agent mode: the AI answers on its own above the threshold"
 
 
 class Workspace(models.Model):
@@ -46,6 +46,14 @@ class Workspace(models.Model):
         "(e.g. mx.example.com). Only that header proves a sender (DMARC or aligned DKIM/SPF pass); "
         "blank: no e-mail counts as authenticated.",
     )
+    source_link_channels = models.CharField(
+        "sources as links in replies",
+        max_length=64,
+        default="email,web,api",
+        blank=True,
+        help_text="Channels whose AI-drafted replies end with links to the help-center articles they quote; "
+        "on the others the reply carries no sources. Citation markers such as [1] never reach a customer.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -53,6 +61,9 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def links_sources_on(self, channel: str) -> bool:
+        return channel in {c.strip() for c in self.source_link_channels.split(",")}
 
     @property
     def reply_address(self) -> str:

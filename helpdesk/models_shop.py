@@ -24,6 +24,7 @@ class ShopMovementKind(models.TextChoices):
     PASSWORD_RESET = "password_reset", "Password reset"
     EMAIL_CHANGE = "email_change", "E-mail change request"
     APPOINTMENT = "appointment", "Appointment"
+    RETURN_OPENED = "return_opened", "Return opened (refund waits for the item)"
 
 
 class ShopMovement(models.Model):

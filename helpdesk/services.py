@@ -7,8 +7,9 @@ admin, tasks and commands all call these; nothing else assigns `ticket.status`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -21,6 +22,7 @@ from django.utils import timezone
 from audit.redaction import redact_text
 from audit.services import Actor, audit_record
 from helpdesk import hooks
+from helpdesk.citations import customer_text
 from helpdesk.models import (
     AuthorKind,
     Channel,
@@ -60,7 +62,7 @@ def workspace_create(*, name: str, slug: str, actor: Actor, currency: str = "USD
     return workspace
 
 
-WORKSPACE_SETTINGS = ("name", "mode", "currency", "support_email", "mail_relay_authserv_id")
+WORKSPACE_SETTINGS = ("name", "mode", "currency", "support_email", "mail_relay_authserv_id", "source_link_channels")
 
 
 @transaction.atomic
@@ -297,11 +299,17 @@ def ticket_reply(
     actor: Actor,
     author_kind: str = AuthorKind.AGENT,
     data: dict[str, object] | None = None,
+    sources: Iterable[Mapping[str, Any]] | None = None,
 ) -> Message:
-    """Send a public reply (a human's, or the AI's through the same path) to the customer."""
-    body = _clean_body(body)
+    """Send a public reply (a human's, or the AI's through the same path) to the customer.
+
+    `sources`: the body started as an AI draft citing these; the customer gets it without its
+    [n] markers, with the sources as links at the end where the channel wants them."""
     # The workspace comes along for the audit row (one query); only the ticket row is locked.
     ticket = Ticket.objects.select_for_update(no_key=True, of=("self",)).select_related("workspace").get(pk=ticket.pk)
+    if sources is not None:
+        body = customer_text(body, sources, links=ticket.workspace.links_sources_on(ticket.channel))
+    body = _clean_body(body)
     if ticket.status == TicketStatus.CLOSED:
         raise InvalidTransition("The ticket is closed; reopen it before replying.")
     message = Message.objects.create(

@@ -143,6 +143,9 @@ def chat_session_start(
     except ValidationError:
         raise ValidationError({"email": "Please give a valid email address."}) from None
     token = secrets.token_urlsafe(32)
+    # A signed-in customer coming back (another page view, device or browser) continues their
+    # open chat; a typed-in address proves nothing, so it never opens anyone's conversation.
+    ticket = open_chat_ticket(workspace=workspace, email=email) if identity_token_hash is not None else None
     try:
         # A savepoint: the unique token hash refuses a replay without breaking the caller's transaction.
         with transaction.atomic():
@@ -153,12 +156,25 @@ def chat_session_start(
                 name=(name or "").strip()[:200],
                 verified=identity_token_hash is not None,
                 identity_token_hash=identity_token_hash,
+                ticket=ticket,
             )
     except IntegrityError:
         if ChatSession.objects.filter(identity_token_hash=identity_token_hash).exists():
             raise IdentityReused from None
         raise
     return StartedSession(session=session, token=token)
+
+
+def open_chat_ticket(*, workspace: Workspace, email: str) -> Ticket | None:
+    """The customer's latest open chat ticket that a proof of identity backs: a conversation
+    someone else started by typing this address is never shown to the signed-in customer."""
+    return (
+        Ticket.objects.for_workspace(workspace)
+        .open()
+        .filter(channel=Channel.CHAT, customer__email__iexact=email, verifications__customer__email__iexact=email)
+        .order_by("-last_message_at", "-pk")
+        .first()
+    )
 
 
 def chat_session_for_token(*, workspace: Workspace, token: str) -> ChatSession | None:

@@ -45,10 +45,10 @@ def ticket_await_approval(*, ticket: Ticket, actor: Actor, reason: str) -> Ticke
 
 @transaction.atomic
 def ticket_release_approval(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
-    """The awaited decision was made (approved): the ticket is open again, ready for the reply."""
-    _, moved = ticket_status_move(
-        ticket=ticket, allowed_from=[TicketStatus.AWAITING_APPROVAL], changes={"status": TicketStatus.OPEN}
-    )
+    """The awaited decision was made (approved): the ticket is open again, ready for the reply,
+    and its AI state says it was approved (the inbox badge no longer reads "awaiting approval")."""
+    changes: dict[str, object] = {"status": TicketStatus.OPEN, "ai_decision": "approved", "ai_reason": reason[:300]}
+    _, moved = ticket_status_move(ticket=ticket, allowed_from=[TicketStatus.AWAITING_APPROVAL], changes=changes)
     ticket.refresh_from_db()
     if moved:
         audit_record(

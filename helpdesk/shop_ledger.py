@@ -17,7 +17,7 @@ from django.db.models import F
 from psycopg import errors as pg_errors
 
 from audit.services import Actor, audit_record
-from helpdesk.models import Order, ShopMovement, ShopMovementKind, Ticket, Workspace
+from helpdesk.models import Order, OrderStatus, ShopMovement, ShopMovementKind, Ticket, Workspace
 
 # The audit event written beside each movement, as evidence.
 AUDIT_KINDS: dict[str, str] = {
@@ -28,6 +28,7 @@ AUDIT_KINDS: dict[str, str] = {
     ShopMovementKind.PASSWORD_RESET: "shop.password_reset_sent",
     ShopMovementKind.EMAIL_CHANGE: "shop.email_change_requested",
     ShopMovementKind.APPOINTMENT: "shop.appointment_booked",
+    ShopMovementKind.RETURN_OPENED: "shop.return_opened",
 }
 CONFIRMATION_PREFIXES: dict[str, str] = {
     ShopMovementKind.REFUND: "RF",
@@ -37,6 +38,7 @@ CONFIRMATION_PREFIXES: dict[str, str] = {
     ShopMovementKind.PASSWORD_RESET: "PR",
     ShopMovementKind.EMAIL_CHANGE: "EC",
     ShopMovementKind.APPOINTMENT: "AP",
+    ShopMovementKind.RETURN_OPENED: "RT",
 }
 
 
@@ -121,4 +123,27 @@ def movement_record(
     return data
 
 
-__all__ = ["AUDIT_KINDS", "LedgerRefused", "confirmation_for", "movement_record", "movement_result"]
+@transaction.atomic
+def order_return_arrived(*, order: Order, actor: Actor, ticket: Ticket | None = None) -> Order:
+    """The returned item is back at the shop: the order is marked returned (once), audited."""
+    moved = Order.objects.filter(pk=order.pk).exclude(status=OrderStatus.RETURNED).update(status=OrderStatus.RETURNED)
+    order.refresh_from_db()
+    if moved:
+        audit_record(
+            workspace=order.workspace,
+            ticket=ticket,
+            actor=actor,
+            kind="shop.return_arrived",
+            data={"order": order.number},
+        )
+    return order
+
+
+__all__ = [
+    "AUDIT_KINDS",
+    "LedgerRefused",
+    "confirmation_for",
+    "movement_record",
+    "movement_result",
+    "order_return_arrived",
+]

@@ -13,7 +13,8 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -23,9 +24,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from ai.models import ActionRequest, ActionStatus, AgentRun
+from ai.tools.describe import action_words
 from audit.services import Actor
 from helpdesk import services
 from helpdesk.access import SESSION_KEY, active_membership, membership_for, request_memberships, ticket_for_user
+from helpdesk.citations import strip_markers
 from helpdesk.forms import (
     ASSIGNEE_ME,
     ASSIGNEE_NONE,
@@ -38,11 +41,12 @@ from helpdesk.forms import (
     TicketTypeForm,
     WorkspaceSwitchForm,
 )
-from helpdesk.models import Membership, Message, Ticket, TicketQuerySet, TicketStatus
+from helpdesk.models import Membership, Message, MessageKind, Ticket, TicketQuerySet, TicketStatus
 from helpdesk.services_identity import identity_state
 from helpdesk.views_copilot import TICKET_TEMPLATE, is_partial, reply_from_draft, version_key
 
 PAGE_SIZE = 25
+PREVIEW_CHARS = 160
 INBOX_TEMPLATE = "helpdesk/inbox.html"
 
 
@@ -76,7 +80,13 @@ def _workspace_members(workspace_id: int) -> list[Membership]:
 
 
 def _filtered_tickets(form: InboxFilterForm, *, workspace_id: int, user: User) -> TicketQuerySet:
-    tickets = Ticket.objects.for_workspace(workspace_id).select_related("customer", "assignee")
+    # The newest customer message's first words: the row's preview, one subquery on an index.
+    latest = Message.objects.filter(ticket_id=OuterRef("pk"), kind=MessageKind.CUSTOMER).order_by("-created_at", "-id")
+    tickets = (
+        Ticket.objects.for_workspace(workspace_id)
+        .select_related("customer", "assignee")
+        .annotate(preview=Substr(Subquery(latest.values("body")[:1]), 1, PREVIEW_CHARS))
+    )
     data: dict[str, Any] = {}
     if form.is_bound:
         form.is_valid()
@@ -119,9 +129,10 @@ def _approvals_box(membership: Membership) -> dict[str, Any]:
     if not membership.can_manage:
         return {"approvals_pending": None, "approvals_oldest": []}
     pending = ActionRequest.objects.filter(workspace_id=membership.workspace_id, status=ActionStatus.PENDING)
+    oldest = pending.select_related("ticket", "ticket__workspace").order_by("created_at")[:3]
     return {
         "approvals_pending": pending.count(),
-        "approvals_oldest": list(pending.select_related("ticket").order_by("created_at")[:3]),
+        "approvals_oldest": [(a, action_words(a.tool, a.args, a.ticket.workspace.currency)) for a in oldest],
     }
 
 
@@ -172,7 +183,7 @@ def _reply_form_for(request: HttpRequest, ticket: Ticket) -> ReplyForm:
     run = AgentRun.objects.filter(pk=int(raw), ticket=ticket).only("pk", "draft").first() if raw.isdigit() else None
     if run is None or not run.draft:
         return ReplyForm(prefix="reply")
-    return ReplyForm(prefix="reply", initial={"body": run.draft, "copilot_run": run.pk})
+    return ReplyForm(prefix="reply", initial={"body": strip_markers(run.draft), "copilot_run": run.pk})
 
 
 def ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:

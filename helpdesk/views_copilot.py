@@ -9,6 +9,7 @@ same allow-list and approval gates as the Agent.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,22 +22,27 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
 
 from ai.agent.decide import threshold_for
-from ai.copilot import copilot_refresh, draft_feedback_record, next_steps, summarize
+from ai.confidence_words import confidence_reasons
+from ai.copilot import copilot_refresh, draft_feedback_record, draft_outdated, next_steps, summarize
 from ai.models import ActionRequest, ActionStatus, AgentRun, DraftFeedback, RunStatus
 from ai.tools import ToolCall, action_request_create, tool_check, tool_execute
+from ai.tools.describe import action_words
 from audit.services import Actor
 from audit.timeline import safe_url
 from helpdesk import services
 from helpdesk.access import ticket_for_user
+from helpdesk.citations import strip_markers
 from helpdesk.forms import DISCARD_REASONS, CopilotRunForm, DiscardForm, ToolRunForm
-from helpdesk.models import Message, MessageKind, Ticket
+from helpdesk.models import Message, MessageKind, Ticket, TicketStatus
 
 COPILOT_TEMPLATE = "helpdesk/copilot.html"
 TICKET_TEMPLATE = "helpdesk/ticket.html"
 RUN_KINDS = ("copilot", "agent")
 PENDING_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
+SENT_VERDICTS = ("sent_unchanged", "edited", "approved")
 # How far below the threshold the meter turns from amber to red.
 RED_MARGIN = 0.2
 
@@ -119,35 +125,6 @@ def confidence_meter(value: float, threshold: float) -> Meter:
     return Meter(value, threshold, "red", "Far below threshold")
 
 
-def _strength(value: float, strong: str, fair: str, weak: str) -> str:
-    if value >= 0.75:
-        return strong
-    if value >= 0.5:
-        return fair
-    return weak
-
-
-PART_WORDS: dict[str, tuple[str, str, str, str]] = {
-    "covered": ("Asks", "every ask answered or done", "some asks still open", "most asks still open"),
-    "action": ("Action", "done or waiting for approval", "not needed", "not done"),
-    "question": ("Answer", "the help center answers it", "a partial answer", "no clear answer"),
-    "grounded": ("Grounding", "every detail from a source", "some details unsupported", "a detail no source states"),
-    "triage": ("Triage", "sure of the ticket type", "fairly sure of the type", "unsure of the type"),
-}
-
-
-def confidence_reasons(parts: dict[str, Any]) -> list[dict[str, Any]]:
-    """The parts of a confidence score in plain words: "Retrieval: strong match (0.82)"."""
-    reasons = []
-    for key, (label, strong, fair, weak) in PART_WORDS.items():
-        value = parts.get(key)
-        if not isinstance(value, int | float):
-            continue
-        words = _strength(float(value), strong, fair, weak)
-        reasons.append({"key": key, "label": label, "words": words, "value": f"{float(value):.2f}"})
-    return reasons
-
-
 def _citations(run: AgentRun) -> list[dict[str, Any]]:
     """Cited passages with the section they come from (two passages of one article differ there)."""
     headings = {p.get("passage"): str(p.get("heading", "")) for p in run.passages or []}
@@ -160,27 +137,55 @@ def _citations(run: AgentRun) -> list[dict[str, Any]]:
     return cited
 
 
+def _decided_actions(run: AgentRun) -> dict[tuple[str, str], ActionRequest]:
+    """The run's held actions by (tool, args), so a call a manager decided shows that decision."""
+    actions = ActionRequest.objects.filter(run=run).exclude(status=ActionStatus.PENDING).order_by("pk")
+    return {(a.tool, json.dumps(a.args, sort_keys=True)): a for a in actions}
+
+
 def _proposed_calls(ticket: Ticket, run: AgentRun) -> list[dict[str, Any]]:
     calls = []
+    decided = _decided_actions(run)
+    currency = ticket.workspace.currency
     for index, entry in enumerate(run.tool_calls or []):
         tool = str(entry.get("tool", ""))
         args = entry.get("args") or {}
+        words = action_words(tool, args, currency)
+        action = decided.get((tool, json.dumps(args, sort_keys=True)))
+        status = action.status if action is not None else entry.get("status", "")
+        call: dict[str, Any] = {"index": index, "tool": tool, "args": args, "words": words, "status": status}
+        if action is not None or status == "executed":
+            # Done (or decided) already: a re-check would judge the changed order ("already
+            # refunded") and show the AI's own finished action as refused.
+            outcome = action.get_status_display() if action is not None else "Done"
+            by = f" by {action.decided_by.email}" if action is not None and action.decided_by else ""
+            call.update(done=True, outcome=f"{outcome}{by}", kind="", allowed=True, requires_approval=False)
+            calls.append({**call, "reason": "", "runnable": False})
+            continue
         check = tool_check(ticket=ticket, call=ToolCall(tool, dict(args)))
-        calls.append(
-            {
-                "index": index,
-                "tool": tool,
-                "args": args,
-                "status": entry.get("status", ""),
-                "kind": check.kind,
-                "allowed": check.allowed,
-                "requires_approval": check.requires_approval,
-                "reason": check.reason,
-                # What already happened needs no button: a read that ran, a request queued.
-                "runnable": check.allowed and entry.get("status") not in ("executed", "pending_approval"),
-            }
-        )
+        call.update(done=False, kind=check.kind, allowed=check.allowed, requires_approval=check.requires_approval)
+        # What already happened needs no button: a read that ran, a request queued.
+        runnable = check.allowed and status not in ("executed", "pending_approval")
+        calls.append({**call, "reason": check.reason, "runnable": runnable})
     return calls
+
+
+FINAL_STATES = {
+    "autosend": "The AI answered this ticket on its own",
+    "approved": "A manager approved the AI's action and its reply went out",
+    "escalate": "The AI handed this ticket to a person",
+    "awaiting_approval": "The AI's action was never decided",
+}
+
+
+def final_state(ticket: Ticket) -> str:
+    """What the AI did, in words, once the ticket is resolved or closed (drafts are history then)."""
+    if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return ""
+    done = FINAL_STATES.get(ticket.ai_decision, "The team answered this ticket; the AI's draft was not sent as is")
+    if not ticket.ai_decision:
+        done = "The team answered this ticket"
+    return f"{ticket.get_status_display()}. {done}."
 
 
 def copilot_context(
@@ -194,10 +199,13 @@ def copilot_context(
         "run": run,
         "notice": notice,
         "error": error,
-        "pending_actions": pending_actions,
+        "pending_actions": [(a, action_words(a.tool, a.args, ticket.workspace.currency)) for a in pending_actions],
         "discard_reasons": DISCARD_REASONS,
         "drafting": run is not None and run.status in PENDING_RUN,
         "timeline_url": reverse("audit:ticket_timeline", args=[ticket.pk]),
+        "final_state": final_state(ticket),
+        "outdated": draft_outdated(run) if run is not None else "",
+        "draft_plain": strip_markers(run.draft) if run is not None else "",
     }
     if run is None or run.status in PENDING_RUN:
         context["summary"] = summarize(ticket)
@@ -222,6 +230,8 @@ def copilot_context(
         escalate_reason=steps.get("reason", ""),
         feedback=feedback,
         feedback_reason=dict(DISCARD_REASONS).get(feedback.reason, "") if feedback else "",
+        # Sent already (by the AI, or by a person as is or edited): history, with no send button.
+        draft_sent=bool(run.reply_message_id) or (feedback is not None and feedback.verdict in SENT_VERDICTS),
         run_anchor=f"{context['timeline_url']}#run-{run.pk}",
     )
     return context
@@ -249,7 +259,8 @@ def copilot(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = ticket_for_user(user=request.user, ticket_id=ticket_id, workspace_id=None)
     trigger_id = latest_customer_message_id(ticket)
     run = sidebar_run(ticket, trigger_id)
-    if run is None and trigger_id is not None:
+    # A resolved ticket shows what happened; it gets no fresh draft.
+    if run is None and trigger_id is not None and not final_state(ticket):
         copilot_refresh(ticket=ticket, user=request.user)
         run = sidebar_run(ticket, trigger_id)
     return _render_sidebar(request, ticket, run)
@@ -284,16 +295,28 @@ def copilot_discard(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return _render_sidebar(request, ticket, run, notice="Draft discarded. Thanks: this feedback tunes the AI.")
 
 
-def reply_from_draft(*, ticket: Ticket, run: AgentRun, body: str, user: Any) -> Message:
+def reply_from_draft(*, ticket: Ticket, run: AgentRun, body: str, user: Any, as_is: bool = False) -> Message:
     """A human reply that started as an AI draft: the reply and its feedback label commit together.
 
-    The verdict compares the text sent with the draft (whitespace aside), so "Insert, then
-    send without touching it" counts as sent unchanged."""
-    unchanged = " ".join(body.split()) == " ".join(run.draft.split())
+    The verdict compares the text sent with the draft (whitespace and citation markers aside),
+    so "Insert, then send without touching it" counts as sent unchanged. `as_is` ("Send as
+    is") refuses a draft that no longer answers the conversation: checked under the ticket's
+    row lock, so of two clicks (two tabs, two people) only the first sends."""
+    unchanged = " ".join(strip_markers(body).split()) == " ".join(strip_markers(run.draft).split())
     verdict = "sent_unchanged" if unchanged else "edited"
     with transaction.atomic():
+        Ticket.objects.select_for_update(no_key=True).filter(pk=ticket.pk).values_list("pk").get()
+        if as_is:
+            run.ticket.refresh_from_db()
+            outdated = draft_outdated(run)
+            if outdated:
+                raise ValidationError(f"This draft is outdated ({outdated}); nothing was sent.")
         message = services.ticket_reply(
-            ticket=ticket, body=body, actor=Actor.for_user(user), data={"run": run.pk, "feedback": verdict}
+            ticket=ticket,
+            body=body,
+            actor=Actor.for_user(user),
+            data={"run": run.pk, "feedback": verdict},
+            sources=run.citations,
         )
         draft_feedback_record(run=run, user=user, verdict=verdict)
     return message
@@ -313,9 +336,11 @@ def copilot_send(request: HttpRequest, ticket_id: int) -> HttpResponse:
     try:
         if not run.draft.strip():
             raise ValidationError("This run has no draft to send.")
-        reply_from_draft(ticket=ticket, run=run, body=run.draft, user=request.user)
+        reply_from_draft(ticket=ticket, run=run, body=run.draft, user=request.user, as_is=True)
     except ValidationError as exc:
-        return _render_sidebar(request, ticket, run, error=" ".join(exc.messages))
+        # The form targets the thread; a refusal belongs in the sidebar it came from.
+        refused = _render_sidebar(request, ticket, run, error=" ".join(exc.messages))
+        return reswap(retarget(refused, "#copilot-body"), "outerHTML") if is_partial(request) else refused
     if not is_partial(request):
         return HttpResponseRedirect(f"{reverse('helpdesk:ticket', args=[ticket.pk])}#thread-end")
     ticket.refresh_from_db()

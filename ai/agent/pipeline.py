@@ -41,6 +41,7 @@ from ai.agent.triage import INJECTION_RE, Triage, triage
 from ai.agent.when import fold
 from ai.calibration import maps_newest_first
 from ai.controls import pause_reason, pauses_in_force
+from ai.draft_state import draft_outdated
 from ai.models import (
     AgentRun,
     AISettings,
@@ -859,6 +860,12 @@ def _apply(
             return
         if ctx.identity_wanted:
             magic_link_send(ticket=ticket, actor=ctx.actor)  # to the address on file, after commit
+        if ctx.applies and verdict.decision in (Decision.AUTOSEND, Decision.AWAITING_APPROVAL):
+            # A person answered (or closed the ticket) while the run worked: never a second answer.
+            run.ticket = Ticket.objects.get(pk=ticket.pk)  # as it is now, under the row lock
+            answered = draft_outdated(run)
+            if answered:
+                verdict = Verdict(Decision.DRAFT, f"not sent: {answered}", verdict.threshold, verdict.rule)
         if ctx.applies and verdict.decision == Decision.AUTOSEND:
             verdict = _autosend(ctx, verdict, confidence, held, tools)
         elif ctx.applies and verdict.decision == Decision.AWAITING_APPROVAL and tools is not None:
@@ -914,6 +921,7 @@ def _autosend(
         actor=ctx.actor,
         author_kind="ai",
         data={"run": ctx.run.pk, "confidence": confidence.value},
+        sources=ctx.run.citations,
     )
     ctx.run.reply_message = message
     return verdict

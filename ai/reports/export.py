@@ -45,7 +45,7 @@ def tables(report: dict[str, Any]) -> dict[str, Table]:
             ],
         ),
         "decisions": Table(
-            "Agent decisions",
+            "AI decisions",
             ["decision", "runs", "share"],
             [[d["decision"], d["runs"], _pct(d["share"])] for d in ai["decisions"]],
         ),

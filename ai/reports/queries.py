@@ -261,7 +261,7 @@ HANDOFF_CATEGORIES: list[tuple[str, str, tuple[str, ...], str]] = [
     ),
     ("customer_asked_for_person", "Customer asked for a person", ("customer asked for a%",), "escalate"),
     ("not_solved", "Customer said it did not solve it", ("customer said it did not%",), "escalate"),
-    ("agent_paused", "Agent paused (kill switch)", ("agent paused%",), "draft"),
+    ("agent_paused", "AI paused (kill switch)", ("agent paused%",), "draft"),
     ("copilot_mode", "Copilot mode (no autosend)", ("copilot mode%",), "draft"),
 ]
 OTHER = ("other", "Other", "escalate")

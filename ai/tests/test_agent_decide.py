@@ -83,7 +83,7 @@ def admin_client(client, django_user_model):
 def test_the_admin_edits_rules_and_settings_with_audit(admin_client, workspace, ticket):
     url = reverse("admin:ai_confidencerule_add")
     response = admin_client.post(
-        url, {"workspace": workspace.pk, "channel": "chat", "ticket_type": "refund", "autosend_threshold": "0.9"}
+        url, {"workspace": workspace.pk, "channel": "chat", "ticket_type": "refund", "autosend_threshold": "90"}
     )
     assert response.status_code == 302, response.content
     rule = ConfidenceRule.objects.get(workspace=workspace)
@@ -99,7 +99,7 @@ def test_the_admin_edits_rules_and_settings_with_audit(admin_client, workspace, 
             "mode": "agent",
             "chat_provider": "local",
             "time_budget_seconds": "20",
-            "default_threshold": "0.9",
+            "default_threshold": "90",
         },
     )
     assert response.status_code == 302, response.content

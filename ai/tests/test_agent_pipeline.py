@@ -9,6 +9,7 @@ from ai.models import AgentRun, AISettings, ConfidenceRule, RunStatus
 from ai.tasks_agent import agent_run_task
 from ai.tests.agent_support import ai_replies, first_message, new_ticket, run_agent
 from audit.models import AuditEvent
+from helpdesk.citations import strip_markers
 from helpdesk.models import TicketStatus
 from helpdesk.services import ticket_add_customer_message
 
@@ -28,8 +29,10 @@ def test_it_autosends_through_the_same_reply_service_a_human_uses(workspace, hel
     run = run_agent(ticket)
     assert (run.status, run.decision) == (RunStatus.DONE, "autosend"), run.reason
     [reply] = ai_replies(ticket)
-    assert run.reply_message_id == reply.pk and reply.body == run.draft
-    assert "[1]" in reply.body and run.citations[0]["title"] == "Signing in"
+    # The customer reads the draft without its [n] markers, its source linked at the end (e-mail).
+    assert run.reply_message_id == reply.pk and reply.body.startswith(strip_markers(run.draft).strip())
+    assert "[1]" in run.draft and "[1]" not in reply.body and run.citations[0]["title"] == "Signing in"
+    assert reply.body.endswith(f"Sources:\n- Signing in: {run.citations[0]['url']}")
     event = AuditEvent.objects.get(ticket=ticket, kind="message.replied")
     assert event.data["run"] == run.pk and event.data["confidence"] == run.confidence
     assert event.actor == "ai:local-templates-v1"

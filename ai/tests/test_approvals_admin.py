@@ -62,7 +62,7 @@ def test_it_shows_the_conversation_draft_and_confidence_and_decides(manager_clie
     page = manager_client.get(f"{QUEUE}{action.pk}/change/").content.decode()
     assert "my order A1001 has not arrived yet" in page
     assert "your refund for order A1002 is on its way" in page
-    assert "0.91" in page and "refund within policy" in page
+    assert "AI confidence:</strong> 91%" in page and "refund within policy" in page
     assert 'id="approve-button"' in page
     response = manager_client.post(f"{QUEUE}{action.pk}/decide/", {"decision": "approve", "note": "ok"})
     assert response.status_code == 302

@@ -28,12 +28,14 @@ def test_a_manager_approves_a_refund_over_the_threshold_in_the_admin_queue(
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/ai/actionrequest/")
-    assert "issue_refund" in page.locator("#result_list").inner_text()
+    assert (
+        "Refund 150.00 USD on order A1002 to the original payment method" in page.locator("#result_list").inner_text()
+    )
 
     page.click(f"#result_list a[href$='/admin/ai/actionrequest/{action.pk}/change/']")
     page.wait_for_selector("#approve-button")
-    assert "your refund for order A1002" in page.locator(".draft-reply").inner_text()
-    assert "0.88" in page.locator(".ai-reasons").inner_text()
+    assert "your refund for order A1002" in page.locator("#id_reply").input_value()
+    assert "AI confidence: 88%" in page.locator(".ai-reasons").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "approvals-admin-review.png"), full_page=True)
     page.fill("#id_note", "Within policy, approved")

@@ -72,14 +72,18 @@ def _rendered(user, workspace):
     request = RequestFactory().get("/inbox/")
     request.user = user
     request.session = {}  # type: ignore[assignment]
-    return render_to_string("ai/_kill_switch.html", agent_controls(request), request=request)
+    # The banner under the top bar and the menu in it.
+    return "".join(
+        render_to_string("ai/_kill_switch.html", {**agent_controls(request), "part": part}, request=request)
+        for part in ("banner", "menu")
+    )
 
 
 def test_the_banner_shows_on_every_page_while_paused_and_only_managers_get_the_form(workspace, manager, agent):
-    assert "Agent paused" not in _rendered(agent, workspace)
+    assert "AI paused" not in _rendered(agent, workspace)
     agent_pause(workspace=workspace, channel="chat", actor=Actor.for_user(manager), reason="loops")
     html = _rendered(agent, workspace)
-    assert "Agent paused" in html and "Chat: loops" in html and "<form" not in html
+    assert "AI paused" in html and "Chat: loops" in html and "<form" not in html
     html = _rendered(manager, workspace)
     assert 'action="/reports/kill-switch/"' in html and "Resume Chat" in html
 

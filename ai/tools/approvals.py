@@ -18,9 +18,12 @@ from django.utils import timezone
 
 from ai.models import ActionRequest, ActionStatus, AgentRun, ApprovalRule, DraftFeedback, FeedbackVerdict
 from ai.tools.base import REPLY_TOOL, ToolCall, ToolCheck
+from ai.tools.describe import action_words
+from ai.tools.policy import policy_clock
 from ai.tools.registry import rule_dict
 from audit.services import Actor, audit_record
 from helpdesk.access import MANAGER_ROLES
+from helpdesk.citations import strip_markers
 from helpdesk.models import Membership, Ticket
 from helpdesk.services import InvalidTransition, ticket_reply
 from helpdesk.services_handoff import ticket_await_approval, ticket_handoff, ticket_release_approval
@@ -173,56 +176,115 @@ def reply_with_result(draft: str, results: list[tuple[str, dict[str, Any]]]) -> 
     return "\n\n".join(part for part in (draft.strip(), *lines) if part)
 
 
-def action_approve(*, action: ActionRequest, user: AbstractBaseUser, note: str = "") -> ActionRequest:
-    """Approve, execute exactly once, then send the held reply with the result.
+def _edit_reply(action: ActionRequest, reply: str | None) -> dict[str, Any]:
+    """A manager may rewrite the held reply before it goes; the audit keeps both texts."""
+    if reply is None or " ".join(strip_markers(reply).split()) == " ".join(strip_markers(action.reply_draft).split()):
+        return {}
+    reply = reply.strip()
+    if not reply:
+        raise ValidationError({"reply": "The reply is empty; write one or keep the AI's."})
+    before = action.reply_draft
+    ActionRequest.objects.filter(pk=action.pk).update(reply_draft=reply)
+    action.reply_draft = reply
+    return {"reply_edited": True, "reply_before": before, "reply_after": reply}
+
+
+def _finish(action: ActionRequest, *, status: str, result: dict[str, Any], reason: str, actor: Actor) -> None:
+    ActionRequest.objects.filter(pk=action.pk, status=ActionStatus.APPROVED).update(
+        status=status,
+        result={**result, **({"reason": reason} if status == ActionStatus.FAILED else {})},
+        executed_at=timezone.now() if status == ActionStatus.EXECUTED else None,
+    )
+    action.refresh_from_db()
+    kinds: dict[str, str] = {ActionStatus.EXECUTED: "action.executed", ActionStatus.FAILED: "action.failed"}
+    kind = kinds.get(status, "action.waiting_return")
+    audit_record(
+        workspace=action.ticket.workspace,
+        ticket=action.ticket,
+        actor=actor,
+        kind=kind,
+        data=_event(action, result=result, reason=reason),
+    )
+
+
+def _execute(action: ActionRequest, actor: Actor) -> tuple[str, dict[str, Any], str]:
+    from ai.tools.runner import run_tool
+
+    if action.tool == REPLY_TOOL:
+        return ActionStatus.EXECUTED, {}, "reply approved"
+    outcome = run_tool(
+        ticket=action.ticket,
+        call=ToolCall(action.tool, dict(action.args)),
+        actor=actor,
+        run=action.run,
+        approved_action=action,
+    )
+    ok = outcome.status == "executed"
+    return (ActionStatus.EXECUTED if ok else ActionStatus.FAILED), outcome.result, outcome.reason
+
+
+def _send_reply(action: ActionRequest, body: str, actor: Actor) -> None:
+    if not body:
+        return
+    ticket = action.ticket
+    try:
+        with transaction.atomic():
+            ticket_reply(
+                ticket=ticket,
+                body=body,
+                actor=APPROVED_ACTOR,
+                author_kind="ai",
+                data={"run": action.run_id, "action": action.pk, "approved_by": actor.label},
+                sources=action.run.citations if action.run is not None else None,
+            )
+    except InvalidTransition as exc:  # closed meanwhile: the action stands, the reply waits for a human
+        ticket_handoff(ticket=ticket, actor=actor, reason=f"Approved reply not sent: {exc.messages[0]}"[:300])
+
+
+def _release(action: ActionRequest, actor: Actor, what: str) -> None:
+    if not ActionRequest.objects.filter(ticket=action.ticket, status=ActionStatus.PENDING).exists():
+        ticket_release_approval(ticket=action.ticket, actor=actor, reason=f"{what}, approved by {actor.label}")
+
+
+def action_approve(
+    *, action: ActionRequest, user: AbstractBaseUser, note: str = "", reply: str | None = None
+) -> ActionRequest:
+    """Approve, execute exactly once, then send the held reply (as the manager left it) with the result.
 
     The claim, the execution and the reply commit together: a crash in between leaves the
     request pending, and the connector's idempotency key (derived from the request) makes the
-    merchant refuse a repeat of a call that did go out.
+    merchant refuse a repeat of a call that did go out. A refund the shop pays only once the
+    return has arrived opens the return instead and waits (`action_return_arrived`).
     """
-    from ai.tools.runner import run_tool
+    from ai.tools.returns import return_open, return_reply
 
     with transaction.atomic():
         action = _claim(action=action, user=user, to=ActionStatus.APPROVED, note=note.strip())
         actor = Actor.for_user(user)
         ticket = action.ticket
-        audit_record(
-            workspace=ticket.workspace, ticket=ticket, actor=actor, kind="action.approved", data=_event(action)
-        )
-        _feedback(action, user, FeedbackVerdict.APPROVED, actor)
-        if action.tool == REPLY_TOOL:
-            status, result, reason = ActionStatus.EXECUTED, {}, "reply approved"
-        else:
-            outcome = run_tool(
-                ticket=ticket,
-                call=ToolCall(action.tool, dict(action.args)),
-                actor=actor,
-                run=action.run,
-                approved_action=action,
-            )
-            ok = outcome.status == "executed"
-            status = ActionStatus.EXECUTED if ok else ActionStatus.FAILED
-            result, reason = outcome.result, outcome.reason
-        ActionRequest.objects.filter(pk=action.pk, status=ActionStatus.APPROVED).update(
-            status=status,
-            result={**result, **({"reason": reason} if status == ActionStatus.FAILED else {})},
-            executed_at=timezone.now() if status == ActionStatus.EXECUTED else None,
-        )
-        action.refresh_from_db()
-        kind = "action.executed" if status == ActionStatus.EXECUTED else "action.failed"
+        edited = _edit_reply(action, reply)
         audit_record(
             workspace=ticket.workspace,
             ticket=ticket,
             actor=actor,
-            kind=kind,
-            data=_event(action, result=result, reason=reason),
+            kind="action.approved",
+            data=_event(action, **edited),
         )
+        _feedback(action, user, FeedbackVerdict.APPROVED, actor)
+        opened = return_open(action=action, actor=actor)
+        if opened is not None:
+            _finish(
+                action, status=ActionStatus.WAITING_RETURN, result=opened, reason="waits for the return", actor=actor
+            )
+            _release(action, actor, "Return opened; the refund waits for the item")
+            _send_reply(action, action.reply_draft if edited else return_reply(action, opened), actor)
+            return action
+        status, result, reason = _execute(action, actor)
+        _finish(action, status=status, result=result, reason=reason, actor=actor)
         if status == ActionStatus.FAILED:
             ticket_handoff(ticket=ticket, actor=actor, reason=f"The approved {action.tool} failed: {reason}"[:300])
             return action
-        still_waiting = ActionRequest.objects.filter(ticket=ticket, status=ActionStatus.PENDING).exists()
-        if not still_waiting:
-            ticket_release_approval(ticket=ticket, actor=actor, reason=f"{action.tool} approved")
+        _release(action, actor, action_words(action.tool, action.args, str(result.get("currency") or "")))
         # One run may hold several actions with one draft: the reply goes out once, with the
         # last approval and every result; if part of the plan was turned down, a human replies.
         siblings = ActionRequest.objects.filter(run_id=action.run_id).exclude(pk=action.pk) if action.run_id else None
@@ -238,19 +300,43 @@ def action_approve(*, action: ActionRequest, user: AbstractBaseUser, note: str =
             if siblings
             else []
         )
-        body = reply_with_result(action.reply_draft, [*done, (action.tool, result)])
-        if body:
-            try:
-                with transaction.atomic():
-                    ticket_reply(
-                        ticket=ticket,
-                        body=body,
-                        actor=APPROVED_ACTOR,
-                        author_kind="ai",
-                        data={"run": action.run_id, "action": action.pk, "approved_by": actor.label},
-                    )
-            except InvalidTransition as exc:  # closed meanwhile: the action stands, the reply waits for a human
-                ticket_handoff(ticket=ticket, actor=actor, reason=f"Approved reply not sent: {exc.messages[0]}"[:300])
+        _send_reply(action, reply_with_result(action.reply_draft, [*done, (action.tool, result)]), actor)
+    return action
+
+
+def _manager_problem(action: ActionRequest, user: AbstractBaseUser) -> str:
+    probe = ActionRequest(pk=action.pk, workspace_id=action.workspace_id, requested_by_user_id=None)
+    return may_decide(action=probe, user=user)
+
+
+def action_return_arrived(*, action: ActionRequest, user: AbstractBaseUser) -> ActionRequest:
+    """The item of a refund that waited for its return is back: mark the order returned, pay the
+    refund exactly once (the same conditional claim as an approval) and tell the customer."""
+    from ai.tools.returns import order_mark_returned
+
+    with transaction.atomic():
+        # Marking the item back needs a manager, like the approval; the requester may be one.
+        problem = _manager_problem(action, user)
+        if problem:
+            raise PermissionDenied(problem)
+        won = ActionRequest.objects.filter(pk=action.pk, status=ActionStatus.WAITING_RETURN).update(
+            status=ActionStatus.APPROVED
+        )
+        if won != 1:
+            raise AlreadyDecided("This refund does not wait for a return (any more).")
+        action = ActionRequest.objects.select_related("ticket__customer", "ticket__workspace", "run").get(pk=action.pk)
+        actor = Actor.for_user(user)
+        order_mark_returned(action=action, actor=actor)
+        # The return window is judged on the day the customer asked, not the day the item came back.
+        with policy_clock(action.created_at):
+            status, result, reason = _execute(action, actor)
+        _finish(action, status=status, result=result, reason=reason, actor=actor)
+        if status == ActionStatus.FAILED:
+            ticket_handoff(
+                ticket=action.ticket, actor=actor, reason=f"The refund after the return failed: {reason}"[:300]
+            )
+            return action
+        _send_reply(action, reply_with_result(action.reply_draft, [(action.tool, result)]), actor)
     return action
 
 

@@ -91,6 +91,8 @@ def _evaluate(
         evaluation.failed = True
         return evaluation
     rule = matching_rule(ticket=ticket, tool=call.tool, amount=amount) if spec.kind == WRITE else None
+    if rule is None and spec.kind == WRITE:
+        rule = _policy_hold(ticket, call)
     check = ToolCheck(
         call=call,
         allowed=True,
@@ -102,6 +104,19 @@ def _evaluate(
         not_enabled=not_enabled,
     )
     return _Evaluation(check=check, spec=spec, preview=_public(preview))
+
+
+def _policy_hold(ticket: Ticket, call: ToolCall) -> dict[str, Any] | None:
+    """A refund the shop pays only once the return has arrived waits for a manager, whatever
+    its amount: approving it opens the return, and the refund follows the item."""
+    from ai.tools.review import refund_waits_for_return
+    from helpdesk.models import Order
+
+    number = str(call.args.get("order_number") or "").strip()
+    order = Order.objects.filter(workspace_id=ticket.workspace_id, number__iexact=number).first() if number else None
+    if not refund_waits_for_return(workspace_id=ticket.workspace_id, tool=call.tool, order=order):
+        return None
+    return {"source": "shop_policy", "label": "refunds wait for the returned item (shop policy)"}
 
 
 def tool_check(*, ticket: Ticket, call: ToolCall, session: ToolSession | None = None) -> ToolCheck:

@@ -60,17 +60,31 @@ def test_re_running_a_month_returns_the_same_invoice(workspace, plan):
 
 
 def test_numbers_are_sequential_without_gaps(workspace, other_workspace, plan):
-    resolve_tickets(workspace, 1)
     year, month, now = the_month()
     invoices = []
     for k in range(3):
+        resolve_tickets(workspace, 1, start=k)
         y, m = (year + (month + k - 1) // 12, (month + k - 1) % 12 + 1)
         invoices.append(invoice_generate(workspace=workspace, year=y, month=m, now=now + timedelta(days=95)))
         invoice_generate(workspace=workspace, year=y, month=m, now=now + timedelta(days=95))  # re-run
     with pytest.raises(ValidationError):
         invoice_generate(workspace=workspace, year=2026, month=13, now=now)
     assert [i.number for i in invoices] == [1, 2, 3]
-    assert invoice_generate(workspace=other_workspace, year=year, month=month, now=now).number == 1
+    assert [i.line_count for i in invoices] == [1, 1, 1]
+
+
+def test_it_refuses_an_empty_period_without_spending_a_number(workspace, other_workspace, plan):
+    resolve_tickets(workspace, 1)
+    year, month, now = the_month()
+    with pytest.raises(ValidationError, match="Nothing to invoice"):
+        invoice_generate(workspace=other_workspace, year=year, month=month, now=now)
+    assert not Invoice.objects.filter(workspace=other_workspace).exists()
+    assert not AuditEvent.objects.filter(workspace=other_workspace, kind="invoice.issued").exists()
+    # The monthly schedule skips it and still invoices the workspace with outcomes.
+    from billing.services import invoices_generate_month
+
+    assert [i.workspace_id for i in invoices_generate_month(year=year, month=month, now=now)] == [workspace.pk]
+    assert invoice_generate(workspace=workspace, year=year, month=month, now=now).number == 1
 
 
 def test_it_refuses_a_month_that_is_not_over(workspace, plan):

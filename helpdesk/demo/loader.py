@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from audit.services import Actor, audit_record
-from helpdesk import services
+from helpdesk import hooks, services
 from helpdesk.demo import (
     DEMO_NAME,
     DEMO_PASSWORD,
@@ -219,6 +219,7 @@ def seed_demo() -> SeedResult:
         shift = date_shift(orders["as_of"])
         loaded = orders_load(workspace=workspace, data=orders, actor=SEED_ACTOR)
         _import_articles(workspace=workspace, actor=SEED_ACTOR)
+        hooks.demo_seeded.fire(workspace)
         tickets: dict[str, Ticket] = {}
         types: dict[str, str] = {}
         for row in sorted(tickets_data(), key=lambda r: r["created_at"]):

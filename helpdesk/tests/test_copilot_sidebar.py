@@ -9,14 +9,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from ai.confidence_words import confidence_reasons
 from ai.models import ActionRequest, ActionStatus, AgentRun, ConfidenceRule, DraftFeedback, ToolPermission
 from ai.tests.agent_support import helpcenter, new_ticket, run_agent  # noqa: F401 (fixture)
 from audit.models import AuditEvent
 from audit.services import Actor
+from helpdesk.citations import strip_markers
 from helpdesk.models import Message, MessageKind, TicketStatus
 from helpdesk.services import ticket_add_customer_message
 from helpdesk.shop import orders_load
-from helpdesk.views_copilot import confidence_meter, confidence_reasons
+from helpdesk.views_copilot import confidence_meter
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -150,7 +152,7 @@ def test_it_reuses_the_agents_run_instead_of_calling_the_model_again(agent_clien
     body = sidebar(agent_client, question).content.decode()
     assert AgentRun.objects.filter(ticket=question).count() == 1
     assert f'data-run="{agent_run.pk}"' in body
-    assert "from the Agent" in body
+    assert "from the AI" in body
 
 
 def test_it_records_a_discard_with_its_reason(agent_client, agent, question):
@@ -182,7 +184,11 @@ def test_it_sends_the_draft_as_is(agent_client, agent, question):
     assert body.lstrip().startswith('<ol id="thread"')
     assert 'id="copilot-body"' in body  # the sidebar reloads out of band
     reply = Message.objects.get(ticket=question, kind=MessageKind.REPLY)
-    assert (reply.body, reply.author_kind, reply.author_user) == (run.draft.strip(), "agent", agent)
+    # The customer reads the draft without its [n] markers, the quoted sources linked at the end.
+    assert "[1]" in run.draft and "[1]" not in reply.body
+    assert reply.body.startswith(strip_markers(run.draft).strip())
+    assert reply.body.endswith(f"Sources:\n- {run.citations[0]['title']}: {run.citations[0]['url']}")
+    assert (reply.author_kind, reply.author_user) == ("agent", agent)
     assert DraftFeedback.objects.get(run=run).verdict == "sent_unchanged"
     replied = AuditEvent.objects.get(ticket=question, kind="message.replied")
     assert replied.data["run"] == run.pk
@@ -197,7 +203,9 @@ def test_it_labels_an_inserted_draft_by_what_was_sent(agent_client, question, ed
     # The no-JS Insert link pre-fills the composer and carries the run.
     page = agent_client.get(url("ticket", question), {"insert": run.pk})
     form = page.context["reply_form"]
-    assert form.initial == {"body": run.draft, "copilot_run": run.pk}
+    # ... without the draft's [n] markers: what the composer holds is what the customer reads.
+    assert "[1]" in run.draft
+    assert form.initial == {"body": strip_markers(run.draft), "copilot_run": run.pk}
     assert f'name="reply-copilot_run" value="{run.pk}"' in page.content.decode()
 
     body = run.draft + ("\n\nPS: I added a discount code for you." if edit else "\n")

@@ -78,3 +78,41 @@ def test_it_seeds_the_demo_workspace_once(db):
         Article.objects.count(),
         AuditEvent.objects.count(),
     ) == counts
+
+
+def test_it_seeds_a_demo_that_shows_every_feature(db, mailoutbox):
+    from ai.models import ActionRequest, AISettings, CalibrationMap, ConfidenceRule, DraftFeedback, ToolPermission
+    from ai.tasks_controls import alerts_check
+    from billing.models import Invoice
+
+    call_command("seed_demo", stdout=StringIO())
+    workspace = Workspace.objects.get(slug="demo")
+    # The AI answers on its own, at realistic thresholds, with every built-in tool.
+    assert workspace.mode == "agent" and AISettings.objects.get(workspace=workspace).default_threshold == 0.85
+    assert {
+        (r.channel, r.ticket_type, r.autosend_threshold) for r in ConfidenceRule.objects.filter(workspace=workspace)
+    } == {
+        ("chat", "", 0.80),
+        ("", "refund", 0.90),
+    }
+    assert ToolPermission.objects.filter(workspace=workspace).count() >= 8
+    assert not ToolPermission.objects.filter(workspace=workspace, enabled=False).exists()
+    # 90 days of history: resolved tickets, feedback, decided approvals, a calibration map.
+    history = Ticket.objects.filter(workspace=workspace, status=TicketStatus.RESOLVED)
+    assert history.count() > 150
+    assert history.filter(created_at__lte=timezone.now() - dt.timedelta(days=88)).exists()
+    assert DraftFeedback.objects.filter(run__workspace=workspace, verdict="discarded").exists()
+    decided = set(ActionRequest.objects.filter(workspace=workspace).values_list("status", flat=True))
+    assert decided == {"executed", "rejected"}
+    assert CalibrationMap.objects.filter(workspace=workspace, samples__gte=50).exists()
+    # Every finished month invoiced, gapless, last month's with a credit for a reopened ticket.
+    invoices = list(Invoice.objects.filter(workspace=workspace).order_by("period"))
+    assert [i.number for i in invoices] == list(range(1, len(invoices) + 1)) and len(invoices) >= 2
+    last_month = (timezone.now().replace(day=1) - dt.timedelta(days=1)).date().replace(day=1)
+    assert invoices[-1].period == last_month and invoices[-1].credits < 0 and invoices[-1].line_count > 10
+    # Seeded history alerts nobody.
+    assert alerts_check(workspace=workspace) == []
+    assert not mailoutbox
+    # One audit event for the history, not one per row.
+    assert AuditEvent.objects.filter(workspace=workspace, kind="demo.history_seeded").count() == 1
+    assert AuditEvent.objects.filter(workspace=workspace).count() < 600

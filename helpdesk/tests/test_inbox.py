@@ -161,14 +161,20 @@ def test_it_shows_managers_the_pending_approvals(client, agent, manager, workspa
         client.get(INBOX)
     for t in tickets:
         ActionRequest.objects.create(
-            workspace=workspace, ticket=t, tool="issue_refund", args={}, amount="150.00", requested_by="ai"
+            workspace=workspace,
+            ticket=t,
+            tool="issue_refund",
+            args={"order_number": f"A10{t.number}", "amount": "150.00"},
+            amount="150.00",
+            requested_by="ai",
         )
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(INBOX)
     page = response.content.decode()
     assert "4 awaiting approval</a>" in page
     assert 'href="/approvals/"' in page
-    assert page.count("<code>issue_refund</code>") == 3  # the oldest three in the box
+    # The oldest three in the box, in words.
+    assert page.count("Refund 150.00 USD on order A10") == 3
 
 
 def test_it_searches_message_bodies_and_subjects(agent_client, ticket, workspace):

@@ -4,6 +4,12 @@
 
   document.documentElement.classList.add("js");
 
+  // On a narrow screen the inbox filters start folded, so the tickets come first.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.matchMedia("(max-width: 820px)").matches) return;
+    document.querySelectorAll("details[data-collapse-narrow]").forEach(function (box) { box.open = false; });
+  });
+
   // Selects marked data-autosubmit submit their form on change (the button is the no-JS path).
   document.addEventListener("change", function (event) {
     var target = event.target;

@@ -16,6 +16,7 @@ from conftest import PASSWORD
 from helpdesk.models import Message, MessageKind
 from helpdesk.services import ticket_add_customer_message
 from helpdesk.shop import orders_load
+from tests.browser.support import delivery_question
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,11 +31,7 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def question(workspace, helpcenter):  # noqa: F811
-    return new_ticket(
-        workspace,
-        "Hi! How long does standard delivery take? I ordered a rain jacket yesterday and need it for a trip.",
-        subject="How long does delivery take?",
-    )
+    return delivery_question(workspace)
 
 
 @pytest.fixture
@@ -173,7 +170,7 @@ def test_it_shows_a_refund_over_100_as_pending_approval(page: Page, live_server,
     log_in(page, live_server.url, agent.email)
     open_ticket(page, live_server.url, refund_ticket)
     sidebar = page.locator("#copilot")
-    expect(sidebar.locator(".cp-proposed")).to_contain_text("issue_refund")
+    expect(sidebar.locator(".cp-proposed")).to_contain_text("Refund 150.00 USD on order A2002")
     expect(sidebar.locator(".cp-proposed")).to_contain_text("Needs approval")
     sidebar.get_by_role("button", name="Request approval for issue_refund").click()
     expect(sidebar.locator(".cp-pending")).to_contain_text("Pending approval")

@@ -185,3 +185,44 @@ def test_it_refuses_a_forged_identity_from_another_origin_and_falls_back_to_aski
     ticket = Ticket.objects.get()
     assert ticket.customer.email == "vera@customer.test"
     assert ticket.chat_sessions.get().verified is False
+
+
+def test_a_returning_signed_in_visitor_continues_their_open_conversation(page: Page, browser, live_server, shop):
+    url = f"{live_server.url}/chat/demo/{shop.slug}/?customer=carla@customer.test&name=Carla%20Customer"
+    page.goto(url)
+    page.locator(".launcher").click()
+    page.locator("textarea[name=body]").fill("Where is my order A1001? It has not arrived yet.")
+    page.locator("textarea[name=body]").press("Enter")
+    expect(page.locator(".msg.theirs.ai")).to_have_count(1, timeout=20000)
+
+    # Another device (no stored session), a new page view with a new signed token: same chat.
+    later = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = later.new_page()
+    phone.goto(url)
+    phone.locator(".launcher").click()
+    expect(phone.locator(".msg.mine")).to_have_count(1, timeout=10000)
+    expect(phone.locator(".msg.theirs.ai")).to_have_count(1)
+    phone.locator("textarea[name=body]").fill("Thanks! And can I change the delivery address?")
+    phone.locator("textarea[name=body]").press("Enter")
+    expect(phone.locator(".msg.mine")).to_have_count(2, timeout=10000)
+    ticket = Ticket.objects.get()
+    for _ in range(100):  # the bubble shows at once; the server stores it a moment later
+        if ticket.messages.filter(kind="customer").count() == 2:
+            break
+        phone.wait_for_timeout(100)
+    assert ticket.messages.filter(kind="customer").count() == 2
+    assert Ticket.objects.count() == 1
+    phone.screenshot(path=str(SCREENSHOTS / "widget-returning-visitor.png"))
+    later.close()
+
+    # A visitor who only types the same address proves nothing: a new conversation of their own.
+    stranger = browser.new_context()
+    other = stranger.new_page()
+    other.goto(f"{live_server.url}/chat/demo/{shop.slug}/")
+    other.locator(".launcher").click()
+    other.locator("input[name=name]").fill("Not Carla")
+    other.locator("input[name=email]").fill("carla@customer.test")
+    other.locator(".start button").click()
+    expect(other.locator("textarea[name=body]")).to_be_visible()
+    expect(other.locator(".msg")).to_have_count(0)
+    stranger.close()

@@ -87,6 +87,9 @@ class Command(BaseCommand):
             f"  Inbox:       {base}/inbox/\n"
             f"  Back office: {base}/admin/\n"
             f"  Help center: {base}/help/{DEMO_SLUG}/\n"
+            f"  Shop page with the chat widget: {base}/chat/demo/{DEMO_SLUG}/ "
+            f"(signed in: ?customer=hannah.kim@example.com)\n"
+            f"  Approvals (manager): {base}/approvals/   Invoices (finance): {base}/admin/billing/invoice/\n"
             f"  Logins (password {DEMO_PASSWORD!r}; demo only):\n{logins}\n"
             f"Press Ctrl-C to stop.\n"
         )
