@@ -84,6 +84,8 @@ def test_it_writes_a_report_that_follows_the_contract(workspace, trial_inputs, t
     assert tickets["T-3"]["reason"] == "human-needed type: legal"
     assert "Signing in" in [c["title"] for c in tickets["T-5"]["citations"]]
     assert all(c["url"] for c in tickets["T-5"]["citations"])
+    # Cited with the article's own URL (front matter `url`), the one the shop's customers know.
+    assert {c["url"] for c in tickets["T-5"]["citations"]} == {"https://shop.test/help/sign-in"}
     # A small in-window refund is simulated, never executed.
     assert [a["status"] for a in tickets["T-6"]["actions"] if a["tool"] == "issue_refund"] == ["simulated"]
 
