@@ -46,6 +46,13 @@ class Workspace(models.Model):
         "(e.g. mx.example.com). Only that header proves a sender (DMARC or aligned DKIM/SPF pass); "
         "blank: no e-mail counts as authenticated.",
     )
+    unknown_order_status = models.CharField(
+        "order status words not mapped",
+        max_length=16,
+        choices=[("person", "A person decides"), ("not_shipped", "Treat them as not yet shipped")],
+        default="person",
+        help_text="What an order status word of your shop that is not in “Order status words” means for the AI.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -306,7 +313,9 @@ class Order(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="orders")
     number = models.CharField(max_length=64)
     customer_email = models.EmailField()
-    status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    # The shop's own word, kept as it is (on_hold, partially_shipped…); the policy reads its
+    # canonical OrderStatus through helpdesk.order_status.
+    status = models.CharField(max_length=64)
     placed_at = models.DateTimeField()
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

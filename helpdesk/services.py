@@ -60,7 +60,7 @@ def workspace_create(*, name: str, slug: str, actor: Actor, currency: str = "USD
     return workspace
 
 
-WORKSPACE_SETTINGS = ("name", "mode", "currency", "support_email", "mail_relay_authserv_id")
+WORKSPACE_SETTINGS = ("name", "mode", "currency", "support_email", "mail_relay_authserv_id", "unknown_order_status")
 
 
 @transaction.atomic
