@@ -7,7 +7,6 @@ Managers and admins of the active workspace only; anyone else gets a 404.
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import uuid
 from pathlib import Path
@@ -25,14 +24,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ai.models import TrialItem, TrialMark, TrialMarkKind, TrialRun, TrialStatus
 from ai.trial.inputs import InputError
 from ai.trial.report import ordered, review_figures
-from ai.trial.runner import TrialParams, trial_create, trial_enqueue
+from ai.trial.runner import REVIEW_SIZE, TrialParams, review_positions, trial_create, trial_enqueue
 from ai.views_reports import manager_membership
 from audit.timeline import safe_url
 from helpdesk.models import Message, MessageKind
 
 TEMPLATE = "ai/trial_report.html"
-REVIEW_SIZE = 20
-REVIEW_SEED = 20
 
 
 def server_folder() -> Path:
@@ -154,12 +151,10 @@ def _start(request: HttpRequest, form: TrialForm, upload_dir: Path) -> TrialRun 
 
 
 def review_sample(report: dict[str, Any], size: int = REVIEW_SIZE) -> list[dict[str, Any]]:
-    """The drafts put in front of a reviewer: a fixed random sample, in file order."""
+    """The drafts put in front of a reviewer: a fixed random sample (the one the trial ran
+    first), in file order."""
     tickets = report.get("tickets", [])
-    if len(tickets) <= size:
-        return list(tickets)
-    chosen = sorted(random.Random(REVIEW_SEED).sample(range(len(tickets)), size))
-    return [tickets[i] for i in chosen]
+    return [tickets[i] for i in sorted(review_positions(len(tickets), size))]
 
 
 def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:

@@ -246,3 +246,21 @@ def test_it_counts_the_imported_tickets_as_verified_so_lookups_still_run(workspa
     actions = by_id(report)["T-2"]["actions"]
     assert {"tool": "lookup_order", "args": {"order_number": "B2002"}, "status": "executed"} in actions
     assert not any("identity not verified" in t["reason"] for t in report["tickets"])
+
+
+def test_it_runs_a_helpdesk_export_and_keeps_what_the_agent_answered(workspace, trial_inputs, tmp_path):
+    from ai.models import TrialItem
+    from helpdesk.tests.ticket_exports import ZENDESK, write
+
+    enable_shop_tools(workspace)
+    export = write(tmp_path, "zendesk.json", ZENDESK)
+    report, _, stderr = run_trial(workspace.slug, {**trial_inputs, "tickets": export}, tmp_path)
+    tickets = by_id(report)
+    assert sorted(tickets) == ["zendesk:101", "zendesk:102"]
+    assert tickets["zendesk:101"]["agent_reply"] == "It ships today with DHL."
+    assert tickets["zendesk:102"]["agent_reply"] == ""
+    assert "skipped zendesk.json ticket 103: missing requester email" in stderr
+    # The draft answers what the customer wrote before anyone replied, not the later thanks.
+    body = Message.objects.get(ticket__external_id="trial:zendesk:101", kind=MessageKind.CUSTOMER).body
+    assert body == "Hi, my order B2002 has not arrived."
+    assert set(TrialItem.objects.values_list("in_review", flat=True)) == {True}

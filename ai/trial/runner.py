@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 ACTOR = Actor.system("trial")
 SAMPLE_SEED = 9  # the same file and --sample always pick the same tickets
+REVIEW_SIZE = 20  # the drafts a reviewer reads ("read 20 real drafts")
+REVIEW_SEED = 20
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,11 @@ class TrialParams:
     sample: int | None = None
     # A folder of files uploaded for this trial alone (the page), removed once it has run.
     uploads: str = ""
+    # The tickets file's format (helpdesk.ticket_import.FORMATS, or "auto"), a CSV's column
+    # mapping and, for a mailbox, the shop's own addresses (their messages are its agents' replies).
+    tickets_format: str = "auto"
+    csv_mapping: dict[str, str] | None = None
+    support_addresses: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +78,9 @@ class TrialParams:
             "now": self.now,
             "sample": self.sample,
             "uploads": self.uploads,
+            "tickets_format": self.tickets_format,
+            "csv_mapping": self.csv_mapping,
+            "support_addresses": list(self.support_addresses),
         }
 
 
@@ -98,6 +108,13 @@ def sample_tickets(tickets: list[TicketInput], sample: int | None) -> list[Ticke
         return tickets
     chosen = sorted(random.Random(SAMPLE_SEED).sample(range(len(tickets)), sample))
     return [tickets[i] for i in chosen]
+
+
+def review_positions(count: int, size: int = REVIEW_SIZE) -> set[int]:
+    """Which of `count` tickets (0-based, file order) the reviewer reads: a fixed random sample."""
+    if count <= size:
+        return set(range(count))
+    return set(random.Random(REVIEW_SEED).sample(range(count), size))
 
 
 def trial_execute(*, trial_id: int) -> TrialRun:
@@ -128,10 +145,20 @@ def _finish(trial: TrialRun, status: str, *, error: str = "", report: dict[str, 
     )
 
 
+def _stage(trial: TrialRun, text: str) -> None:
+    TrialRun.objects.filter(pk=trial.pk).update(stage=text[:200])
+
+
 def _execute(trial: TrialRun) -> None:
     params = trial.params
     now = parse_datetime_text(params["now"], name="--now") if params.get("now") else None
-    tickets, input_errors = read_tickets(Path(params["tickets"]))
+    _stage(trial, "reading the tickets")
+    tickets, input_errors = read_tickets(
+        Path(params["tickets"]),
+        fmt=params.get("tickets_format") or "auto",
+        csv_mapping=params.get("csv_mapping"),
+        support_addresses=params.get("support_addresses") or (),
+    )
     if not tickets:
         raise InputError("no usable ticket: " + ("; ".join(input_errors[:10]) or "the file is empty"))
     orders = (
@@ -149,10 +176,16 @@ def _execute(trial: TrialRun) -> None:
     loaded = orders_load(workspace=workspace, data=orders, actor=ACTOR) if orders is not None else None
     _warm_up(workspace)
 
+    # The reviewer's drafts run first: the review opens as soon as they are done, while the rest
+    # of the tickets (for the rates and the cost) are still running.
+    review = review_positions(len(chosen))
+    order = sorted(range(len(chosen)), key=lambda i: (i not in review, i))
     with policy_clock(now):
-        for position, item in enumerate(chosen, start=1):
-            _run_one(trial, workspace, item, position)
+        for done, at in enumerate(order, start=1):
+            _stage(trial, f"drafting: {done} of {len(chosen)} tickets")
+            _run_one(trial, workspace, chosen[at], at + 1, in_review=at in review)
             TrialRun.objects.filter(pk=trial.pk).update(progress=F("progress") + 1)
+    _stage(trial, "writing the report")
 
     context = {
         "input_errors": input_errors,
@@ -176,7 +209,7 @@ def _warm_up(workspace: Workspace) -> None:
     search(workspace=workspace, query="Where is my order?", k=1)
 
 
-def _run_one(trial: TrialRun, workspace: Workspace, item: TicketInput, position: int) -> None:
+def _run_one(trial: TrialRun, workspace: Workspace, item: TicketInput, position: int, *, in_review: bool) -> None:
     ticket = ticket_create(
         workspace=workspace,
         channel=item.channel,
@@ -202,7 +235,15 @@ def _run_one(trial: TrialRun, workspace: Workspace, item: TicketInput, position:
         kind="trial",
         status=RunStatus.RUNNING,
     )
-    TrialItem.objects.create(trial=trial, ticket=ticket, run=run, external_id=item.external_id, position=position)
+    TrialItem.objects.create(
+        trial=trial,
+        ticket=ticket,
+        run=run,
+        external_id=item.external_id,
+        position=position,
+        agent_reply=item.agent_reply,
+        in_review=in_review,
+    )
     execute_run(run=run, message=message, shadow=True)
     ticket.refresh_from_db()
     if ticket.status != TicketStatus.CLOSED:
