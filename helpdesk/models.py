@@ -286,6 +286,9 @@ class Article(models.Model):
     status = models.CharField(max_length=16, choices=ArticleStatus.choices, default=ArticleStatus.PUBLISHED)
     source = models.CharField(max_length=64, blank=True, help_text="Where it came from: admin, markdown, zendesk…")
     external_id = models.CharField(max_length=200, blank=True)
+    breadcrumb = models.CharField(max_length=300, blank=True, help_text="Category > Section, from the source.")
+    # SHA-256 of the title and body as imported: a re-sync re-indexes only what changed.
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -382,5 +385,6 @@ class ApiToken(models.Model):
 
 
 from helpdesk.models_channels import *  # noqa: F403, E402
+from helpdesk.models_helpcenter import *  # noqa: F403, E402
 from helpdesk.models_identity import *  # noqa: F403, E402
 from helpdesk.models_shop import *  # noqa: F403, E402
