@@ -48,6 +48,11 @@ class StatusMap:
             return found
         return OrderStatus.PROCESSING if self.unknown_not_shipped else UNMAPPED
 
+    def knows(self, word: str) -> bool:
+        """Whether the shop or the built-in spellings say what the word means."""
+        key = status_key(word)
+        return bool(self.words.get(key) or BUILT_IN.get(key))
+
     def shown(self, word: str) -> str:
         """The word a reply states: the canonical one when the shop's word is just its spelling,
         else the shop's own word as it is."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -41,8 +42,17 @@ from ai.trial.inputs import InputError, TicketInput, parse_datetime_text, read_o
 from ai.trial.report import build_report
 from ai.trial.sandbox import trial_sandbox_create
 from audit.services import Actor
+from helpdesk.helpcenter_crawl.sync import source_connect, sync_run
 from helpdesk.helpcenter_import import import_helpcenter
-from helpdesk.models import MessageKind, TicketStatus, VerificationMethod, Workspace
+from helpdesk.models import (
+    HelpCenterSync,
+    MessageKind,
+    SourceKind,
+    SyncStatus,
+    TicketStatus,
+    VerificationMethod,
+    Workspace,
+)
 from helpdesk.services import ticket_close, ticket_create
 from helpdesk.services_identity import identity_verify
 from helpdesk.shop import orders_load
@@ -69,6 +79,11 @@ class TrialParams:
     tickets_format: str = "auto"
     csv_mapping: dict[str, str] | None = None
     support_addresses: tuple[str, ...] = ()
+    # A help center by URL instead of files: crawled into the sandbox when the trial runs.
+    helpcenter_url: str = ""
+    helpcenter_kind: str = "auto"
+    helpcenter_locale: str = ""
+    page_cap: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -81,15 +96,27 @@ class TrialParams:
             "tickets_format": self.tickets_format,
             "csv_mapping": self.csv_mapping,
             "support_addresses": list(self.support_addresses),
+            "helpcenter_url": self.helpcenter_url,
+            "helpcenter_kind": self.helpcenter_kind,
+            "helpcenter_locale": self.helpcenter_locale,
+            "page_cap": self.page_cap,
         }
 
 
-def trial_create(*, workspace: Workspace, params: TrialParams, user_id: int | None = None) -> TrialRun:
-    if params.now:
-        parse_datetime_text(params.now, name="--now")  # refuse a bad clock before anything runs
-    if params.sample is not None and params.sample < 1:
+def trial_validate(params: dict[str, Any]) -> None:
+    """Refuse a bad clock or sample before anything runs."""
+    if params.get("now"):
+        parse_datetime_text(params["now"], name="--now")
+    if params.get("sample") is not None and params["sample"] < 1:
         raise InputError("--sample must be at least 1")
-    return TrialRun.objects.create(workspace=workspace, params=params.as_json(), created_by_id=user_id)
+
+
+def trial_create(
+    *, workspace: Workspace, params: TrialParams, user_id: int | None = None, status: str = TrialStatus.QUEUED
+) -> TrialRun:
+    """A trial, queued to run (or, for the guided page, being set up step by step)."""
+    trial_validate(params.as_json())
+    return TrialRun.objects.create(workspace=workspace, params=params.as_json(), created_by_id=user_id, status=status)
 
 
 def trial_enqueue(*, trial: TrialRun) -> None:
@@ -168,11 +195,13 @@ def _execute(trial: TrialRun) -> None:
     TrialRun.objects.filter(pk=trial.pk).update(total=len(chosen), progress=0)
     workspace = trial_sandbox_create(trial=trial)
 
-    imported = import_helpcenter(workspace=workspace, path=params["helpcenter"], actor=ACTOR, schedule_index=False)
-    if imported.failed and not (imported.created or imported.updated or imported.unchanged):
-        raise InputError("help center: nothing imported: " + "; ".join(f"{o}: {r}" for o, r in imported.failed[:10]))
+    helpcenter, changed = _import_helpcenter(trial, workspace)
     # The trial searches the help center right away: index it now, not in the background.
-    index.index_articles(article_ids=imported.changed_ids)
+    _stage(trial, f"indexing the help center: {len(changed)} articles")
+    index.index_articles(
+        article_ids=changed,
+        progress=lambda done, total: _stage(trial, f"indexing the help center: {done} of {total} articles"),
+    )
     loaded = orders_load(workspace=workspace, data=orders, actor=ACTOR) if orders is not None else None
     _warm_up(workspace)
 
@@ -191,13 +220,46 @@ def _execute(trial: TrialRun) -> None:
         "input_errors": input_errors,
         "tickets_in_file": len(tickets),
         "ticket_dates": [t.created_at.isoformat() for t in tickets if t.created_at is not None],
-        "helpcenter": imported.counts() | {"failures": [f"{o}: {r}" for o, r in imported.failed[:50]]},
+        "helpcenter": helpcenter,
         "orders": ({"created": loaded.created, "updated": loaded.updated, "items": loaded.items} if loaded else None),
         "sandbox": workspace.slug,
         "now": now.isoformat() if now else None,
     }
     report = build_report(trial=trial, context=context)
     _finish(trial, TrialStatus.DONE, report=report)
+
+
+def _import_helpcenter(trial: TrialRun, workspace: Workspace) -> tuple[dict[str, Any], list[int]]:
+    """The trial's help center into its sandbox, from files or crawled from its URL: (the report's
+    help-center section, the ids of the articles to index)."""
+    params = trial.params
+    if params.get("helpcenter_url"):
+        source = source_connect(
+            workspace=workspace,
+            url=params["helpcenter_url"],
+            actor=ACTOR,
+            kind=params.get("helpcenter_kind") or SourceKind.AUTO,
+            locale=params.get("helpcenter_locale") or "",
+            page_cap=params.get("page_cap") or settings.OASIS_CRAWL_MAX_PAGES,
+            resync_hours=0,  # a trial's sandbox is read once
+        )
+        queued = HelpCenterSync.objects.create(source=source, total=source.page_cap)
+        _stage(trial, "help center: connecting")
+        sync = sync_run(
+            sync_id=queued.pk,
+            actor=ACTOR,
+            schedule_index=False,
+            progress=lambda done, total: _stage(trial, f"help center: {done} of {total} pages"),
+        )
+        if sync.status != SyncStatus.DONE or not sync.report.get("changed_article_ids"):
+            raise InputError(f"help center {source.url}: {sync.error or 'no article could be imported'}")
+        report = {k: v for k, v in sync.report.items() if k != "changed_article_ids"}
+        return {"url": source.url, **report}, list(sync.report["changed_article_ids"])
+    _stage(trial, "importing the help center")
+    imported = import_helpcenter(workspace=workspace, path=params["helpcenter"], actor=ACTOR, schedule_index=False)
+    if imported.failed and not (imported.created or imported.updated or imported.unchanged):
+        raise InputError("help center: nothing imported: " + "; ".join(f"{o}: {r}" for o, r in imported.failed[:10]))
+    return imported.counts() | {"failures": [f"{o}: {r}" for o, r in imported.failed[:50]]}, imported.changed_ids
 
 
 def _warm_up(workspace: Workspace) -> None:

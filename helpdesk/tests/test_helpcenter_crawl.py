@@ -15,15 +15,11 @@ from audit.services import Actor
 from helpdesk.helpcenter_crawl.fetch import Fetcher
 from helpdesk.helpcenter_crawl.sync import resync_due, source_connect, sync_run
 from helpdesk.models import Article, ArticleStatus, HelpCenterSync, SyncStatus
-from helpdesk.tests.site_server import Reply, as_json, html
+from helpdesk.tests.site_server import RETURNS, SHIPPING, Reply, html, zendesk_site
 
 pytest_plugins = ["helpdesk.tests.site_server"]
 
 SYSTEM = Actor.system("test")
-RETURNS = "<p>You can return any unused item within 30 days after delivery for a full refund to your card.</p>"
-SHIPPING = (
-    "<h2>Delivery times</h2><p>Standard delivery takes 3 to 5 business days and express arrives the next day.</p>"
-)
 HUGE = 30 * 1024 * 1024
 
 
@@ -143,54 +139,6 @@ def test_it_follows_links_within_the_folder_when_there_is_no_sitemap(workspace, 
     assert {"Returns and refunds", "Shipping"} <= titles and "FAQ" not in titles and "News" not in titles
     reasons = {e["url"].removeprefix(site.url): e["reason"] for e in sync.report["skipped"]}
     assert reasons["/docs/faq"] == "over the page cap of 3"
-
-
-def zendesk_site(serve, *, returns_body: str = RETURNS, with_shipping: bool = True, site=None):
-    site = site or serve({})
-
-    def article(n: int, title: str, body: str, section: int, draft: bool = False) -> dict[str, object]:
-        return {
-            "id": n,
-            "title": title,
-            "body": body,
-            "html_url": f"{site.url}/hc/en-us/articles/{n}",
-            "section_id": section,
-            "draft": draft,
-            "locale": "en-us",
-        }
-
-    page_two = [article(3, "Internal draft", RETURNS, 20, draft=True)]
-    if with_shipping:
-        page_two.append(article(2, "Shipping", SHIPPING, 21))
-    site.routes.update(
-        {
-            "/robots.txt": Reply("User-agent: *\nDisallow: /\n", content_type="text/plain"),
-            "/api/v2/help_center/locales.json": as_json({"locales": ["en-us", "de"], "default_locale": "en-us"}),
-            "/api/v2/help_center/en-us/sections.json?per_page=100": as_json(
-                {
-                    "sections": [
-                        {"id": 20, "name": "Returns", "category_id": 5},
-                        {"id": 21, "name": "Delivery", "category_id": 5},
-                    ],
-                    "next_page": None,
-                }
-            ),
-            "/api/v2/help_center/en-us/categories.json?per_page=100": as_json(
-                {"categories": [{"id": 5, "name": "Orders"}], "next_page": None}
-            ),
-            "/api/v2/help_center/en-us/articles.json?per_page=100": as_json(
-                {
-                    "articles": [article(1, "Returns and refunds", returns_body, 20), {"id": 9, "title": ""}],
-                    "next_page": f"{site.url}/api/v2/help_center/en-us/articles.json?page=2&per_page=100",
-                    "count": 4,
-                }
-            ),
-            "/api/v2/help_center/en-us/articles.json?page=2&per_page=100": as_json(
-                {"articles": page_two, "next_page": None, "count": 4}
-            ),
-        }
-    )
-    return site
 
 
 def test_it_imports_a_zendesk_help_center_through_its_api_from_the_command_line(workspace, serve, settings):
