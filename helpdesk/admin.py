@@ -28,6 +28,8 @@ from helpdesk.models import (
     ApiToken,
     Article,
     Customer,
+    HelpCenterSource,
+    HelpCenterSync,
     Membership,
     Message,
     Order,
@@ -573,3 +575,8 @@ class ApiTokenAdmin(ScopedAdmin):
 from helpdesk.admin_articles import ArticleAdmin  # noqa: E402
 
 admin.site.register(Article, ArticleAdmin)
+
+from helpdesk.admin_helpcenter import HelpCenterSourceAdmin, HelpCenterSyncAdmin  # noqa: E402
+
+admin.site.register(HelpCenterSource, HelpCenterSourceAdmin)
+admin.site.register(HelpCenterSync, HelpCenterSyncAdmin)

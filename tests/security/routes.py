@@ -42,6 +42,7 @@ PUBLIC: dict[str, str] = {
     "chat/demo/<slug:workspace_slug>/": "the widget demo page (debug and tests only)",
     "portal/<str:token>/": "capability: a signed, expiring portal token",
     "portal/<str:token>/solved/<str:answer>/": "capability: a signed, expiring portal token",
+    "portal/verify/<str:token>/": "capability: a single-use magic link e-mailed to the customer",
 }
 
 

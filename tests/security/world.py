@@ -37,6 +37,7 @@ from ai.models import (
     ReportDayCount,
     ReportRollupState,
     RunStatus,
+    ShopPolicy,
     ToolPermission,
     TrialItem,
     TrialMark,
@@ -61,10 +62,13 @@ from helpdesk.models import (
     ChatMessageKey,
     ChatSession,
     CustomerFeedback,
+    HelpCenterSource,
+    HelpCenterSync,
     Membership,
     MessageKind,
     Order,
     OrderItem,
+    OrderStatusWord,
     Role,
     Ticket,
     Workspace,
@@ -182,6 +186,19 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
         source="admin",
     )
     _keep(tenant, article)
+    source = HelpCenterSource.objects.create(workspace=workspace, url=f"https://help.{domain}/", locale="en-us")
+    sync = HelpCenterSync.objects.create(
+        source=source,
+        status="done",
+        progress=1,
+        total=1,
+        error=text("sync-error"),
+        report={"skipped": [{"url": f"https://help.{domain}/x", "reason": text("sync-skipped")}], "failed": []},
+    )
+    word = OrderStatusWord.objects.create(
+        workspace=workspace, word=text("status-word")[:64], key="on_hold", status="processing"
+    )
+    _keep(tenant, source, sync, word)
     space = EmbeddingSpace.objects.create(
         workspace=workspace, provider="local", model=LOCAL_MODEL, dimensions=LOCAL_DIMENSIONS, status="active"
     )
@@ -223,6 +240,7 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
         KnowledgeSettings.objects.get_or_create(workspace=workspace)[0],
         AISettings.objects.get_or_create(workspace=workspace)[0],
         AlertSettings.objects.get_or_create(workspace=workspace)[0],
+        ShopPolicy.objects.get_or_create(workspace=workspace)[0],
         ConfidenceRule.objects.create(workspace=workspace, channel="email", autosend_threshold=0.9),
         CalibrationMap.objects.create(workspace=workspace, points=[[0, 0], [1, 1]], ece=0.01, samples=10),
         ToolPermission.objects.filter(workspace=workspace).order_by("pk").first()
