@@ -42,7 +42,7 @@ from helpdesk.models import (
 )
 from helpdesk.order_status import order_status_word_delete, order_status_word_save
 
-MANAGE_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+MANAGE_ROLES: frozenset[str] = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def member_roles(request: HttpRequest) -> dict[int, str]:

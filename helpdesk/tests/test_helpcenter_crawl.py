@@ -198,3 +198,35 @@ def test_it_queues_the_sources_whose_resync_time_has_come(workspace, serve, djan
         assert resync_due() == 1
         assert resync_due() == 0  # one queued already
     assert HelpCenterSync.objects.filter(source=source, status=SyncStatus.QUEUED).count() == 1
+
+
+def test_a_manager_connects_a_help_center_in_the_admin_and_follows_its_sync(
+    client, manager, outsider, workspace, serve, settings, django_capture_on_commit_callbacks
+):
+    settings.OASIS_CRAWL_DELAY = 0.0
+    manager.is_staff = True
+    manager.save(update_fields=["is_staff"])
+    site = zendesk_site(serve)
+    client.login(username=manager.email, password="correct horse battery staple")
+    form = {
+        "workspace": workspace.pk,
+        "url": f"{site.url}/hc/en-us",
+        "kind": "zendesk",
+        "locale": "",
+        "page_cap": 50,
+        "resync_hours": 24,
+        "syncs-TOTAL_FORMS": 0,
+        "syncs-INITIAL_FORMS": 0,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/helpdesk/helpcentersource/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    sync = HelpCenterSync.objects.get(source__workspace=workspace)
+    assert sync.status == SyncStatus.DONE and sync.report["created"] == 3
+    page = client.get(f"/admin/helpdesk/helpcentersync/{sync.pk}/change/").content.decode()
+    assert 'progress max="100" value="100"' in page and "article 9: no title" in page
+    outsider.is_staff = True
+    outsider.save(update_fields=["is_staff"])
+    client.login(username=outsider.email, password="correct horse battery staple")
+    assert client.get(f"/admin/helpdesk/helpcentersync/{sync.pk}/change/").status_code in (302, 404)
+    assert site.url not in client.get("/admin/helpdesk/helpcentersource/").content.decode()
