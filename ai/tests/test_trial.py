@@ -264,3 +264,32 @@ def test_it_runs_a_helpdesk_export_and_keeps_what_the_agent_answered(workspace, 
     body = Message.objects.get(ticket__external_id="trial:zendesk:101", kind=MessageKind.CUSTOMER).body
     assert body == "Hi, my order B2002 has not arrived."
     assert set(TrialItem.objects.values_list("in_review", flat=True)) == {True}
+
+
+def test_it_indexes_what_the_reviews_tickets_need_first_then_the_rest(workspace, trial_inputs, tmp_path, monkeypatch):
+    from ai.models import Passage
+    from ai.trial import runner
+    from helpdesk.models import Article
+
+    calls: list[list[int]] = []
+    real = runner.index.index_articles
+
+    def record(*, article_ids, progress=None):
+        calls.append(sorted(article_ids))
+        return real(article_ids=article_ids, progress=progress)
+
+    (trial_inputs["helpcenter"] / "wrapping.md").write_text(
+        "---\ntitle: Gift wrapping\n---\nWe wrap presents in recycled paper with a ribbon, free of charge.\n"
+    )
+    monkeypatch.setattr(runner, "INDEX_ALL_FIRST", 1)  # as if the help center were large
+    monkeypatch.setattr(runner.index, "index_articles", record)
+    enable_shop_tools(workspace)
+    report, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path)
+    sandbox = Article.objects.filter(title="Signing in").exclude(workspace=workspace).get().workspace
+    ids = {a.title: a.pk for a in Article.objects.filter(workspace=sandbox)}
+    # First the articles the review's tickets match (the password question finds its own), then
+    # the others (nobody asked about wrapping); in the end every article is indexed.
+    assert len(calls) == 2 and ids["Signing in"] in calls[0] and calls[1] == [ids["Gift wrapping"]]
+    assert sorted(calls[0] + calls[1]) == sorted(ids.values())
+    assert set(Passage.objects.filter(workspace=sandbox).values_list("article_id", flat=True)) == set(ids.values())
+    assert by_id(report)["T-5"]["citations"]
