@@ -267,12 +267,13 @@ def test_it_runs_a_helpdesk_export_and_keeps_what_the_agent_answered(workspace, 
 
 
 def test_it_indexes_what_the_reviews_tickets_need_first_then_the_rest(workspace, trial_inputs, tmp_path, monkeypatch):
+    from ai import index as ai_index
     from ai.models import Passage
     from ai.trial import runner
     from helpdesk.models import Article
 
     calls: list[list[int]] = []
-    real = runner.index.index_articles
+    real = ai_index.index_articles
 
     def record(*, article_ids, progress=None):
         calls.append(sorted(article_ids))
@@ -282,7 +283,7 @@ def test_it_indexes_what_the_reviews_tickets_need_first_then_the_rest(workspace,
         "---\ntitle: Gift wrapping\n---\nWe wrap presents in recycled paper with a ribbon, free of charge.\n"
     )
     monkeypatch.setattr(runner, "INDEX_ALL_FIRST", 1)  # as if the help center were large
-    monkeypatch.setattr(runner.index, "index_articles", record)
+    monkeypatch.setattr(ai_index, "index_articles", record)
     enable_shop_tools(workspace)
     report, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path)
     sandbox = Article.objects.filter(title="Signing in").exclude(workspace=workspace).get().workspace
