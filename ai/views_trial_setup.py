@@ -55,7 +55,8 @@ def save_uploads(files: list[UploadedFile], folder: Path) -> Path:
     return folder
 
 
-def setup_trial(request: HttpRequest, trial_id: int) -> TrialRun:
+def trial_for_request(request: HttpRequest, trial_id: int) -> TrialRun:
+    """The trial if it belongs to the workspace the manager (or admin) works in; else a 404."""
     membership = manager_membership(request)
     trial = TrialRun.objects.filter(pk=trial_id, workspace_id=membership.workspace_id).first()
     if trial is None:
@@ -160,7 +161,7 @@ def _check_tickets(trial: TrialRun, path: Path, fmt: str, addresses: list[str], 
 @login_required
 @require_POST
 def trial_setup_tickets(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = setup_trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
     form = TicketsStepForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render(request, trial, tickets_form=form, status=400)
@@ -197,7 +198,7 @@ def apply_tickets(trial: TrialRun, data: dict[str, Any]) -> str:
 @login_required
 @require_POST
 def trial_setup_columns(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = setup_trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
     if trial.params.get("tickets_format") != "csv" or not trial.params.get("tickets"):
         return HttpResponse("Upload a CSV of tickets first.", status=400)
     path = Path(trial.params["tickets"])
@@ -215,7 +216,7 @@ def trial_setup_columns(request: HttpRequest, trial_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def trial_setup_orders(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = setup_trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
     form = OrdersStepForm(request.POST, request.FILES)
     if form.is_valid():
         error = apply_orders(trial, form.cleaned_data["orders_file"])
@@ -243,7 +244,7 @@ def apply_orders(trial: TrialRun, upload: UploadedFile) -> str:
 @require_POST
 def trial_setup_statuses(request: HttpRequest, trial_id: int) -> HttpResponse:
     """Say what the shop's own order status words mean (saved for the workspace, audited)."""
-    trial = setup_trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
     allowed = set(OrderStatus.values)
     actor = Actor.for_user(request.user)
     with transaction.atomic():
@@ -257,7 +258,7 @@ def trial_setup_statuses(request: HttpRequest, trial_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def trial_setup_start(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = setup_trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
     form = StartForm(request.POST)
     if trial.status != TrialStatus.SETUP:
         return HttpResponse("This trial has already started.", status=409)
