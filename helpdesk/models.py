@@ -51,6 +51,7 @@ class Workspace(models.Model):
         max_length=16,
         choices=[("person", "A person decides"), ("not_shipped", "Treat them as not yet shipped")],
         default="person",
+        blank=True,  # blank reads as the default: a person decides
         help_text="What an order status word of your shop that is not in “Order status words” means for the AI.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -28,6 +28,7 @@ class Migration(migrations.Migration):
             model_name="workspace",
             name="unknown_order_status",
             field=models.CharField(
+                blank=True,
                 choices=[("person", "A person decides"), ("not_shipped", "Treat them as not yet shipped")],
                 default="person",
                 help_text="What an order status word of your shop that is not in “Order status words” means for the AI.",
