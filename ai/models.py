@@ -590,6 +590,7 @@ class GapVector(models.Model):
 
 
 class TrialStatus(models.TextChoices):
+    SETUP = "setup", "Setting up"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
@@ -608,6 +609,8 @@ class TrialRun(models.Model):
     status = models.CharField(max_length=16, choices=TrialStatus.choices, default=TrialStatus.QUEUED)
     progress = models.PositiveIntegerField(default=0, help_text="Tickets run so far.")
     total = models.PositiveIntegerField(default=0, help_text="Tickets to run.")
+    # What the run is doing now, for the progress bar: "help center: 120 of 500 pages", "indexing"…
+    stage = models.CharField(max_length=200, blank=True)
     params = models.JSONField(default=dict, blank=True, help_text="Input paths, --now, --sample.")
     report = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
@@ -636,6 +639,10 @@ class TrialItem(models.Model):
     run = models.ForeignKey(AgentRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     external_id = models.CharField(max_length=200)
     position = models.PositiveIntegerField()
+    # What the shop's own agent answered (from the import), shown beside the draft.
+    agent_reply = models.TextField(blank=True)
+    # One of the drafts put in front of the reviewer: these run first, so the review opens early.
+    in_review = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["position"]

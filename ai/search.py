@@ -274,9 +274,12 @@ def _hits(
         if passage is None:
             continue
         article = passage.article
-        # Cite our own help-center page: its headings carry exactly these anchors.
+        # Cite the article where the shop's customers know it: its own source URL (front matter
+        # `url`, Zendesk `html_url`, the crawled page) when the import gave one, else our public
+        # help-center page, whose headings carry exactly these anchors. Every citation (Agent,
+        # Copilot, trial report, audit) is built from this one field.
         page = settings.SITE_URL + reverse("helpcenter:article", args=[workspace.slug, article.slug])
-        url = f"{page}#{passage.anchor}" if passage.anchor else page
+        url = article.url or (f"{page}#{passage.anchor}" if passage.anchor else page)
         hits.append(
             SearchHit(
                 passage_id=pid,

@@ -7,32 +7,30 @@ Managers and admins of the active workspace only; anyone else gets a 404.
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ai.models import TrialItem, TrialMark, TrialMarkKind, TrialRun, TrialStatus
+from ai.models import RunStatus, TrialItem, TrialMark, TrialMarkKind, TrialRun, TrialStatus
 from ai.trial.inputs import InputError
-from ai.trial.report import ordered, review_figures
-from ai.trial.runner import TrialParams, trial_create, trial_enqueue
+from ai.trial.report import ordered, review_figures, ticket_entry
+from ai.trial.runner import REVIEW_SIZE, TrialParams, review_positions, trial_create, trial_enqueue
 from ai.views_reports import manager_membership
+from ai.views_trial_setup import new_upload_dir, save_uploads, setup_context, trial_for_request
 from audit.timeline import safe_url
-from helpdesk.models import Message, MessageKind
+from helpdesk.models import Message, MessageKind, SourceKind
 
 TEMPLATE = "ai/trial_report.html"
-REVIEW_SIZE = 20
-REVIEW_SEED = 20
 
 
 def server_folder() -> Path:
@@ -66,6 +64,15 @@ class MultipleFileField(forms.FileField):
 
 
 class TrialForm(forms.Form):
+    helpcenter_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Your help center's address",
+        help_text="A Zendesk Help Center (read through its API) or any help site (its sitemap, else its links).",
+    )
+    helpcenter_kind = forms.ChoiceField(
+        choices=SourceKind.choices, initial=SourceKind.AUTO, required=False, label="Kind of site"
+    )
     helpcenter_path = forms.ChoiceField(required=False, label="Help center (server folder or file)")
     tickets_path = forms.ChoiceField(required=False, label="Tickets JSONL (server file)")
     orders_path = forms.ChoiceField(required=False, label="Orders JSON (server file)")
@@ -84,31 +91,13 @@ class TrialForm(forms.Form):
             self.fields[name].choices = choices  # type: ignore[attr-defined]
 
 
-def _trial(request: HttpRequest, trial_id: int) -> TrialRun:
-    membership = manager_membership(request)
-    trial = TrialRun.objects.filter(pk=trial_id, workspace_id=membership.workspace_id).first()
-    if trial is None:
-        raise Http404("No such trial.")
-    return trial
-
-
-def _save_uploads(files: list[UploadedFile], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for upload in files:
-        name = Path(upload.name or "upload").name  # never a path from the browser
-        with (folder / name).open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-    return folder
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def trial_home(request: HttpRequest) -> HttpResponse:
     membership = manager_membership(request)
     form = TrialForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload_dir = Path(settings.BASE_DIR) / "var" / "trial" / "uploads" / uuid.uuid4().hex
+        upload_dir = new_upload_dir()
         try:
             trial = _start(request, form, upload_dir)
         except BaseException:
@@ -129,24 +118,35 @@ def _start(request: HttpRequest, form: TrialForm, upload_dir: Path) -> TrialRun 
     data = form.cleaned_data
     helpcenter = data["helpcenter_path"]
     if request.FILES.getlist("helpcenter_files"):
-        helpcenter = str(_save_uploads(request.FILES.getlist("helpcenter_files"), upload_dir / "helpcenter"))
+        helpcenter = str(save_uploads(request.FILES.getlist("helpcenter_files"), upload_dir / "helpcenter"))
     tickets = data["tickets_path"]
     if data["tickets_file"]:
-        tickets = str(_save_uploads([data["tickets_file"]], upload_dir) / Path(data["tickets_file"].name).name)
+        tickets = str(save_uploads([data["tickets_file"]], upload_dir) / Path(data["tickets_file"].name).name)
     orders = data["orders_path"]
     if data["orders_file"]:
-        orders = str(_save_uploads([data["orders_file"]], upload_dir) / Path(data["orders_file"].name).name)
-    if not helpcenter or not tickets:
+        orders = str(save_uploads([data["orders_file"]], upload_dir) / Path(data["orders_file"].name).name)
+    url = data["helpcenter_url"]
+    if not (helpcenter or url) or (not tickets and (orders or data["now"] or data["sample"])):
         form.add_error(None, "Choose or upload a help center and a tickets file.")
         return None
-    uploads = str(upload_dir) if upload_dir.exists() else ""
     params = TrialParams(
-        helpcenter=helpcenter, tickets=tickets, orders=orders, now=data["now"], sample=data["sample"], uploads=uploads
+        helpcenter=helpcenter,
+        helpcenter_url=url,
+        helpcenter_kind=data["helpcenter_kind"] or SourceKind.AUTO,
+        tickets=tickets,
+        orders=orders,
+        now=data["now"],
+        sample=data["sample"],
+        uploads=str(upload_dir),
     )
+    # With the tickets at hand the trial starts now; with a help center only, the guided page
+    # takes the next steps (tickets, orders, run) on the trial's own page.
+    status = TrialStatus.QUEUED if tickets else TrialStatus.SETUP
     try:
         with transaction.atomic():
-            trial = trial_create(workspace=membership.workspace, params=params, user_id=request.user.pk)
-            trial_enqueue(trial=trial)
+            trial = trial_create(workspace=membership.workspace, params=params, user_id=request.user.pk, status=status)
+            if tickets:
+                trial_enqueue(trial=trial)
     except (InputError, ValueError) as exc:
         form.add_error(None, str(exc))
         return None
@@ -154,18 +154,42 @@ def _start(request: HttpRequest, form: TrialForm, upload_dir: Path) -> TrialRun 
 
 
 def review_sample(report: dict[str, Any], size: int = REVIEW_SIZE) -> list[dict[str, Any]]:
-    """The drafts put in front of a reviewer: a fixed random sample, in file order."""
+    """The drafts put in front of a reviewer: a fixed random sample (the one the trial ran
+    first), in file order."""
     tickets = report.get("tickets", [])
-    if len(tickets) <= size:
-        return list(tickets)
-    chosen = sorted(random.Random(REVIEW_SEED).sample(range(len(tickets)), size))
-    return [tickets[i] for i in chosen]
+    return [tickets[i] for i in sorted(review_positions(len(tickets), size))]
+
+
+FINISHED_RUNS = (RunStatus.DONE, RunStatus.FAILED, RunStatus.SUPERSEDED)
+
+
+def review_state(trial: TrialRun) -> tuple[int, int]:
+    """(review drafts finished, review drafts in all): the review opens once they are all done,
+    before the rest of a large trial has run."""
+    size = min(REVIEW_SIZE, trial.total)
+    done = TrialItem.objects.filter(trial=trial, in_review=True, run__status__in=FINISHED_RUNS).count()
+    return done, size
+
+
+def _review_entries(request: HttpRequest, trial: TrialRun) -> list[dict[str, Any]]:
+    report = trial.report or {}
+    if report.get("tickets"):
+        size = request.GET.get("n", "")  # a bad or empty ?n= falls back to the default, never a 500
+        return review_sample(report, (int(size) if size.isdecimal() else 0) or REVIEW_SIZE)
+    # Still running: the reviewer's drafts ran first and are read from their runs.
+    items = TrialItem.objects.filter(trial=trial, in_review=True, run__status__in=FINISHED_RUNS).select_related("run")
+    return [ticket_entry(i.external_id, i.run, i.agent_reply) for i in items.order_by("position")]
+
+
+def calculator_link(summary: dict[str, Any]) -> str:
+    """The cost calculator, pre-filled with the trial's volume and would-autosend rate."""
+    inputs = (summary.get("cost") or {}).get("inputs")
+    return f"{reverse('billing:calculator')}?{urlencode(inputs)}" if isinstance(inputs, dict) else ""
 
 
 def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:
     report = trial.report or {}
-    size = request.GET.get("n", "")  # a bad or empty ?n= falls back to the default, never a 500
-    sample = review_sample(report, (int(size) if size.isdecimal() else 0) or REVIEW_SIZE)
+    sample = _review_entries(request, trial)
     ids = [e["external_id"] for e in sample]
     items = {
         i.external_id: i for i in TrialItem.objects.filter(trial=trial, external_id__in=ids).select_related("ticket")
@@ -186,6 +210,7 @@ def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:
                 "entry": entry,
                 "ticket": found.ticket if found else None,
                 "body": first_messages.get(found.ticket_id, "") if found else "",
+                "agent_reply": entry.get("agent_reply") or (found.agent_reply if found else ""),
                 "mark": marks.get(entry["external_id"], ""),
                 # Only http(s) and site links become links: a javascript: URL in a report stays text.
                 "sources": [
@@ -195,36 +220,50 @@ def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:
                 ],
             }
         )
+    summary = report.get("summary", {})
+    done, size = review_state(trial)
     return {
         "trial": trial,
-        "summary": report.get("summary", {}),
+        "summary": summary,
         "rows": rows,
         "figures": review_figures(sample, marks),
         "mark_kinds": TrialMarkKind.choices,
+        "calculator_url": calculator_link(summary),
+        "review_done": done,
+        "review_size": size,
+        "review_ready": bool(size) and done >= size,
     }
 
 
 @login_required
 @require_GET
 def trial_report(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = _trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
+    if trial.status == TrialStatus.SETUP:
+        return render(request, TEMPLATE, setup_context(request, trial))
     return render(request, TEMPLATE, _report_context(request, trial))
 
 
 @login_required
 @require_GET
 def trial_progress(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = _trial(request, trial_id)
-    response = render(request, f"{TEMPLATE}#progress", {"trial": trial})
-    if trial.status in (TrialStatus.DONE, TrialStatus.FAILED) and getattr(request, "htmx", False):
-        response["HX-Refresh"] = "true"  # the finished report replaces the progress bar
+    trial = trial_for_request(request, trial_id)
+    done, size = review_state(trial)
+    ready = bool(size) and done >= size
+    context = {"trial": trial, "review_done": done, "review_size": size, "review_ready": ready}
+    response = render(request, f"{TEMPLATE}#progress", context)
+    finished = trial.status in (TrialStatus.DONE, TrialStatus.FAILED)
+    opened = ready and request.GET.get("ready") == "0"
+    if (finished or opened) and getattr(request, "htmx", False):
+        # The finished report (or the review, once its drafts are done) replaces the progress bar.
+        response["HX-Refresh"] = "true"
     return response
 
 
 @login_required
 @require_POST
 def trial_mark(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = _trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
     external_id = request.POST.get("external_id", "")
     mark = request.POST.get("mark", "")
     if mark not in TrialMarkKind.values or not TrialItem.objects.filter(trial=trial, external_id=external_id).exists():
@@ -242,7 +281,7 @@ def trial_mark(request: HttpRequest, trial_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def trial_download(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = _trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
     response = HttpResponse(
         json.dumps(ordered(trial.report or {}), indent=2, ensure_ascii=False), content_type="application/json"
     )
@@ -257,8 +296,11 @@ def trial_remove(request: HttpRequest, trial_id: int) -> HttpResponse:
     from ai.trial.sandbox import trial_delete
     from audit.services import Actor
 
-    trial = _trial(request, trial_id)
+    trial = trial_for_request(request, trial_id)
     if trial.status in (TrialStatus.QUEUED, TrialStatus.RUNNING):
         return HttpResponse("A trial that is still running cannot be deleted.", status=409)
+    uploads = (trial.params or {}).get("uploads")
     trial_delete(trial=trial, actor=Actor.for_user(request.user))
+    if uploads:
+        shutil.rmtree(uploads, ignore_errors=True)  # what a trial still being set up had uploaded
     return redirect("trial:home")

@@ -29,17 +29,21 @@ from helpdesk.models import (
     Article,
     Channel,
     Customer,
+    HelpCenterSource,
+    HelpCenterSync,
     Membership,
     Message,
     Order,
     OrderItem,
+    OrderStatusWord,
     Role,
     ShopMovement,
     Ticket,
     Workspace,
 )
+from helpdesk.order_status import order_status_word_delete, order_status_word_save
 
-MANAGE_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+MANAGE_ROLES: frozenset[str] = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def member_roles(request: HttpRequest) -> dict[int, str]:
@@ -303,6 +307,7 @@ class WorkspaceAdmin(ScopedAdmin):
             "inbound_secret",
             "mail_relay_authserv_id",
             "source_link_channels",
+            "unknown_order_status",
             "created_at",
         )
 
@@ -547,6 +552,39 @@ class OrderAdmin(ScopedAdmin):
     readonly_fields = fields
 
 
+@admin.register(OrderStatusWord)
+class OrderStatusWordAdmin(ScopedAdmin):
+    """What each of the shop's own status words means for the policy checks (the order keeps the
+    word; a word mapped nowhere follows the workspace's "order status words not mapped")."""
+
+    edit_roles = MANAGE_ROLES
+    list_display = ("word", "status", "workspace", "updated_at")
+    list_filter = ("status", "workspace")
+    search_fields = ("word",)
+    fields = ("workspace", "word", "status")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, None)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: OrderStatusWord, form: Any, change: bool) -> None:
+        actor = Actor.for_user(request.user)
+        if change and "word" in form.changed_data:
+            # The old word is unmapped and the new one mapped: two audited changes, never a rename.
+            order_status_word_delete(row=OrderStatusWord.objects.get(pk=obj.pk), actor=actor)
+        saved = order_status_word_save(workspace=obj.workspace, word=obj.word, status=obj.status, actor=actor)
+        obj.pk, obj.key = saved.pk, saved.key
+
+    def delete_model(self, request: HttpRequest, obj: OrderStatusWord) -> None:
+        order_status_word_delete(row=obj, actor=Actor.for_user(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OrderStatusWord]) -> None:
+        for row in queryset:
+            self.delete_model(request, row)
+
+
 # ------------------------------------------------------------------------------ API tokens
 
 
@@ -598,3 +636,8 @@ class ApiTokenAdmin(ScopedAdmin):
 from helpdesk.admin_articles import ArticleAdmin  # noqa: E402
 
 admin.site.register(Article, ArticleAdmin)
+
+from helpdesk.admin_helpcenter import HelpCenterSourceAdmin, HelpCenterSyncAdmin  # noqa: E402
+
+admin.site.register(HelpCenterSource, HelpCenterSourceAdmin)
+admin.site.register(HelpCenterSync, HelpCenterSyncAdmin)

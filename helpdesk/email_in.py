@@ -9,8 +9,10 @@ the `From:` header alone proves nothing.
 
 from __future__ import annotations
 
+import datetime
 import email.errors
 import email.header
+import email.utils
 import hashlib
 import re
 from dataclasses import dataclass
@@ -59,6 +61,7 @@ class ParsedEmail:
     message_id: str
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
+    date: datetime.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
             message_id=_first_id(_header(msg, "Message-ID")),
             in_reply_to=_ids(_header(msg, "In-Reply-To")),
             references=_ids(_header(msg, "References")),
+            date=_date(_header(msg, "Date")),
         )
     except EmailRejected:
         raise
@@ -169,6 +173,17 @@ def _part_text(part: MIMEPart) -> str:
         # An unknown or lying charset: the bytes as UTF-8, bad sequences replaced, not the mail lost.
         payload = part.get_payload(decode=True)
         return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
+
+
+def _date(value: str) -> datetime.datetime | None:
+    """The Date header (a mailbox import keeps when each message was written); None if unreadable."""
+    try:
+        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed
 
 
 def _one_line(value: str) -> str:

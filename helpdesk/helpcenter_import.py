@@ -9,6 +9,7 @@ nothing is written for it, so nothing is half-indexed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import zipfile
 import zlib
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.text import slugify
 from frontmatter.default_handlers import YAMLHandler
 
@@ -56,6 +58,7 @@ class ImportReport:
     missing: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     changed_ids: list[int] = field(default_factory=list)
+    unpublished: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -64,12 +67,14 @@ class ImportReport:
             "unchanged": len(self.unchanged),
             "failed": len(self.failed),
             "missing": len(self.missing),
+            "unpublished": len(self.unpublished),
         }
 
     def summary(self) -> str:
         lines = [", ".join(f"{key}: {value}" for key, value in self.counts().items())]
         lines += [f"failed  {origin}: {reason}" for origin, reason in self.failed]
         lines += [f"missing {label} (no longer in the source; kept, not deleted)" for label in self.missing]
+        lines += [f"unpublished {label} (no longer in the source; kept as a draft)" for label in self.unpublished]
         return "\n".join(lines)
 
 
@@ -86,6 +91,7 @@ class ParsedArticle:
     body: str
     source: str
     status: str = ArticleStatus.PUBLISHED
+    breadcrumb: str = ""  # "Category > Section" where the source has them (Zendesk)
 
 
 def import_helpcenter(
@@ -109,14 +115,44 @@ def import_helpcenter(
         origin = str(file.relative_to(root)) if root.is_dir() else file.name
         sources.add(_source_of(file))
         try:
-            parsed.extend(_clean(item) for item in _parse_file(file, origin))
+            parsed.extend(_parse_file(file, origin))
         except ImportFileError as exc:
             report.failed.append((origin, str(exc)))
-    parsed = _drop_duplicates(parsed, report)
+    import_articles(
+        workspace=workspace,
+        items=parsed,
+        report=report,
+        actor=actor,
+        audit={"path": str(root)},
+        sources=sources,
+        progress=progress,
+        schedule_index=schedule_index,
+    )
+    return report
 
+
+def import_articles(
+    *,
+    workspace: Workspace,
+    items: list[ParsedArticle],
+    report: ImportReport,
+    actor: Actor,
+    audit: dict[str, Any],
+    sources: set[str] | None = None,
+    missing_of: QuerySet[Article] | None = None,
+    unpublish_missing: bool = False,
+    progress: Progress | None = None,
+    schedule_index: bool = True,
+) -> ImportReport:
+    """Upsert parsed articles in one transaction (each one in a savepoint: a bad one fails alone),
+    list what the source no longer has (`missing_of`, else the articles of `sources`) and, for a
+    synced source, unpublish it (kept as a draft, never deleted), audit it all in one event, and
+    re-index what changed after commit. An article whose title and body hash the same as before
+    is left as it is (nothing to re-index)."""
+    items = _drop_duplicates([_clean(item) for item in items], report)
     seen: set[int] = set()
     with transaction.atomic():
-        for done, item in enumerate(parsed, start=1):
+        for done, item in enumerate(items, start=1):
             try:
                 with transaction.atomic():
                     outcome, article = _upsert(workspace, item)
@@ -128,18 +164,27 @@ def import_helpcenter(
                 if outcome != "unchanged":
                     report.changed_ids.append(article.pk)
             if progress:
-                progress(done, len(parsed))
-        for article in Article.objects.filter(workspace=workspace, source__in=sources).exclude(pk__in=seen):
-            report.missing.append(f"{article.title} ({article.url or article.external_id or article.slug})")
+                progress(done, len(items))
+        if missing_of is None:
+            missing_of = Article.objects.filter(workspace=workspace, source__in=sources or set())
+        for article in missing_of.exclude(pk__in=seen).order_by("pk"):
+            label = f"{article.title} ({article.url or article.external_id or article.slug})"
+            if not unpublish_missing:
+                report.missing.append(label)
+            elif article.status == ArticleStatus.PUBLISHED:
+                Article.objects.filter(pk=article.pk).update(status=ArticleStatus.DRAFT)
+                report.unpublished.append(label)
+                report.changed_ids.append(article.pk)
         audit_record(
             workspace=workspace,
             actor=actor,
             kind="helpcenter.imported",
             data={
-                "path": str(root),
+                **audit,
                 **report.counts(),
                 "changed_article_ids": report.changed_ids[:1000],
                 "failures": [f"{o}: {r}" for o, r in report.failed[:200]],
+                "unpublished": report.unpublished[:200],
             },
         )
         if schedule_index:
@@ -207,7 +252,7 @@ def _read_text(data: bytes) -> str:
         raise ImportFileError(f"not UTF-8 text (byte {exc.start})") from None
 
 
-def _check_body(body: str) -> None:
+def check_article_body(body: str) -> None:
     if not body.strip():
         raise ImportFileError("the article has no body")
     size = len(body.encode())
@@ -284,7 +329,7 @@ def _parse_markdown(text: str, origin: str) -> ParsedArticle:
     if leading and leading.group(1).strip() == title:
         # The page shows the title itself; a repeated leading "# Title" would show twice.
         body = body[leading.end() :].strip()
-    _check_body(body)
+    check_article_body(body)
     return ParsedArticle(
         origin=origin,
         title=title,
@@ -340,7 +385,7 @@ def _parse_html(text: str, origin: str) -> ParsedArticle:
         body = (body[: first.start()] + body[first.end() :]).strip()
     if not html_to_text(body):
         raise ImportFileError("no readable text in the HTML body (broken or empty HTML)")
-    _check_body(body)
+    check_article_body(body)
     url = _meta_url(text)
     return ParsedArticle(
         origin=origin, title=title[:300], url=url, external_id=f"file:{origin}", body=body, source=SOURCE_HTML
@@ -373,32 +418,37 @@ def _parse_zendesk(text: str, origin: str) -> Iterator[ParsedArticle]:
         raise ImportFileError('not a Zendesk articles export: expected {"articles": [...]}')
     for index, entry in enumerate(data["articles"]):
         label = f"{origin}#articles[{index}]"
-        if not isinstance(entry, dict):
-            yield _failed(label, "entry is not an object")
-            continue
-        if entry.get("id") is not None:
+        if isinstance(entry, dict) and entry.get("id") is not None:
             label = f"{origin}#{entry['id']}"
         try:
-            title = " ".join(str(entry.get("title") or "").split())
-            if not title:
-                raise ImportFileError("no title")
-            if entry.get("id") in (None, ""):
-                raise ImportFileError("no id")
-            body = sanitize_html(str(entry.get("body") or "")).strip()
-            if not html_to_text(body):
-                raise ImportFileError("the article has no body")
-            _check_body(body)
-            yield ParsedArticle(
-                origin=label,
-                title=title[:300],
-                url=_check_url(str(entry.get("html_url") or "")),
-                external_id=f"zendesk:{entry['id']}",
-                body=body,
-                source=SOURCE_ZENDESK,
-                status=ArticleStatus.DRAFT if entry.get("draft") is True else ArticleStatus.PUBLISHED,
-            )
+            yield zendesk_article(entry, origin=label)
         except ImportFileError as exc:
             yield _failed(label, str(exc))
+
+
+def zendesk_article(entry: Any, *, origin: str, breadcrumb: str = "") -> ParsedArticle:
+    """One article of a Zendesk export or of its Help Center API, or ImportFileError."""
+    if not isinstance(entry, dict):
+        raise ImportFileError("entry is not an object")
+    title = " ".join(str(entry.get("title") or "").split())
+    if not title:
+        raise ImportFileError("no title")
+    if entry.get("id") in (None, ""):
+        raise ImportFileError("no id")
+    body = sanitize_html(str(entry.get("body") or "")).strip()
+    if not html_to_text(body):
+        raise ImportFileError("the article has no body")
+    check_article_body(body)
+    return ParsedArticle(
+        origin=origin,
+        title=title[:300],
+        url=_check_url(str(entry.get("html_url") or "")),
+        external_id=f"zendesk:{entry['id']}",
+        body=body,
+        source=SOURCE_ZENDESK,
+        status=ArticleStatus.DRAFT if entry.get("draft") is True else ArticleStatus.PUBLISHED,
+        breadcrumb=breadcrumb[:300],
+    )
 
 
 def _failed(origin: str, reason: str) -> ParsedArticle:
@@ -440,6 +490,8 @@ def _upsert(workspace: Workspace, item: ParsedArticle) -> tuple[str, Article]:
         "status": item.status,
         "source": item.source,
         "external_id": item.external_id,
+        "breadcrumb": item.breadcrumb,
+        "content_hash": content_hash(item.title, item.body),
     }
     if existing is None:
         article = Article(workspace=workspace, slug=_unique_slug(workspace, item.title), **fields)
@@ -453,6 +505,11 @@ def _upsert(workspace: Workspace, item: ParsedArticle) -> tuple[str, Article]:
     existing.full_clean()
     existing.save()
     return "updated", existing
+
+
+def content_hash(title: str, body: str) -> str:
+    """What decides whether a re-synced page changed (and is re-indexed): its title and text."""
+    return hashlib.sha256(f"{title}\n\n{body}".encode()).hexdigest()
 
 
 def _unique_slug(workspace: Workspace, title: str) -> str:

@@ -54,6 +54,14 @@ class Workspace(models.Model):
         help_text="Channels whose AI-drafted replies end with links to the help-center articles they quote; "
         "on the others the reply carries no sources. Citation markers such as [1] never reach a customer.",
     )
+    unknown_order_status = models.CharField(
+        "order status words not mapped",
+        max_length=16,
+        choices=[("person", "A person decides"), ("not_shipped", "Treat them as not yet shipped")],
+        default="person",
+        blank=True,  # blank reads as the default: a person decides
+        help_text="What an order status word of your shop that is not in “Order status words” means for the AI.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -290,6 +298,9 @@ class Article(models.Model):
     status = models.CharField(max_length=16, choices=ArticleStatus.choices, default=ArticleStatus.PUBLISHED)
     source = models.CharField(max_length=64, blank=True, help_text="Where it came from: admin, markdown, zendesk…")
     external_id = models.CharField(max_length=200, blank=True)
+    breadcrumb = models.CharField(max_length=300, blank=True, help_text="Category > Section, from the source.")
+    # SHA-256 of the title and body as imported: a re-sync re-indexes only what changed.
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -317,7 +328,9 @@ class Order(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="orders")
     number = models.CharField(max_length=64)
     customer_email = models.EmailField()
-    status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    # The shop's own word, kept as it is (on_hold, partially_shipped…); the policy reads its
+    # canonical OrderStatus through helpdesk.order_status.
+    status = models.CharField(max_length=64)
     placed_at = models.DateTimeField()
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -384,5 +397,6 @@ class ApiToken(models.Model):
 
 
 from helpdesk.models_channels import *  # noqa: F403, E402
+from helpdesk.models_helpcenter import *  # noqa: F403, E402
 from helpdesk.models_identity import *  # noqa: F403, E402
 from helpdesk.models_shop import *  # noqa: F403, E402

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
-from helpdesk.models import Order, Ticket, Workspace
+from helpdesk.models import Order, OrderStatus, Ticket, Workspace
 
 
 class ShopMovementKind(models.TextChoices):
@@ -66,4 +66,30 @@ class ShopMovement(models.Model):
         return f"{self.get_kind_display()}{amount} ({self.confirmation})"
 
 
-__all__ = ["ShopMovement", "ShopMovementKind"]
+class OrderStatusWord(models.Model):
+    """One of the shop's own order status words and the canonical status the policy reads for it.
+
+    The order keeps the shop's word as it is (`Order.status`); the tools' policy checks (shipped
+    or not, delivered, cancelled) read the canonical status through `helpdesk.order_status`.
+    `key` is the word folded (lower case, spaces and hyphens as underscores), so "On hold",
+    "on-hold" and "on_hold" are one word.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="order_status_words")
+    word = models.CharField(max_length=64, help_text="The status as your shop writes it, e.g. on_hold.")
+    key = models.CharField(max_length=64, editable=False)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, help_text="What it means for the policy checks."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace_id", "key"]
+        verbose_name = "order status word"
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="orderstatusword_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.word} → {self.status}"
+
+
+__all__ = ["OrderStatusWord", "ShopMovement", "ShopMovementKind"]

@@ -62,7 +62,15 @@ def workspace_create(*, name: str, slug: str, actor: Actor, currency: str = "USD
     return workspace
 
 
-WORKSPACE_SETTINGS = ("name", "mode", "currency", "support_email", "mail_relay_authserv_id", "source_link_channels")
+WORKSPACE_SETTINGS = (
+    "name",
+    "mode",
+    "currency",
+    "support_email",
+    "mail_relay_authserv_id",
+    "source_link_channels",
+    "unknown_order_status",
+)
 
 
 @transaction.atomic

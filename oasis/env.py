@@ -27,6 +27,17 @@ def envint(name: str, default: str) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
 
 
+def envfloat(name: str, default: str) -> float:
+    value = os.getenv(name, default)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+    if number != number or number < 0:  # NaN or negative
+        raise ImproperlyConfigured(f"{name} must be a number of at least 0, got {value!r}")
+    return number
+
+
 def envstr(name: str, default: str) -> str:
     return os.getenv(name, default)
 

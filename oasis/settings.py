@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from oasis.env import envbool, envint, envlist, envstr
+from oasis.env import envbool, envfloat, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -144,6 +144,14 @@ FILE_UPLOAD_HANDLERS = [
 ]
 OASIS_MAX_EMAIL_BYTES = envint("OASIS_MAX_EMAIL_BYTES", str(5 * 1024 * 1024))
 OASIS_MAX_MESSAGE_CHARS = envint("OASIS_MAX_MESSAGE_CHARS", "100000")
+
+# Help center by URL (helpdesk/helpcenter_crawl): the crawler's manners and limits.
+OASIS_CRAWL_USER_AGENT = envstr("OASIS_CRAWL_USER_AGENT", "SupportOasisBot/1.0 (+help-center import)")
+# Seconds between two requests to one host (a robots.txt Crawl-delay that asks for more wins).
+OASIS_CRAWL_DELAY = envfloat("OASIS_CRAWL_DELAY", "0.25")
+OASIS_CRAWL_TIMEOUT = envfloat("OASIS_CRAWL_TIMEOUT", "10")  # seconds per page, all of it
+OASIS_CRAWL_MAX_PAGE_BYTES = envint("OASIS_CRAWL_MAX_PAGE_BYTES", str(5 * 1024 * 1024))
+OASIS_CRAWL_MAX_PAGES = envint("OASIS_CRAWL_MAX_PAGES", "500")  # a source's default page cap
 
 # Outbound email. The demo prints mail to the console; production points at an SMTP relay.
 EMAIL_BACKEND = envstr(

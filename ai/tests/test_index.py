@@ -75,11 +75,22 @@ def test_it_finds_cited_passages_by_hybrid_search(helpcenter, workspace):
     hits = search(workspace=workspace, query="how many days do I have to send an item back?", k=3)
     assert hits[0].heading_path == "Returns and refunds > Return window"
     top = hits[0]
-    assert top.url == "http://127.0.0.1:8000/help/acme/returns-and-refunds/#return-window"
-    assert top.source_url == "https://acme.test/help/returns"
-    assert top.citation() == {"title": "Returns and refunds", "url": top.url}
+    # An imported article is cited with its own source URL, not our copy of it.
+    assert top.url == top.source_url == "https://acme.test/help/returns"
+    assert top.citation() == {"title": "Returns and refunds", "url": "https://acme.test/help/returns"}
     assert top.score > 0 and "30 days" in top.text
     assert top.fts_rank is not None or top.vector_rank is not None
+
+
+def test_it_cites_an_article_written_here_with_its_public_help_center_page(
+    workspace, django_capture_on_commit_callbacks
+):
+    article = Article(workspace=workspace, title="Gift wrapping", body="## Wrapping\n\nWe wrap any gift for free.")
+    with django_capture_on_commit_callbacks(execute=True):
+        article_save(article=article, actor=Actor.system("test"))
+    top = search(workspace=workspace, query="do you wrap gifts?", k=1)[0]
+    assert top.source_url == ""
+    assert top.url == "http://127.0.0.1:8000/help/acme/gift-wrapping/#wrapping"
 
 
 def test_it_ranks_by_each_method_alone(helpcenter, workspace):

@@ -84,6 +84,8 @@ def test_it_writes_a_report_that_follows_the_contract(workspace, trial_inputs, t
     assert tickets["T-3"]["reason"] == "human-needed type: legal"
     assert "Signing in" in [c["title"] for c in tickets["T-5"]["citations"]]
     assert all(c["url"] for c in tickets["T-5"]["citations"])
+    # Cited with the article's own URL (front matter `url`), the one the shop's customers know.
+    assert {c["url"] for c in tickets["T-5"]["citations"]} == {"https://shop.test/help/sign-in"}
     # A small in-window refund is simulated, never executed.
     assert [a["status"] for a in tickets["T-6"]["actions"] if a["tool"] == "issue_refund"] == ["simulated"]
 
@@ -244,3 +246,51 @@ def test_it_counts_the_imported_tickets_as_verified_so_lookups_still_run(workspa
     actions = by_id(report)["T-2"]["actions"]
     assert {"tool": "lookup_order", "args": {"order_number": "B2002"}, "status": "executed"} in actions
     assert not any("identity not verified" in t["reason"] for t in report["tickets"])
+
+
+def test_it_runs_a_helpdesk_export_and_keeps_what_the_agent_answered(workspace, trial_inputs, tmp_path):
+    from ai.models import TrialItem
+    from helpdesk.tests.ticket_exports import ZENDESK, write
+
+    enable_shop_tools(workspace)
+    export = write(tmp_path, "zendesk.json", ZENDESK)
+    report, _, stderr = run_trial(workspace.slug, {**trial_inputs, "tickets": export}, tmp_path)
+    tickets = by_id(report)
+    assert sorted(tickets) == ["zendesk:101", "zendesk:102"]
+    assert tickets["zendesk:101"]["agent_reply"] == "It ships today with DHL."
+    assert tickets["zendesk:102"]["agent_reply"] == ""
+    assert "skipped zendesk.json ticket 103: missing requester email" in stderr
+    # The draft answers what the customer wrote before anyone replied, not the later thanks.
+    body = Message.objects.get(ticket__external_id="trial:zendesk:101", kind=MessageKind.CUSTOMER).body
+    assert body == "Hi, my order B2002 has not arrived."
+    assert set(TrialItem.objects.values_list("in_review", flat=True)) == {True}
+
+
+def test_it_indexes_what_the_reviews_tickets_need_first_then_the_rest(workspace, trial_inputs, tmp_path, monkeypatch):
+    from ai import index as ai_index
+    from ai.models import Passage
+    from ai.trial import runner
+    from helpdesk.models import Article
+
+    calls: list[list[int]] = []
+    real = ai_index.index_articles
+
+    def record(*, article_ids, progress=None):
+        calls.append(sorted(article_ids))
+        return real(article_ids=article_ids, progress=progress)
+
+    (trial_inputs["helpcenter"] / "wrapping.md").write_text(
+        "---\ntitle: Gift wrapping\n---\nWe wrap presents in recycled paper with a ribbon, free of charge.\n"
+    )
+    monkeypatch.setattr(runner, "INDEX_ALL_FIRST", 1)  # as if the help center were large
+    monkeypatch.setattr(ai_index, "index_articles", record)
+    enable_shop_tools(workspace)
+    report, _, _ = run_trial(workspace.slug, trial_inputs, tmp_path)
+    sandbox = Article.objects.filter(title="Signing in").exclude(workspace=workspace).get().workspace
+    ids = {a.title: a.pk for a in Article.objects.filter(workspace=sandbox)}
+    # First the articles the review's tickets match (the password question finds its own), then
+    # the others (nobody asked about wrapping); in the end every article is indexed.
+    assert len(calls) == 2 and ids["Signing in"] in calls[0] and calls[1] == [ids["Gift wrapping"]]
+    assert sorted(calls[0] + calls[1]) == sorted(ids.values())
+    assert set(Passage.objects.filter(workspace=sandbox).values_list("article_id", flat=True)) == set(ids.values())
+    assert by_id(report)["T-5"]["citations"]

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -26,6 +27,7 @@ from ai.tools.base import ToolFailed
 from ai.tools.http_client import MerchantHttpError, signed_request
 from audit.services import Actor
 from helpdesk.models import Order, OrderItem, OrderStatus, ShopMovementKind, Ticket
+from helpdesk.order_status import StatusMap, status_map_for, status_map_from, status_words
 from helpdesk.shop_ledger import LedgerRefused, confirmation_for, movement_record, movement_result
 
 if TYPE_CHECKING:
@@ -47,6 +49,9 @@ class ItemInfo:
 
 @dataclass(frozen=True)
 class OrderInfo:
+    """`status` is the canonical OrderStatus the policy checks read ("" when the shop's word is
+    not mapped: a person decides); `shop_status` is the shop's own word, which a reply states."""
+
     number: str
     customer_email: str
     status: str
@@ -60,6 +65,7 @@ class OrderInfo:
     shipping_address: str = ""
     refunded: Decimal = Decimal("0.00")
     items: tuple[ItemInfo, ...] = field(default_factory=tuple)
+    shop_status: str = ""
 
     def belongs_to(self, email: str) -> bool:
         return self.customer_email.strip().lower() == email.strip().lower()
@@ -68,7 +74,7 @@ class OrderInfo:
         """What a reply may quote: no address, no other customer's data."""
         return {
             "order": self.number,
-            "status": self.status,
+            "status": self.shop_status or self.status,
             "carrier": self.carrier,
             "tracking_number": self.tracking_number,
             "placed_at": self.placed_at.isoformat() if self.placed_at else None,
@@ -117,16 +123,25 @@ class DbShopConnector:
     """Orders in the database. Every change is a row of the shop ledger (`helpdesk.shop_ledger`),
     once per idempotency key, with a `shop.*` audit event on the ticket as evidence."""
 
-    def __init__(self, *, ticket: Ticket, actor: Actor) -> None:
+    def __init__(self, *, ticket: Ticket, actor: Actor, statuses: StatusMap | None = None) -> None:
         self.ticket = ticket
         self.workspace = ticket.workspace
         self.actor = actor
+        # The shop's status words are read with the first order (same statement), not before.
+        self._statuses = statuses
+
+    @property
+    def statuses(self) -> StatusMap:
+        if self._statuses is None:
+            self._statuses = status_map_for(self.workspace)
+        return self._statuses
 
     def _info(self, order: Order, items: list[OrderItem] | None = None) -> OrderInfo:
         return OrderInfo(
             number=order.number,
             customer_email=order.customer_email,
-            status=order.status,
+            status=self.statuses.canonical(order.status),
+            shop_status=self.statuses.shown(order.status),
             currency=order.currency,
             total=order.total,
             placed_at=order.placed_at,
@@ -170,27 +185,29 @@ class DbShopConnector:
                 refund=refund,
             )
 
+    def _read(self, orders: QuerySet[Order]) -> list[OrderInfo]:
+        """These orders with their items (and, the first time, the shop's status words), in one
+        statement."""
+        parts: dict[str, QuerySet[Any]] = {
+            "orders": orders,
+            "items": OrderItem.objects.filter(order__in=orders.values("pk")).order_by("pk"),
+        }
+        if self._statuses is None:
+            parts["status_words"] = status_words(self.workspace.pk)
+        rows, _ = read_rows(parts)
+        if "status_words" in rows:
+            self._statuses = status_map_from(workspace=self.workspace, words=rows["status_words"])
+        return [self._info(o, items=[i for i in rows["items"] if i.order_id == o.pk]) for o in rows["orders"]]
+
     def get_order(self, number: str) -> OrderInfo | None:
-        # The order (first by the model's order) and its items, in one statement.
-        match = {"workspace": self.workspace, "number__iexact": number.strip()}
-        rows, _ = read_rows(
-            {
-                "order": Order.objects.filter(**match)[:1],
-                "items": OrderItem.objects.filter(**{f"order__{k}": v for k, v in match.items()}),
-            }
-        )
-        if not rows["order"]:
-            return None
-        order = rows["order"][0]
-        return self._info(order, items=[i for i in rows["items"] if i.order_id == order.pk])
+        # The first by the model's order, as a number typed in any case may match one order.
+        found = self._read(Order.objects.filter(workspace=self.workspace, number__iexact=number.strip())[:1])
+        return found[0] if found else None
 
     def recent_orders(self, email: str, limit: int = 3) -> list[OrderInfo]:
-        orders = (
-            Order.objects.filter(workspace=self.workspace, customer_email__iexact=email)
-            .order_by("-placed_at")
-            .prefetch_related("items")[:limit]
+        return self._read(
+            Order.objects.filter(workspace=self.workspace, customer_email__iexact=email).order_by("-placed_at")[:limit]
         )
-        return [self._info(o) for o in orders]
 
     def issue_refund(self, order: OrderInfo, *, amount: Decimal, reason: str, key: str) -> dict[str, Any]:
         kind = ShopMovementKind.REFUND
@@ -202,7 +219,7 @@ class DbShopConnector:
             raise ToolFailed(f"only {left} {row.currency} of order {row.number} is left to refund")
         refunded = row.refunded_total + amount
         if refunded >= row.total:
-            shipped = row.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+            shipped = self.statuses.canonical(row.status) in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
             row.status = OrderStatus.RETURNED if shipped else OrderStatus.CANCELLED
             row.save(update_fields=["status"])
         data = {
@@ -227,7 +244,7 @@ class DbShopConnector:
         row, done = self._lock(order.number, kind, key)
         if done is not None:
             return done
-        if row.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+        if self.statuses.canonical(row.status) not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
             raise ToolFailed(f"order {row.number} has already shipped")
         row.shipping_address = address
         row.save(update_fields=["shipping_address"])
@@ -239,7 +256,7 @@ class DbShopConnector:
         row, done = self._lock(order.number, kind, key)
         if done is not None:
             return done
-        if row.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+        if self.statuses.canonical(row.status) not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
             raise ToolFailed(f"order {row.number} is {row.status} and can no longer be cancelled")
         previous = row.status
         row.status = OrderStatus.CANCELLED
@@ -280,10 +297,11 @@ class DbShopConnector:
 class HttpShopConnector:
     """The merchant's own API: GET /orders/<number>, POST /orders/<number>/refunds, ..."""
 
-    def __init__(self, *, base_url: str, secret: str, timeout: float = 10.0) -> None:
+    def __init__(self, *, base_url: str, secret: str, timeout: float = 10.0, statuses: StatusMap | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.secret = secret
         self.timeout = timeout
+        self.statuses = statuses or StatusMap()
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None, key: str = "") -> dict[str, Any]:
         return signed_request(
@@ -295,8 +313,7 @@ class HttpShopConnector:
             key=key,
         )
 
-    @staticmethod
-    def _order(data: dict[str, Any]) -> OrderInfo:
+    def _order(self, data: dict[str, Any]) -> OrderInfo:
         def when(name: str) -> dt.datetime | None:
             raw = data.get(name)
             parsed = parse_datetime(raw) if isinstance(raw, str) and raw else None
@@ -319,7 +336,8 @@ class HttpShopConnector:
             return OrderInfo(
                 number=str(data["number"]),
                 customer_email=str(data["customer_email"]),
-                status=str(data["status"]),
+                status=self.statuses.canonical(str(data["status"])),
+                shop_status=self.statuses.shown(str(data["status"])),
                 currency=str(data.get("currency") or "USD"),
                 total=_money(data["total"]),
                 placed_at=when("placed_at"),
@@ -399,7 +417,12 @@ def connector_for(*, ticket: Ticket, actor: Actor) -> ShopConnector:
 def connector_from(config: HttpAction | None, *, ticket: Ticket, actor: Actor) -> ShopConnector:
     """The connector for a workspace's `shop-connector` HTTP action (None: the built-in shop)."""
     if config is not None:
-        return HttpShopConnector(base_url=config.url_template, secret=config.secret, timeout=config.timeout_seconds)
+        return HttpShopConnector(
+            base_url=config.url_template,
+            secret=config.secret,
+            timeout=config.timeout_seconds,
+            statuses=status_map_for(ticket.workspace),
+        )
     return DbShopConnector(ticket=ticket, actor=actor)
 
 

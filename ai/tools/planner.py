@@ -419,8 +419,21 @@ def plan_asks(*, ticket: Ticket, asks: list[Ask], text: str, session: ToolSessio
             _booking(step, text)
         elif intent in (A.CHANGE_PHONE, A.CANCEL_APPOINTMENT):
             step.problem = "no_tool"
+    _unmapped_statuses_to_a_person(steps)
     _drop_settled_fallbacks(steps)
     return Plan(steps, customer_orders=len(orders.recent()) if any(s.problem == "missing:order" for s in steps) else 1)
+
+
+def _unmapped_statuses_to_a_person(steps: list[Step]) -> None:
+    """An order whose status word the shop has not mapped (helpdesk.order_status) cannot be
+    checked against the policy: a person takes the ask, told which word it was."""
+    for step in steps:
+        if step.order is not None and not step.order.status:
+            step.call = None
+            step.problem = (
+                f"order:{step.order.number} has the status “{step.order.shop_status}”, which the shop has not mapped "
+                "(admin: Order status words)"
+            )
 
 
 def _drop_settled_fallbacks(steps: list[Step]) -> None:

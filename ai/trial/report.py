@@ -40,6 +40,8 @@ TICKET_KEYS = (
     "asks",
     "confidence_parts",
     "tools_not_enabled",
+    # What the shop's own agent answered, when the import had it: the reviewer reads it beside the draft.
+    "agent_reply",
 )
 CURVE_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99)
 CALIBRATION_BINS = 5  # [0, .2), [.2, .4) ... [.8, 1.0]
@@ -54,8 +56,12 @@ def _action_status(status: str) -> str:
     return status if status in ACTION_STATUSES else "simulated"
 
 
-def ticket_entry(external_id: str, run: AgentRun | None) -> dict[str, Any]:
+def ticket_entry(external_id: str, run: AgentRun | None, agent_reply: str = "") -> dict[str, Any]:
     """One report line for one trial ticket, from its shadow run."""
+    return {**_run_entry(external_id, run), "agent_reply": agent_reply}
+
+
+def _run_entry(external_id: str, run: AgentRun | None) -> dict[str, Any]:
     if run is None:
         return {
             "external_id": external_id,
@@ -202,7 +208,7 @@ def tools_to_enable(tickets: list[dict[str, Any]]) -> dict[str, Any]:
 
 def report_tickets(trial: TrialRun) -> list[dict[str, Any]]:
     items = TrialItem.objects.filter(trial=trial).select_related("run").order_by("position")
-    return [ticket_entry(item.external_id, item.run) for item in items]
+    return [ticket_entry(item.external_id, item.run, item.agent_reply) for item in items]
 
 
 def build_report(*, trial: TrialRun, context: dict[str, Any]) -> dict[str, Any]:

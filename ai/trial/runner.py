@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,8 +42,17 @@ from ai.trial.inputs import InputError, TicketInput, parse_datetime_text, read_o
 from ai.trial.report import build_report
 from ai.trial.sandbox import trial_sandbox_create
 from audit.services import Actor
+from helpdesk.helpcenter_crawl.sync import source_connect, sync_run
 from helpdesk.helpcenter_import import import_helpcenter
-from helpdesk.models import MessageKind, TicketStatus, VerificationMethod, Workspace
+from helpdesk.models import (
+    HelpCenterSync,
+    MessageKind,
+    SourceKind,
+    SyncStatus,
+    TicketStatus,
+    VerificationMethod,
+    Workspace,
+)
 from helpdesk.services import ticket_close, ticket_create
 from helpdesk.services_identity import identity_verify
 from helpdesk.shop import orders_load
@@ -51,6 +61,8 @@ logger = logging.getLogger(__name__)
 
 ACTOR = Actor.system("trial")
 SAMPLE_SEED = 9  # the same file and --sample always pick the same tickets
+REVIEW_SIZE = 20  # the drafts a reviewer reads ("read 20 real drafts")
+REVIEW_SEED = 20
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,16 @@ class TrialParams:
     sample: int | None = None
     # A folder of files uploaded for this trial alone (the page), removed once it has run.
     uploads: str = ""
+    # The tickets file's format (helpdesk.ticket_import.FORMATS, or "auto"), a CSV's column
+    # mapping and, for a mailbox, the shop's own addresses (their messages are its agents' replies).
+    tickets_format: str = "auto"
+    csv_mapping: dict[str, str] | None = None
+    support_addresses: tuple[str, ...] = ()
+    # A help center by URL instead of files: crawled into the sandbox when the trial runs.
+    helpcenter_url: str = ""
+    helpcenter_kind: str = "auto"
+    helpcenter_locale: str = ""
+    page_cap: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,15 +93,30 @@ class TrialParams:
             "now": self.now,
             "sample": self.sample,
             "uploads": self.uploads,
+            "tickets_format": self.tickets_format,
+            "csv_mapping": self.csv_mapping,
+            "support_addresses": list(self.support_addresses),
+            "helpcenter_url": self.helpcenter_url,
+            "helpcenter_kind": self.helpcenter_kind,
+            "helpcenter_locale": self.helpcenter_locale,
+            "page_cap": self.page_cap,
         }
 
 
-def trial_create(*, workspace: Workspace, params: TrialParams, user_id: int | None = None) -> TrialRun:
-    if params.now:
-        parse_datetime_text(params.now, name="--now")  # refuse a bad clock before anything runs
-    if params.sample is not None and params.sample < 1:
+def trial_validate(params: dict[str, Any]) -> None:
+    """Refuse a bad clock or sample before anything runs."""
+    if params.get("now"):
+        parse_datetime_text(params["now"], name="--now")
+    if params.get("sample") is not None and params["sample"] < 1:
         raise InputError("--sample must be at least 1")
-    return TrialRun.objects.create(workspace=workspace, params=params.as_json(), created_by_id=user_id)
+
+
+def trial_create(
+    *, workspace: Workspace, params: TrialParams, user_id: int | None = None, status: str = TrialStatus.QUEUED
+) -> TrialRun:
+    """A trial, queued to run (or, for the guided page, being set up step by step)."""
+    trial_validate(params.as_json())
+    return TrialRun.objects.create(workspace=workspace, params=params.as_json(), created_by_id=user_id, status=status)
 
 
 def trial_enqueue(*, trial: TrialRun) -> None:
@@ -98,6 +135,13 @@ def sample_tickets(tickets: list[TicketInput], sample: int | None) -> list[Ticke
         return tickets
     chosen = sorted(random.Random(SAMPLE_SEED).sample(range(len(tickets)), sample))
     return [tickets[i] for i in chosen]
+
+
+def review_positions(count: int, size: int = REVIEW_SIZE) -> set[int]:
+    """Which of `count` tickets (0-based, file order) the reviewer reads: a fixed random sample."""
+    if count <= size:
+        return set(range(count))
+    return set(random.Random(REVIEW_SEED).sample(range(count), size))
 
 
 def trial_execute(*, trial_id: int) -> TrialRun:
@@ -128,10 +172,20 @@ def _finish(trial: TrialRun, status: str, *, error: str = "", report: dict[str, 
     )
 
 
+def _stage(trial: TrialRun, text: str) -> None:
+    TrialRun.objects.filter(pk=trial.pk).update(stage=text[:200])
+
+
 def _execute(trial: TrialRun) -> None:
     params = trial.params
     now = parse_datetime_text(params["now"], name="--now") if params.get("now") else None
-    tickets, input_errors = read_tickets(Path(params["tickets"]))
+    _stage(trial, "reading the tickets")
+    tickets, input_errors = read_tickets(
+        Path(params["tickets"]),
+        fmt=params.get("tickets_format") or "auto",
+        csv_mapping=params.get("csv_mapping"),
+        support_addresses=params.get("support_addresses") or (),
+    )
     if not tickets:
         raise InputError("no usable ticket: " + ("; ".join(input_errors[:10]) or "the file is empty"))
     orders = (
@@ -141,30 +195,115 @@ def _execute(trial: TrialRun) -> None:
     TrialRun.objects.filter(pk=trial.pk).update(total=len(chosen), progress=0)
     workspace = trial_sandbox_create(trial=trial)
 
-    imported = import_helpcenter(workspace=workspace, path=params["helpcenter"], actor=ACTOR, schedule_index=False)
-    if imported.failed and not (imported.created or imported.updated or imported.unchanged):
-        raise InputError("help center: nothing imported: " + "; ".join(f"{o}: {r}" for o, r in imported.failed[:10]))
-    # The trial searches the help center right away: index it now, not in the background.
-    index.index_articles(article_ids=imported.changed_ids)
+    helpcenter, changed = _import_helpcenter(trial, workspace)
     loaded = orders_load(workspace=workspace, data=orders, actor=ACTOR) if orders is not None else None
+    # The reviewer's drafts run first: the review opens as soon as they are done, while the rest
+    # of the tickets (for the rates and the cost) are still running.
+    review = review_positions(len(chosen))
+    first = review_first_articles(workspace, [chosen[i].body for i in sorted(review)], changed)
+    # The trial searches the help center right away: it is indexed now, not in the background;
+    # a large one in two parts, the articles the review's tickets need first (see the function).
+    _index(trial, first)
     _warm_up(workspace)
-
+    order = sorted(range(len(chosen)), key=lambda i: (i not in review, i))
+    rest = [a for a in changed if a not in set(first)]
     with policy_clock(now):
-        for position, item in enumerate(chosen, start=1):
-            _run_one(trial, workspace, item, position)
+        for done, at in enumerate(order, start=1):
+            if rest and at not in review:
+                _index(trial, rest)
+                rest = []
+            _stage(trial, f"drafting: {done} of {len(chosen)} tickets")
+            _run_one(trial, workspace, chosen[at], at + 1, in_review=at in review)
             TrialRun.objects.filter(pk=trial.pk).update(progress=F("progress") + 1)
+    if rest:
+        _index(trial, rest)  # a trial of the review's tickets alone still leaves a whole index
+    _stage(trial, "writing the report")
 
     context = {
         "input_errors": input_errors,
         "tickets_in_file": len(tickets),
         "ticket_dates": [t.created_at.isoformat() for t in tickets if t.created_at is not None],
-        "helpcenter": imported.counts() | {"failures": [f"{o}: {r}" for o, r in imported.failed[:50]]},
+        "helpcenter": helpcenter,
         "orders": ({"created": loaded.created, "updated": loaded.updated, "items": loaded.items} if loaded else None),
         "sandbox": workspace.slug,
         "now": now.isoformat() if now else None,
     }
     report = build_report(trial=trial, context=context)
     _finish(trial, TrialStatus.DONE, report=report)
+
+
+# Up to this many articles are indexed before any draft; a larger help center is indexed in two
+# parts. Embedding is what a large help center waits on (the local model does ~80 passages/s on
+# two idle cores, far fewer on a busy box).
+INDEX_ALL_FIRST = 150
+ARTICLES_PER_REVIEW_TICKET = 8
+
+
+def review_first_articles(workspace: Workspace, questions: list[str], article_ids: list[int]) -> list[int]:
+    """The articles to index before the review's drafts: all of a small help center; of a large
+    one, the best full-text matches of each review ticket's words over the articles' text. Both
+    halves of the drafts' hybrid search (vector and full text) then rank these candidates, the
+    ones a whole index would most likely rank first for those tickets; the rest is indexed before
+    the other tickets run."""
+    if len(article_ids) <= INDEX_ALL_FIRST:
+        return list(article_ids)
+    chosen: dict[int, None] = {}
+    sql = """
+        SELECT a.id FROM helpdesk_article a,
+        CAST(replace(plainto_tsquery('english', %s)::text, ' & ', ' | ') AS tsquery) q
+        WHERE a.workspace_id = %s AND a.id = ANY(%s)
+          AND to_tsvector('english', a.title || ' ' || a.body) @@ q
+        ORDER BY ts_rank(to_tsvector('english', a.title || ' ' || a.body), q) DESC, a.id
+        LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        for question in questions:
+            if not question.strip():
+                continue
+            cursor.execute(sql, [question[:2000], workspace.pk, list(article_ids), ARTICLES_PER_REVIEW_TICKET])
+            chosen.update(dict.fromkeys(row[0] for row in cursor.fetchall()))
+    return list(chosen) or list(article_ids)
+
+
+def _index(trial: TrialRun, article_ids: list[int]) -> None:
+    _stage(trial, f"indexing the help center: {len(article_ids)} articles")
+    index.index_articles(
+        article_ids=article_ids,
+        progress=lambda done, total: _stage(trial, f"indexing the help center: {done} of {total} articles"),
+    )
+
+
+def _import_helpcenter(trial: TrialRun, workspace: Workspace) -> tuple[dict[str, Any], list[int]]:
+    """The trial's help center into its sandbox, from files or crawled from its URL: (the report's
+    help-center section, the ids of the articles to index)."""
+    params = trial.params
+    if params.get("helpcenter_url"):
+        source = source_connect(
+            workspace=workspace,
+            url=params["helpcenter_url"],
+            actor=ACTOR,
+            kind=params.get("helpcenter_kind") or SourceKind.AUTO,
+            locale=params.get("helpcenter_locale") or "",
+            page_cap=params.get("page_cap") or settings.OASIS_CRAWL_MAX_PAGES,
+            resync_hours=0,  # a trial's sandbox is read once
+        )
+        queued = HelpCenterSync.objects.create(source=source, total=source.page_cap)
+        _stage(trial, "help center: connecting")
+        sync = sync_run(
+            sync_id=queued.pk,
+            actor=ACTOR,
+            schedule_index=False,
+            progress=lambda done, total: _stage(trial, f"help center: {done} of {total} pages"),
+        )
+        if sync.status != SyncStatus.DONE or not sync.report.get("changed_article_ids"):
+            raise InputError(f"help center {source.url}: {sync.error or 'no article could be imported'}")
+        report = {k: v for k, v in sync.report.items() if k != "changed_article_ids"}
+        return {"url": source.url, **report}, list(sync.report["changed_article_ids"])
+    _stage(trial, "importing the help center")
+    imported = import_helpcenter(workspace=workspace, path=params["helpcenter"], actor=ACTOR, schedule_index=False)
+    if imported.failed and not (imported.created or imported.updated or imported.unchanged):
+        raise InputError("help center: nothing imported: " + "; ".join(f"{o}: {r}" for o, r in imported.failed[:10]))
+    return imported.counts() | {"failures": [f"{o}: {r}" for o, r in imported.failed[:50]]}, imported.changed_ids
 
 
 def _warm_up(workspace: Workspace) -> None:
@@ -176,7 +315,7 @@ def _warm_up(workspace: Workspace) -> None:
     search(workspace=workspace, query="Where is my order?", k=1)
 
 
-def _run_one(trial: TrialRun, workspace: Workspace, item: TicketInput, position: int) -> None:
+def _run_one(trial: TrialRun, workspace: Workspace, item: TicketInput, position: int, *, in_review: bool) -> None:
     ticket = ticket_create(
         workspace=workspace,
         channel=item.channel,
@@ -202,7 +341,15 @@ def _run_one(trial: TrialRun, workspace: Workspace, item: TicketInput, position:
         kind="trial",
         status=RunStatus.RUNNING,
     )
-    TrialItem.objects.create(trial=trial, ticket=ticket, run=run, external_id=item.external_id, position=position)
+    TrialItem.objects.create(
+        trial=trial,
+        ticket=ticket,
+        run=run,
+        external_id=item.external_id,
+        position=position,
+        agent_reply=item.agent_reply,
+        in_review=in_review,
+    )
     execute_run(run=run, message=message, shadow=True)
     ticket.refresh_from_db()
     if ticket.status != TicketStatus.CLOSED:

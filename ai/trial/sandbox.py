@@ -1,7 +1,8 @@
 """A trial's sandbox: a workspace of its own, so a trial never touches the live workspace.
 
 The sandbox gets a copy of what decides the AI's behaviour in the workspace the trial was started
-from (Agent and knowledge settings, thresholds, approval rules, the allow-list, the shop policy)
+from (Agent and knowledge settings, thresholds, approval rules, the allow-list, the shop policy and
+what its order status words mean)
 and nothing else: the trial's help center, customers, orders and tickets are imported into it, so
 an article with the same slug as a live one, or a customer with the same e-mail, stays apart. It
 has no members (no one works in it; its tickets never reach an inbox) and no HTTP actions (a trial
@@ -20,7 +21,7 @@ from django.db.models import Model
 from ai.models import AISettings, ApprovalRule, ConfidenceRule, KnowledgeSettings, ShopPolicy, ToolPermission, TrialRun
 from audit.discard import audit_discard_workspace
 from audit.services import Actor, audit_record
-from helpdesk.models import Customer, Message, Ticket, Workspace
+from helpdesk.models import Customer, Message, OrderStatusWord, Ticket, Workspace
 from helpdesk.services import workspace_create
 
 ACTOR = Actor.system("trial")
@@ -46,7 +47,11 @@ def trial_sandbox_create(*, trial: TrialRun) -> Workspace:
     ApprovalRule.objects.filter(workspace=sandbox).delete()
     ToolPermission.objects.filter(workspace=sandbox).delete()
     copied: dict[str, int] = {}
-    for model in (AISettings, KnowledgeSettings, ShopPolicy, ConfidenceRule, ApprovalRule, ToolPermission):
+    # What the shop's order status words mean is part of its policy: the trial reads them too.
+    Workspace.objects.filter(pk=sandbox.pk).update(unknown_order_status=live.unknown_order_status)
+    sandbox.unknown_order_status = live.unknown_order_status
+    models = (AISettings, KnowledgeSettings, ShopPolicy, ConfidenceRule, ApprovalRule, ToolPermission, OrderStatusWord)
+    for model in models:
         rows = list(model._default_manager.filter(workspace=live))
         for row in rows:
             _copy_row(row, sandbox)

@@ -105,7 +105,10 @@ def test_it_fills_the_sidebar_in_after_the_page_renders(page: Page, live_server,
     expect(sidebar).to_contain_text("Summary")
     expect(sidebar).to_contain_text("Asks:")
     expect(sidebar.locator("[role=meter]")).to_have_attribute("aria-valuenow", re.compile(r"^\d+$"))
-    expect(sidebar.locator(".cp-citations a").first).to_have_attribute("href", re.compile(r"/help/.+#[a-z-]+$"))
+    # The article's own URL (its front matter `url`), the one the shop's customers know.
+    expect(sidebar.locator(".cp-citations a").first).to_have_attribute(
+        "href", re.compile(r"^https://acme\.test/help/[a-z-]+$")
+    )
     expect(sidebar.get_by_role("link", name="Why did the AI say this?")).to_have_attribute(
         "href", re.compile(r"#run-\d+$")
     )

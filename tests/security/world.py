@@ -62,11 +62,14 @@ from helpdesk.models import (
     ChatMessageKey,
     ChatSession,
     CustomerFeedback,
+    HelpCenterSource,
+    HelpCenterSync,
     MagicLink,
     Membership,
     MessageKind,
     Order,
     OrderItem,
+    OrderStatusWord,
     Role,
     ShopMovement,
     ShopMovementKind,
@@ -204,6 +207,19 @@ def build_full_tenant(*, slug: str, text: Text, domain: str, superuser: bool = F
         source="admin",
     )
     _keep(tenant, article)
+    source = HelpCenterSource.objects.create(workspace=workspace, url=f"https://help.{domain}/", locale="en-us")
+    sync = HelpCenterSync.objects.create(
+        source=source,
+        status="done",
+        progress=1,
+        total=1,
+        error=text("sync-error"),
+        report={"skipped": [{"url": f"https://help.{domain}/x", "reason": text("sync-skipped")}], "failed": []},
+    )
+    word = OrderStatusWord.objects.create(
+        workspace=workspace, word=text("status-word")[:64], key="on_hold", status="processing"
+    )
+    _keep(tenant, source, sync, word)
     space = EmbeddingSpace.objects.create(
         workspace=workspace, provider="local", model=LOCAL_MODEL, dimensions=LOCAL_DIMENSIONS, status="active"
     )

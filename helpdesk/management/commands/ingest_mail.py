@@ -6,9 +6,7 @@ on the same mailbox is safe: already-filed Message-IDs come back as duplicates.
 
 from __future__ import annotations
 
-import mailbox
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from helpdesk.email_in import EmailRejected, ingest_email
 from helpdesk.models import Workspace
+from helpdesk.ticket_import import TicketFormatError
+from helpdesk.ticket_import.mailbox_threads import mailbox_messages, open_mailbox
 
 OUTCOMES = ("created", "appended", "duplicate", "failed")
 
@@ -32,7 +32,12 @@ class Command(BaseCommand):
         if workspace is None:
             raise CommandError(f"No workspace with slug {options['workspace']!r}.")
         counts: Counter[str] = Counter()
-        for key, raw in _messages(Path(options["path"])):
+        path = Path(options["path"])
+        try:
+            open_mailbox(path).close()  # the format check, before the first message is filed
+        except TicketFormatError as exc:
+            raise CommandError(str(exc)) from None
+        for key, raw in mailbox_messages(path):
             try:
                 outcome = ingest_email(workspace=workspace, raw=raw).outcome
             except EmailRejected as rejected:
@@ -41,27 +46,3 @@ class Command(BaseCommand):
                 outcome = "failed"
             counts[outcome] += 1
         self.stdout.write(", ".join(f"{name} {counts[name]}" for name in OUTCOMES))
-
-
-def _messages(path: Path) -> Iterator[tuple[str, bytes]]:
-    box = _open(path)
-    try:
-        keys = box.keys()
-        if isinstance(box, mailbox.Maildir):
-            # Maildir keys start with the delivery time but list in arbitrary order; sorting
-            # them files an original before the reply to it. mbox keys are already in order.
-            keys = sorted(keys)
-        for key in keys:
-            yield str(key), box.get_bytes(key)
-    finally:
-        box.close()
-
-
-def _open(path: Path) -> mailbox.Mailbox:
-    if path.is_dir():
-        if not ((path / "cur").is_dir() and (path / "new").is_dir()):
-            raise CommandError(f"{path} is a folder but not a Maildir (no cur/ and new/).")
-        return mailbox.Maildir(path, factory=None, create=False)
-    if path.is_file():
-        return mailbox.mbox(path, create=False)
-    raise CommandError(f"{path} does not exist.")
