@@ -160,6 +160,7 @@ class ShopPolicyAdmin(ToolSettingAdmin):
         "workspace",
         "return_window_days",
         "refund_timing",
+        "return_fee",
         "non_refundable_sku_prefixes",
         "appointment_horizon_days",
     ]
@@ -167,6 +168,8 @@ class ShopPolicyAdmin(ToolSettingAdmin):
         "workspace",
         "return_window_days",
         "refund_timing",
+        "return_fee",
+        "return_fee_free_countries",
         "non_refundable_sku_prefixes",
         "appointment_horizon_days",
     ]
@@ -174,7 +177,8 @@ class ShopPolicyAdmin(ToolSettingAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         note = (
             "What the AI checks each request against, using the order's own data: returns within the window "
-            "after delivery, final-sale items and the SKU prefixes listed never refunded, address changes and "
+            "after delivery, final-sale items and the SKU prefixes listed never refunded, the return-label fee "
+            "deducted from refunds outside the countries that return for free, address changes and "
             "cancellations only before shipment. A request the policy forbids goes to a person."
         )
         return super().changelist_view(request, {**(extra_context or {}), "subtitle": note})

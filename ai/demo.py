@@ -36,8 +36,10 @@ from ai.models import (
     DraftFeedback,
     FeedbackVerdict,
     RunStatus,
+    ShopPolicy,
     ToolPermission,
 )
+from ai.tools.settings import tool_setting_save
 from audit.services import Actor, audit_record
 from billing.models import Outcome, OutcomeStatus
 from billing.services import invoice_generate, plan_for
@@ -204,6 +206,10 @@ def demo_agent_setup(*, workspace: Workspace) -> None:
         confidence_rule_save(rule=rule, actor=ACTOR)
     ToolPermission.objects.filter(workspace=workspace).update(enabled=True)
     audit_record(workspace=workspace, actor=ACTOR, kind="settings.changed", data={"tools": "all built-in enabled"})
+    # The demo help center's returns article: free within the United States, $7.95 from Canada.
+    policy = ShopPolicy.objects.filter(workspace=workspace).first() or ShopPolicy(workspace=workspace)
+    policy.return_fee, policy.return_fee_free_countries = Decimal("7.95"), "USA, United States"
+    tool_setting_save(obj=policy, actor=ACTOR)
 
 
 @dataclass

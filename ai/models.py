@@ -7,6 +7,8 @@ builds a new space in the background and flips only when it is complete.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -220,6 +222,21 @@ class ShopPolicy(models.Model):
         default=RefundTiming.ON_REQUEST,
         help_text="Once the return has arrived: the AI opens the return and the refund is paid when the item is back.",
     )
+    return_fee = models.DecimalField(
+        "return-label fee",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="Deducted from a refund for a return (never for an item that arrived damaged or wrong). 0: free.",
+    )
+    return_fee_free_countries = models.CharField(
+        "countries that return for free",
+        max_length=200,
+        blank=True,
+        help_text="Comma-separated, as the last part of your orders' shipping addresses reads (e.g. "
+        "“Germany, Austria”); blank: the fee applies to every return. An order whose address names no "
+        "country goes to a person.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -229,6 +246,7 @@ class ShopPolicy(models.Model):
                 condition=models.Q(return_window_days__lte=3650, appointment_horizon_days__lte=3650),
                 name="shop_policy_sane_days",
             ),
+            models.CheckConstraint(condition=models.Q(return_fee__gte=0), name="shop_policy_fee_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -236,6 +254,9 @@ class ShopPolicy(models.Model):
 
     def prefixes(self) -> tuple[str, ...]:
         return tuple(p.strip().upper() for p in self.non_refundable_sku_prefixes.split(",") if p.strip())
+
+    def free_countries(self) -> tuple[str, ...]:
+        return tuple(c.strip() for c in self.return_fee_free_countries.split(",") if c.strip())
 
 
 class ConfidenceRule(models.Model):

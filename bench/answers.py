@@ -611,6 +611,20 @@ def _enable_all_tools(workspace: Any) -> None:
         tool_setting_save(obj=permission, actor=Actor.system("bench-answers"))
 
 
+def _write_policy(workspace: Any, config: Mapping[str, Any]) -> None:
+    """The shop's written policy, as its admin would enter it on the "Shop policy" page (the trial's
+    sandbox copies it): the return window and the return-label fee by country."""
+    from ai.models import ShopPolicy
+    from ai.tools.settings import tool_setting_save
+    from audit.services import Actor
+
+    policy = ShopPolicy.objects.filter(workspace=workspace).first() or ShopPolicy(workspace=workspace)
+    policy.return_window_days = int(config["return_window_days"])
+    policy.return_fee = Decimal(config.get("return_fee", "0.00"))
+    policy.return_fee_free_countries = ", ".join(config.get("return_fee_free_countries", []))
+    tool_setting_save(obj=policy, actor=Actor.system("bench-answers"))
+
+
 def _trial(*, workspace: Any, helpcenter: Path, tickets: Path, orders: Path, now: str) -> dict[str, Any]:
     from ai.trial.runner import TrialParams, trial_create, trial_execute
 
@@ -673,6 +687,7 @@ def run_shop_set(shop: Shop, set_name: str, *, limit: int | None, all_tools: boo
         actor=Actor.system("bench-answers"),
         currency=shop.config["currency"],
     )
+    _write_policy(workspace, shop.config)
     if all_tools:
         _enable_all_tools(workspace)
     report = _trial(

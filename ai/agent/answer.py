@@ -226,6 +226,15 @@ def _missing_sentence(step: dict[str, Any], language: str, today: dt.date) -> st
     return P.say("person", language)
 
 
+def _fee_sentences(step: dict[str, Any], language: str) -> list[str]:
+    """Why a refund is less than the items' price: the shop's return-label fee was deducted."""
+    fee = (step.get("notes") or {}).get("return_fee")
+    if not fee or step.get("tool") != "issue_refund":
+        return []
+    currency = str((step.get("order") or {}).get("currency") or "USD")
+    return [P.say("return_fee", language, fee=P.money(fee, currency, language))]
+
+
 def step_sentences(
     step: dict[str, Any], language: str, *, email: str, today: dt.date, policy: dict[str, Any] | None = None
 ) -> list[str]:
@@ -251,19 +260,18 @@ def step_sentences(
         said = _done_sentences(step, language, email, today)
         if items := (step.get("notes") or {}).get("not_refundable"):
             said.append(P.say("not_refundable", language, items=items))
-        return said
+        return said + _fee_sentences(step, language)
     if outcome == "queued":
         args, order = step.get("args") or {}, step.get("order") or {}
         if step.get("tool") == "issue_refund":
             currency = str(order.get("currency") or "USD")
-            return [
-                P.say(
-                    "queued_issue_refund",
-                    language,
-                    amount=P.money(args.get("amount"), currency, language),
-                    order=args.get("order_number", ""),
-                )
-            ]
+            queued = P.say(
+                "queued_issue_refund",
+                language,
+                amount=P.money(args.get("amount"), currency, language),
+                order=args.get("order_number", ""),
+            )
+            return [queued, *_fee_sentences(step, language)]
         return [P.say("queued_generic", language)]
     if outcome == "missing":
         return [_missing_sentence(step, language, today)]

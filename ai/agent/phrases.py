@@ -185,6 +185,14 @@ T: dict[str, dict[str, str]] = {
         "pt": "{items}: artigos de venda final e cartões-presente não são reembolsáveis, por isso não entram no "
         "reembolso.",
     },
+    "return_fee": {
+        "en": "That is the price of the returned items minus the {fee} return-label fee for returns from your country.",
+        "es": "Es el precio de los artículos devueltos menos {fee} de la etiqueta de devolución desde su país.",
+        "fr": "C'est le prix des articles retournés moins {fee} pour l'étiquette de retour depuis votre pays.",
+        "de": "Das ist der Preis der zurückgesandten Artikel abzüglich {fee} für das Rücksendeetikett aus Ihrem Land.",
+        "it": "È il prezzo degli articoli restituiti meno {fee} per l'etichetta di reso dal suo paese.",
+        "pt": "É o preço dos artigos devolvidos menos {fee} da etiqueta de devolução a partir do seu país.",
+    },
     # Actions done
     "done_issue_refund": {
         "en": "I've refunded {amount} for order {order} to your original payment method.",

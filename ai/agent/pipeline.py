@@ -506,9 +506,14 @@ def _request(
         steps=[s.as_json() for s in plan.steps] if plan is not None else [],
         customer_email=ticket.customer.email,
         sources=article_sources(passages),
-        policy={"return_window_days": policy_for(ticket.workspace).return_window_days},
+        policy=_policy_facts(policy_for(ticket.workspace)),
         today=policy_now().date(),
     )
+
+
+def _policy_facts(policy: Any) -> dict[str, Any]:
+    """What of the written policy a reply may state (and the groundedness check accepts)."""
+    return {"return_window_days": policy.return_window_days, "return_fee": str(policy.return_fee)}
 
 
 def _with_model_calls(plan: Any | None, model_calls: list[PlannedCall]) -> list[PlannedCall]:

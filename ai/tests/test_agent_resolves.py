@@ -4,13 +4,14 @@ that leaves an ask open, answers first and cites only what it quotes."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
-from ai.models import ActionRequest, ActionStatus, ConfidenceRule, ToolPermission
+from ai.models import ActionRequest, ActionStatus, ConfidenceRule, ShopPolicy, ToolPermission
 from ai.tests.agent_support import ai_replies, new_ticket, run_agent
 from ai.tests.tools_support import make_order
-from helpdesk.models import OrderStatus
+from helpdesk.models import Order, OrderStatus
 
 pytest_plugins = ["ai.tests.agent_support"]
 
@@ -98,3 +99,44 @@ def test_thanks_only_is_answered_as_thanks(workspace, helpcenter, agent_mode, lo
     run = run_agent(ticket)
     assert (run.ticket_type, run.decision) == ("other", "autosend"), run.reason
     assert "glad" in ai_replies(ticket)[0].body
+
+
+RAIN_JACKET = [{"sku": "JKT-RAIN", "name": "Rain jacket", "price": "60.00"}]
+
+
+@pytest.mark.parametrize(
+    ("address", "message", "refunded", "fee_said"),
+    [
+        ("Ann Lee, 12 King St W, Toronto ON M5H 1A1, Canada", "it doesn't fit", "52.05", True),
+        ("Ann Lee, 1 Main St, Springfield IL 62701, USA", "it doesn't fit", "60.00", False),
+        ("Ann Lee, 12 King St W, Toronto ON M5H 1A1, Canada", "it arrived torn", "60.00", False),
+    ],
+)
+def test_a_refund_deducts_the_label_fee_the_policy_names_for_the_customers_country(
+    workspace, helpcenter, agent_mode, low_threshold, address, message, refunded, fee_said
+):
+    enable(workspace, "issue_refund")
+    ShopPolicy.objects.create(workspace=workspace, return_fee=Decimal("7.95"), return_fee_free_countries="USA")
+    order = make_order(workspace, "A1010", total="60.00", items=RAIN_JACKET)
+    Order.objects.filter(pk=order.pk).update(shipping_address=address)
+    text = f"Hi, I'd like to return the rain jacket from order A1010, {message}. Refund please."
+    ticket = new_ticket(workspace, text)
+    run = run_agent(ticket)
+    assert run.decision == "autosend", run.reason
+    order.refresh_from_db()
+    assert order.refunded_total == Decimal(refunded)
+    body = ai_replies(ticket)[0].body
+    assert f"I've refunded ${refunded} for order A1010" in body
+    assert ("minus the $7.95 return-label fee" in body) is fee_said
+
+
+def test_a_refund_whose_address_names_no_country_goes_to_a_person_when_a_fee_may_apply(
+    workspace, helpcenter, agent_mode, low_threshold
+):
+    enable(workspace, "issue_refund")
+    ShopPolicy.objects.create(workspace=workspace, return_fee=Decimal("7.95"), return_fee_free_countries="USA")
+    make_order(workspace, "A1011", total="60.00", items=RAIN_JACKET)  # "1 Main St, Springfield": no country
+    ticket = new_ticket(workspace, "Hi, I'd like to return the rain jacket from order A1011, it doesn't fit.")
+    run = run_agent(ticket)
+    assert run.decision == "draft" and ai_replies(ticket) == []
+    assert "return fee: the order's address names no country" in run.reason

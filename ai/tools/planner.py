@@ -42,6 +42,13 @@ DAMAGE_OR_WRONG_RE = re.compile(
     r"danad|roto|rota|defectuos|equivocad|abime|casse|defectueu|mauvais|beschadigt|kaputt|defekt|falsch|rott|"
     r"sbagliat|partid|errad)\w*"
 )
+# The shop's fault (damaged, defective, sent wrong): a return that costs the customer no label fee.
+# "I ordered the wrong size" is not on this list: that return pays the fee.
+SHOP_FAULT_RE = re.compile(
+    r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked|not\s+what\s+i\s+ordered|"
+    r"(?:sent|shipped|got|received)\s+(?:me\s+)?(?:the\s+|a\s+)?wrong|wrong\s+(?:item|product)|"
+    r"danad|roto|rota|defectuos|abime|casse|defectueu|beschadigt|kaputt|defekt|rott|partid)\w*"
+)
 WHOLE_ORDER_RE = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:it|them|the\s+items)|(?:the\s+)?(?:whole|entire|full)\s+order|"
     r"todo\s+el\s+pedido|toda\s+la\s+compra|pedido\s+complet[oa]|toute\s+la\s+commande|commande\s+(?:entiere|complete)|"
@@ -243,6 +250,17 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     if amount > refundable:
         step.notes["capped_from"] = str(amount)
         amount = refundable
+    if (not wished or amount == items_total) and not SHOP_FAULT_RE.search(fold(text)):
+        fee = policy.return_fee_for(order)
+        if fee is None:
+            step.problem = "return fee: the order's address names no country the shop returns from for free or not"
+            return
+        if fee >= amount:
+            step.problem = f"return fee: the {fee} label fee is as much as the refund"
+            return
+        if fee:
+            step.notes["return_fee"] = str(fee)  # the reply says it was deducted
+            amount -= fee
     step.call = ToolCall(
         "issue_refund", {"order_number": order.number, "amount": str(amount), "reason": "customer request"}
     )

@@ -9,12 +9,15 @@ them once (cached on the workspace instance it holds).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
+from babel import Locale
 from django.utils import timezone
 
 from ai.tools.base import ToolRefused
@@ -46,6 +49,8 @@ class ShopPolicy:
     return_window_days: int = 30
     non_refundable_sku_prefixes: tuple[str, ...] = ("GIFT",)
     appointment_horizon_days: int = 90
+    return_fee: Decimal = ZERO
+    fee_free_countries: tuple[str, ...] = ()
 
     def item_refundable(self, item: ItemInfo) -> bool:
         return not item.final_sale and not item.sku.upper().startswith(self.non_refundable_sku_prefixes)
@@ -76,6 +81,20 @@ class ShopPolicy:
             raise ToolRefused("final-sale items and gift cards are never refundable")
         return left
 
+    def return_fee_for(self, order: OrderInfo) -> Decimal | None:
+        """The return-label fee a return of this order pays: none when the shop charges none or the
+        address is in a country that returns for free; None when the address names no country
+        (then a person works out the amount)."""
+        if self.return_fee <= ZERO:
+            return ZERO
+        if not self.fee_free_countries:
+            return self.return_fee
+        country = order_country(order)
+        if not country:
+            return None
+        free = {country_code(c, iso=True) or c.casefold() for c in self.fee_free_countries}
+        return ZERO if country in free else self.return_fee
+
     def check_address_change(self, order: OrderInfo) -> None:
         if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
             raise ToolRefused(f"order {order.number} is {order.status}; the address can only change before shipment")
@@ -93,6 +112,43 @@ class ShopPolicy:
 DEFAULT_POLICY = ShopPolicy()
 
 
+# Names in the languages a shop's addresses are written in, and the short forms people use.
+COUNTRY_NAME_LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl")
+COUNTRY_ALIASES = {"usa": "US", "u.s.a.": "US", "u.s.": "US", "united states of america": "US", "uk": "GB"}
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.cache
+def _country_codes() -> dict[str, str]:
+    codes = {_fold(alias): code for alias, code in COUNTRY_ALIASES.items()}
+    for language in COUNTRY_NAME_LANGUAGES:
+        for code, name in Locale(language).territories.items():
+            if len(code) == 2 and code.isalpha():  # countries, not regions ("150" is Europe)
+                codes.setdefault(_fold(name), code)
+    return codes
+
+
+def country_code(name: str, *, iso: bool = False) -> str:
+    """ "Germany", "Deutschland" (and with iso=True "DE") -> "DE"; "" for what is not a country's name.
+    An address's two letters are a state more often than a country ("Springfield, IL"), so only
+    the shop's own settings may use the codes."""
+    if iso and len(name.strip()) == 2 and name.strip().isalpha():
+        return name.strip().upper()
+    return _country_codes().get(_fold(name), "")
+
+
+def order_country(order: OrderInfo) -> str:
+    """The country an order ships to, as an ISO code: the last comma-separated part of its address,
+    the way shops and carriers write it ("…, 79098 Freiburg, Germany"); "" when that part is not a
+    country's name (an address that ends with its town)."""
+    parts = [p for p in order.shipping_address.replace("\n", ",").split(",") if p.strip()]
+    return country_code(parts[-1]) if len(parts) > 1 else ""
+
+
 def policy_for(workspace: Workspace) -> ShopPolicy:
     """The workspace's policy: its admin-edited row, else the defaults."""
     cached: ShopPolicy | None = getattr(workspace, "_shop_policy", None)
@@ -106,6 +162,8 @@ def policy_for(workspace: Workspace) -> ShopPolicy:
             return_window_days=row.return_window_days,
             non_refundable_sku_prefixes=row.prefixes(),
             appointment_horizon_days=row.appointment_horizon_days,
+            return_fee=row.return_fee,
+            fee_free_countries=row.free_countries(),
         )
         if row is not None
         else DEFAULT_POLICY

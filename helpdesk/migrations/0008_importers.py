@@ -10,6 +10,7 @@ from oasis.schedules import schedules_migration
 class Migration(migrations.Migration):
     dependencies = [
         ("helpdesk", "0007_back_office"),
+        ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
