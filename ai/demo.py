@@ -209,6 +209,7 @@ def demo_agent_setup(*, workspace: Workspace) -> None:
     # The demo help center's returns article: free within the United States, $7.95 from Canada.
     policy = ShopPolicy.objects.filter(workspace=workspace).first() or ShopPolicy(workspace=workspace)
     policy.return_fee, policy.return_fee_free_countries = Decimal("7.95"), "USA, United States"
+    policy.non_refundable_sku_prefixes = "GC-"  # the shop's gift cards
     tool_setting_save(obj=policy, actor=ACTOR)
 
 
@@ -363,12 +364,13 @@ def _feedback(rows: list[_Row], runs: list[AgentRun], rng: random.Random, user: 
     for row, run in zip(rows, runs, strict=True):
         if row.decision != Decision.DRAFT:
             continue
-        # Even a confident draft gets an edit now and then: acceptance tops out near 94 %.
+        # Calibration counts only "sent as is" as right, so that is what follows the confidence;
+        # even a confident draft gets an edit now and then (acceptance tops out near 94 %).
         accepted = rng.random() < min(row.confidence, 0.94)
         verdict = (
-            (FeedbackVerdict.SENT_UNCHANGED if rng.random() < 0.6 else FeedbackVerdict.EDITED)
+            FeedbackVerdict.SENT_UNCHANGED
             if accepted
-            else (FeedbackVerdict.DISCARDED)
+            else (FeedbackVerdict.EDITED if rng.random() < 0.6 else FeedbackVerdict.DISCARDED)
         )
         reason = "" if accepted else rng.choice(("wrong", "unhelpful", "tone"))
         items.append(DraftFeedback(run=run, user=user, verdict=verdict, reason=reason))

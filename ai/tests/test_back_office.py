@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from ai.agent.pipeline import agent_run_for_message
-from ai.models import ActionStatus, RefundTiming, ShopPolicy
+from ai.models import ActionStatus, ConfidenceRule, RefundTiming, ShopPolicy
 from ai.tests.agent_support import first_message, new_ticket
 from ai.tests.tools_support import DRAFT, held_refund, make_order, verified
 from ai.tools.approvals import action_approve, action_return_arrived
@@ -25,7 +25,14 @@ pytest_plugins = ["ai.tests.agent_support"]
 QUESTION = "How long is the password reset link valid?"
 
 
-def test_it_does_not_answer_after_a_person_already_did(workspace, helpcenter, agent_mode, agent):
+@pytest.fixture
+def sends_answers(workspace):
+    """A help-center answer scores about 0.6 (P(resolves) of a quoted sentence): these tests are
+    about what happens when the Agent would send, so the workspace sends at 50 %."""
+    return ConfidenceRule.objects.create(workspace=workspace, autosend_threshold=0.5)
+
+
+def test_it_does_not_answer_after_a_person_already_did(workspace, helpcenter, agent_mode, agent, sends_answers):
     ticket = new_ticket(workspace, QUESTION)
     # The run was queued when the message came in; a person answers before a worker gets to it.
     ticket_reply(ticket=ticket, body="Reset links last one hour.", actor=Actor.for_user(agent))
@@ -38,7 +45,9 @@ def test_it_does_not_answer_after_a_person_already_did(workspace, helpcenter, ag
 
 
 @pytest.mark.parametrize(("channel", "links"), [("email", True), ("chat", False)])
-def test_it_links_sources_on_the_channels_that_want_them(workspace, helpcenter, agent_mode, channel, links):
+def test_it_links_sources_on_the_channels_that_want_them(
+    workspace, helpcenter, agent_mode, sends_answers, channel, links
+):
     ticket = new_ticket(workspace, QUESTION, channel=channel)
     run = agent_run_for_message(message_id=first_message(ticket).pk)
     assert run is not None and run.decision == "autosend", run.reason

@@ -38,11 +38,13 @@ def test_it_refits_from_feedback_and_scores_with_the_map(workspace, ticket, agen
         draft_feedback_record(run=run, user=agent, verdict=verdict, reason="")
     row = calibration_refit(workspace=workspace)
     assert row is not None and row.samples == 40 and 0 <= row.ece <= 1 and row.reliability
+    # Every ask covered, its action done, triage and retrieval sure, every detail grounded.
     sure = dict.fromkeys(
-        ["covered", "all_covered", "action", "question", "triage", "margin", "grounded", "english"], 1.0
+        ["covered", "all_covered", "action", "act_done", "question", "triage", "margin", "grounded", "english"], 1.0
     )
     confidence = score(workspace_id=workspace.pk, parts=sure)
-    assert confidence.raw > 0.99 and confidence.value < 0.9 and confidence.calibration_map == row.pk
+    # The feedback says such scores are right about half as often as claimed: the map lowers it.
+    assert confidence.raw > 0.9 and confidence.value < 0.75 and confidence.calibration_map == row.pk
     assert AuditEvent.objects.filter(kind="feedback.recorded").count() == 40
     assert AuditEvent.objects.filter(kind="ai.calibrated", data__map=row.pk).exists()
 

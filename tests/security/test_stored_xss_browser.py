@@ -17,9 +17,9 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Page
 
-from ai.models import ActionRequest, TrialRun
+from ai.models import ActionRequest, AgentRun, TrialRun
 from helpdesk.demo import DEMO_SLUG
-from helpdesk.models import Ticket
+from helpdesk.models import AuthorKind, Message, MessageKind, Ticket
 from tests.security.routes import all_routes
 from tests.security.world import Tenant, build_full_tenant
 
@@ -51,7 +51,15 @@ INSPECT = """() => {
 @pytest.fixture
 def hostile(transactional_db) -> Tenant:
     # The demo slug: the widget's demo merchant page serves the demo workspace only.
-    return build_full_tenant(slug=DEMO_SLUG, text=payload, domain="hostile.test", superuser=True)
+    world = build_full_tenant(slug=DEMO_SLUG, text=payload, domain="hostile.test", superuser=True)
+    # The customer wrote again after the team's replies and the AI drafted an answer to that:
+    # a draft the Copilot still offers to insert (one older than a reply is outdated).
+    ticket = world.obj(Ticket)
+    again = Message.objects.create(
+        ticket=ticket, kind=MessageKind.CUSTOMER, author_kind=AuthorKind.CUSTOMER, body=payload("customer-again")
+    )
+    AgentRun.objects.filter(pk=world.obj(AgentRun).pk).update(trigger_message=again)
+    return world
 
 
 def pages(world: Tenant) -> list[str]:
