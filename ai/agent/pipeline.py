@@ -370,6 +370,7 @@ def _steps(ctx: RunContext) -> None:
         customer_email=ctx.ticket.customer.email,
         local=provider.name == "local",
         policy=request.policy,
+        articles=[text for _, text in request.sources],
     )
     ctx.check_budget()
     # A tool waited for the customer's proof of identity: the Agent asks for it (in Agent mode).
@@ -764,17 +765,24 @@ def _score(
     customer_email: str,
     local: bool,
     policy: dict[str, Any],
+    articles: list[str],
 ) -> Confidence:
     """P(this reply resolves the ticket), from what was asked and what was done about it."""
     outcomes = [step_outcome(s) for s in steps] or ["unanswered"]
     covered = sum(1 for o in outcomes if o in COVERED) / len(outcomes)
     actions = [o for s, o in zip(steps, outcomes, strict=False) if s.get("tool") and s.get("kind") != "read"]
     questions = [s for s in steps if s.get("intent") in ("question", "other")]
-    sources = [p["text"] for p in passages] + [
-        json.dumps({"args": e.get("args"), "result": e.get("result"), "order": e.get("order")}, default=str)
-        for e in entries
-        if e.get("status") in ("executed", "simulated", "held", "pending_approval")
-    ]
+    # The articles whole, not only the retrieved passages: a quote comes from its article as
+    # written (a table row may sit in a passage other than the one that cites the article).
+    sources = (
+        [p["text"] for p in passages]
+        + articles
+        + [
+            json.dumps({"args": e.get("args"), "result": e.get("result"), "order": e.get("order")}, default=str)
+            for e in entries
+            if e.get("status") in ("executed", "simulated", "held", "pending_approval")
+        ]
+    )
     sources += [json.dumps(s.get("order") or {}, default=str) for s in steps]
     sources += [f"{s.get('sentence', '')} {json.dumps(s.get('args') or {})}" for s in steps]
     sources.append(json.dumps(policy, default=str))

@@ -53,3 +53,23 @@ def test_help_center_sentences_keep_abbreviations_wrapped_lines_and_tables_whole
     assert paragraphs(text)[-1] == "Standard: time 3-6 days; cost $6.95."
     sentences = split_sentences(text, min_words=2, segmenter=True)
     assert "We do not ship to P.O. boxes with UPS or FedEx; choose Standard and we send it with USPS." in sentences
+
+
+def test_a_quote_from_its_article_is_grounded_when_the_cited_passage_is_another_part_of_it():
+    from ai.agent.pipeline import _score
+    from ai.agent.triage import Triage
+    from ai.providers.chat_base import ChatDraft
+
+    table = "| Method | Time | Cost |\n|---|---|---|\n| Standard | 3-6 days | $6.95, free over $75 |\n"
+    article = "# Shipping\n\n## Delivery times\n\n" + table + "\n## Tracking\n\nWe email you the tracking number."
+    passages = [{"n": 1, "article": 7, "text": "Tracking. We email you the tracking number."}]  # the best passage
+    reply = "Hi Ann,\n\nStandard: time 3-6 days; cost $6.95, free over $75. [1]\n\nBest regards,\nOasis support"
+    tri = Triage("order_status", 0.9, "en", "neutral", 0.0, [], "where is my order")
+
+    def unsupported(articles: list[str]) -> list[str]:
+        draft = ChatDraft(reply=reply, citations=[1], self_check=1.0)
+        _score(tri, passages, [], draft, [], None, customer_email="", local=True, policy={}, articles=articles)
+        return draft.unsupported
+
+    assert "75" in unsupported([])  # the passage alone does not state the row
+    assert unsupported([article]) == []
