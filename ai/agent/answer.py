@@ -353,7 +353,15 @@ def compose_local(request: ChatRequest, tool_results: list[dict[str, Any]]) -> C
         body.append(P.say("human_opener", language))
     else:
         for step in steps:
-            said = step_sentences(step, language, email=request.customer_email, today=today, policy=request.policy)
+            # Two asks about one order ("where is it, and can I return it?") both read the order:
+            # the reply states its status once.
+            said = [
+                sentence
+                for sentence in step_sentences(
+                    step, language, email=request.customer_email, today=today, policy=request.policy
+                )
+                if sentence not in facts
+            ]
             facts += said
             if said:
                 body.append(" ".join(said))

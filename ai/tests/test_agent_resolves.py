@@ -3,6 +3,7 @@ that leaves an ask open, answers first and cites only what it quotes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -140,3 +141,38 @@ def test_a_refund_whose_address_names_no_country_goes_to_a_person_when_a_fee_may
     run = run_agent(ticket)
     assert run.decision == "draft" and ai_replies(ticket) == []
     assert "return fee: the order's address names no country" in run.reason
+
+
+def test_two_asks_about_one_order_state_its_status_once():
+    from ai.agent.answer import compose_local
+    from ai.providers.chat_base import ChatRequest
+
+    order = {
+        "order": "A1001",
+        "status": "shipped",
+        "carrier": "UPS",
+        "tracking_number": "1Z999",
+        "shipped_at": "2026-11-12T15:00:00+00:00",
+        "currency": "USD",
+    }
+    read = {"tool": "lookup_order", "args": {"order_number": "A1001"}, "status": "executed", "kind": "read"}
+    steps = [
+        {**read, "intent": "track", "result": order, "order": order},
+        {**read, "intent": "refund", "result": order, "order": order, "notes": {"explain": "return_after_delivery"}},
+    ]
+    request = ChatRequest(
+        workspace_id=1,
+        workspace_name="Oasis",
+        ticket_type="order_status",
+        language="es",
+        customer_name="Luis",
+        subject="",
+        text="¿dónde está mi pedido A1001 y tengo 30 días para devolverlo?",
+        passages=[],
+        steps=steps,
+        today=dt.date(2026, 11, 14),
+        policy={"return_window_days": 30},
+    )
+    reply = compose_local(request, []).reply
+    assert reply.count("se envió el 12 de noviembre con UPS") == 1
+    assert "puede devolverlo en un plazo de 30 días" in reply
