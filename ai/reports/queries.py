@@ -249,8 +249,16 @@ def outcomes(f: ReportFilter, split: Split, rolled: Rolled, tickets: int) -> dic
 # Order matters: the first matching category wins. (key, label, LIKE patterns on the lower-cased
 # reason, the inbox's ai_decision filter for it)
 HANDOFF_CATEGORIES: list[tuple[str, str, tuple[str, ...], str]] = [
-    ("low_confidence", "Low confidence", ("confidence % below threshold%", "%low confidence%"), "draft"),
+    (
+        "low_confidence",
+        "Low confidence",
+        ("confidence % below threshold%", "confidence % below the threshold%", "%low confidence%"),
+        "draft",
+    ),
     ("human_needed_type", "Human-needed type", ("human-needed type%",), "escalate"),
+    ("policy_exception", "Outside the shop policy", ("policy exception%",), "escalate"),
+    ("ask_open", "An ask not done (tool, detail or answer missing)", ("not resolved yet%",), "draft"),
+    ("unsupported_detail", "A detail no source states", ("the reply states details no source has%",), "draft"),
     ("no_matching_article", "No matching article", (NO_ARTICLE_REASON,), "escalate"),
     ("approval_rejected", "Approval rejected", ("rejected %", "approval rejected%"), "escalate"),
     (

@@ -252,6 +252,10 @@ def test_its_queries_do_not_grow_with_the_tickets_once_rolled_up(workspace, repo
         "approval required: refunds over 100.00",
         "no matching article, twice",
         "100%_sure\nnot",
+        "confidence 47.5% is below the threshold of 85%",
+        "policy exception: gift cards are never refundable",
+        "not resolved yet: needs send_password_reset, which this workspace does not allow",
+        "the reply states details no source has: 75",
     ],
 )
 def test_its_sql_handoff_categories_match_the_python_rule(db, reason):
@@ -259,6 +263,19 @@ def test_its_sql_handoff_categories_match_the_python_rule(db, reason):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {sql} FROM (SELECT %s::text AS reason) r", [*params, reason])  # noqa: S608
         assert cursor.fetchone()[0] == handoff_category(reason)
+
+
+@pytest.mark.parametrize(
+    ("reason", "category"),
+    [
+        ("confidence 47.5% is below the threshold of 85%", "low_confidence"),
+        ("policy exception: gift cards are never refundable", "policy_exception"),
+        ("not resolved yet: ask the customer for the order (refund)", "ask_open"),
+        ("the reply states details no source has: 75", "unsupported_detail"),
+    ],
+)
+def test_it_names_the_reasons_the_agent_writes(reason, category):
+    assert handoff_category(reason) == category
 
 
 def test_its_schedule_runs_every_ten_minutes_and_catches_up_every_workspace(workspace, other_workspace, report_data):
