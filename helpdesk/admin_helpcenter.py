@@ -70,6 +70,7 @@ class HelpCenterSourceAdmin(ScopedAdmin):
             locale=obj.locale,
             page_cap=obj.page_cap,
             resync_hours=obj.resync_hours,
+            source=obj if change else None,
         )
         obj.pk = saved.pk
         if not change:

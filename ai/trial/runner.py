@@ -42,10 +42,9 @@ from ai.trial.inputs import InputError, TicketInput, parse_datetime_text, read_o
 from ai.trial.report import build_report
 from ai.trial.sandbox import trial_sandbox_create
 from audit.services import Actor
-from helpdesk.helpcenter_crawl.sync import source_connect, sync_run
+from helpdesk.helpcenter_crawl.sync import source_connect, sync_queue, sync_run
 from helpdesk.helpcenter_import import import_helpcenter
 from helpdesk.models import (
-    HelpCenterSync,
     MessageKind,
     SourceKind,
     SyncStatus,
@@ -287,7 +286,7 @@ def _import_helpcenter(trial: TrialRun, workspace: Workspace) -> tuple[dict[str,
             page_cap=params.get("page_cap") or settings.OASIS_CRAWL_MAX_PAGES,
             resync_hours=0,  # a trial's sandbox is read once
         )
-        queued = HelpCenterSync.objects.create(source=source, total=source.page_cap)
+        queued = sync_queue(source=source, actor=ACTOR)
         _stage(trial, "help center: connecting")
         sync = sync_run(
             sync_id=queued.pk,

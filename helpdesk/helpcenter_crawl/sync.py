@@ -39,10 +39,14 @@ def source_connect(
     locale: str = "",
     page_cap: int = 500,
     resync_hours: int = 24,
+    source: HelpCenterSource | None = None,
 ) -> HelpCenterSource:
-    """Record (or update) the workspace's help center at `url`."""
-    source = HelpCenterSource.objects.select_for_update().filter(workspace=workspace, url=url).first()
-    source = source or HelpCenterSource(workspace=workspace, url=url)
+    """Record the workspace's help center at `url`, or update `source` (an edit, which may change
+    its URL) or the source already at that URL."""
+    rows = HelpCenterSource.objects.select_for_update().filter(workspace=workspace)
+    found = (rows.filter(pk=source.pk) if source is not None else rows.filter(url=url)).first()
+    source = found or HelpCenterSource(workspace=workspace, url=url)
+    source.url = url
     source.kind, source.locale, source.page_cap, source.resync_hours = kind, locale, page_cap, resync_hours
     source.full_clean(validate_unique=False)
     source.save()
@@ -56,8 +60,8 @@ def source_connect(
 
 
 @transaction.atomic
-def sync_start(*, source: HelpCenterSource, actor: Actor, user_id: int | None = None) -> HelpCenterSync:
-    """Queue a sync of the source; the crawl runs in django-q2 after commit."""
+def sync_queue(*, source: HelpCenterSource, actor: Actor, user_id: int | None = None) -> HelpCenterSync:
+    """A sync of the source, queued and audited; the caller runs it (`sync_run`) or schedules it."""
     sync = HelpCenterSync.objects.create(source=source, requested_by_id=user_id, total=source.page_cap)
     audit_record(
         workspace=source.workspace,
@@ -65,6 +69,13 @@ def sync_start(*, source: HelpCenterSource, actor: Actor, user_id: int | None = 
         kind="helpcenter.sync_queued",
         data={"source": source.pk, "sync": sync.pk},
     )
+    return sync
+
+
+@transaction.atomic
+def sync_start(*, source: HelpCenterSource, actor: Actor, user_id: int | None = None) -> HelpCenterSync:
+    """Queue a sync of the source; the crawl runs in django-q2 after commit."""
+    sync = sync_queue(source=source, actor=actor, user_id=user_id)
     from django_q.tasks import async_task
 
     transaction.on_commit(

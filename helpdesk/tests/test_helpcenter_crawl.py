@@ -14,7 +14,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from helpdesk.helpcenter_crawl.fetch import Fetcher
 from helpdesk.helpcenter_crawl.sync import resync_due, source_connect, sync_run
-from helpdesk.models import Article, ArticleStatus, HelpCenterSync, SyncStatus
+from helpdesk.models import Article, ArticleStatus, HelpCenterSource, HelpCenterSync, SyncStatus
 from helpdesk.tests.site_server import RETURNS, SHIPPING, Reply, html, zendesk_site
 
 pytest_plugins = ["helpdesk.tests.site_server"]
@@ -151,6 +151,7 @@ def test_it_imports_a_zendesk_help_center_through_its_api_from_the_command_line(
     returns = Article.objects.get(workspace=workspace, external_id="zendesk:1")
     assert (returns.url, returns.breadcrumb) == (f"{site.url}/hc/en-us/articles/1", "Orders > Returns")
     assert Article.objects.get(external_id="zendesk:3").status == ArticleStatus.DRAFT
+    assert AuditEvent.objects.filter(workspace=workspace, kind="helpcenter.sync_queued").count() == 1
     with pytest.raises(CommandError, match=r"no page could be read .*disallowed by robots\.txt"):
         call_command("import_helpcenter", f"{site.url}/hc/", "--workspace", "acme", "--kind", "site", stdout=out)
 
@@ -230,3 +231,25 @@ def test_a_manager_connects_a_help_center_in_the_admin_and_follows_its_sync(
     client.login(username=outsider.email, password="correct horse battery staple")
     assert client.get(f"/admin/helpdesk/helpcentersync/{sync.pk}/change/").status_code in (302, 404)
     assert site.url not in client.get("/admin/helpdesk/helpcentersource/").content.decode()
+
+
+def test_a_manager_who_edits_a_sources_url_in_the_admin_moves_that_source(client, manager, workspace):
+    manager.is_staff = True
+    manager.save(update_fields=["is_staff"])
+    source = source_connect(workspace=workspace, url="https://help.acme.test/hc/en-us", actor=SYSTEM, kind="zendesk")
+    client.login(username=manager.email, password="correct horse battery staple")
+    form = {
+        "workspace": workspace.pk,
+        "url": "https://support.acme.test/hc/en-us",
+        "kind": "zendesk",
+        "locale": "",
+        "page_cap": 50,
+        "resync_hours": 24,
+        "syncs-TOTAL_FORMS": 0,
+        "syncs-INITIAL_FORMS": 0,
+    }
+    response = client.post(f"/admin/helpdesk/helpcentersource/{source.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(HelpCenterSource.objects.filter(workspace=workspace).values_list("pk", "url")) == [
+        (source.pk, "https://support.acme.test/hc/en-us")
+    ]

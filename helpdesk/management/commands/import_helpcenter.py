@@ -9,13 +9,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
 from ai.index import index_articles
 from audit.services import Actor
-from helpdesk.helpcenter_crawl.sync import source_connect, sync_run
+from helpdesk.helpcenter_crawl.sync import source_connect, sync_queue, sync_run
 from helpdesk.helpcenter_import import import_helpcenter
-from helpdesk.models import HelpCenterSync, SourceKind, SyncStatus, Workspace
+from helpdesk.models import SourceKind, SyncStatus, Workspace
 
 
 class ProgressBar:
@@ -111,8 +110,7 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        with transaction.atomic():
-            queued = HelpCenterSync.objects.create(source=source, total=source.page_cap)
+        queued = sync_queue(source=source, actor=actor)
         bar = ProgressBar("crawling", self._raw_stderr())
         sync = sync_run(sync_id=queued.pk, actor=actor, progress=bar, schedule_index=not options["index_now"])
         if sync.status != SyncStatus.DONE:
