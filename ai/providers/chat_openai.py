@@ -60,8 +60,10 @@ REPLY_SCHEMA: dict[str, Any] = {
 def _asks(request: ChatRequest) -> str:
     lines = []
     for step in request.steps:
-        wanted = step.get("intent", "")
-        details = {k: v for k, v in (step.get("slots") or {}).items() if k != "items_text" and v}
+        # A planned step holds its ask nested ("ask"); the steps after the tools ran are flat.
+        ask = step.get("ask") or step
+        wanted = ask.get("intent", "")
+        details = {k: v for k, v in (ask.get("slots") or {}).items() if k != "items_text" and v}
         line = f"- {wanted}" + (f" {json.dumps(details, ensure_ascii=False)}" if details else "")
         if step.get("tool"):
             line += f" -> tool {step['tool']}"

@@ -139,3 +139,10 @@ def test_planned_calls_reach_the_model_with_their_results_in_one_request(workspa
     assert calls["tool_calls"][0]["function"]["name"] == "lookup_order"
     assert result["role"] == "tool" and json.loads(result["content"])["result"]["carrier"] == "UPS"
     assert run.confidence_parts["unsupported"] == []
+
+
+def test_the_model_reads_each_ask_with_its_details_and_planned_tool(workspace, helpcenter, orders, chat):
+    chat.script = [reply_json("Your order A1001 shipped with UPS; tracking 1Z999AA10123456784.", [], 0.9)]
+    run_agent(new_ticket(workspace, "Where is my order A1001?"))
+    [request] = chat.requests
+    assert '- track {"order": "A1001"} -> tool lookup_order' in request["messages"][1]["content"]
