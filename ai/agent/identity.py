@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from ai.agent.decide import Verdict
+from ai.agent.slots import AGENT_TASK
 from ai.models import AgentRun, Decision, RunStatus
 from ai.providers.chat_base import ChatDraft
 from helpdesk.models import CustomerVerification, Ticket
@@ -97,5 +98,5 @@ def agent_rerun_on_verification(verification: CustomerVerification) -> None:
         from django_q.tasks import async_task
 
         transaction.on_commit(
-            lambda: async_task("ai.tasks_agent.agent_run_task", message.pk, task_name=f"agent-rerun-{run.pk}")
+            lambda: async_task(AGENT_TASK, message.pk, ticket.workspace_id, task_name=f"agent-rerun-{run.pk}")
         )

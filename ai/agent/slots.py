@@ -152,9 +152,12 @@ def _unmark_waiting(workspace_id: int, count: int | None) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())  # message ids grow with time: oldest first
 
 
+AGENT_TASK = "ai.tasks_agent.agent_run_task"
+
+
 def runs_enqueue(message_ids: list[int], *, workspace_id: int) -> None:
     """One Agent-run task per message (ai/tasks_agent.py)."""
     from django_q.tasks import async_task
 
     for message_id in message_ids:
-        async_task("ai.tasks_agent.agent_run_task", message_id, workspace_id, task_name=f"agent-run-{message_id}")
+        async_task(AGENT_TASK, message_id, workspace_id, task_name=f"agent-run-{message_id}")

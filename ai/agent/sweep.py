@@ -32,7 +32,16 @@ from django.db import connection
 from django.utils import timezone
 
 from ai.agent.pipeline import DEFAULT_BUDGET, agent_run_abandon
-from ai.agent.slots import RUN_LOCKS, SWEEPER, lock_key, run_lock, runs_enqueue, session_lock, slots_hand_on_free
+from ai.agent.slots import (
+    AGENT_TASK,
+    RUN_LOCKS,
+    SWEEPER,
+    lock_key,
+    run_lock,
+    runs_enqueue,
+    session_lock,
+    slots_hand_on_free,
+)
 from ai.models import AgentRun, AISettings, RunStatus
 from audit.services import Actor
 
@@ -41,7 +50,6 @@ logger = logging.getLogger(__name__)
 WORKER_STOPPED = "worker stopped mid-run"
 TIMED_OUT = "run timed out"
 NEVER_STARTED = "run never started: its task was lost"
-AGENT_TASK = "ai.tasks_agent.agent_run_task"
 
 
 @dataclass
@@ -81,7 +89,8 @@ def runs_sweep(*, now: datetime | None = None) -> SweepResult:
                 if pending is not None and message_id not in pending:
                     result.never_started += _abandon_unattended(run_id, message_id, NEVER_STARTED)
         waiting = AgentRun.objects.filter(status=RunStatus.QUEUED, deferred_at__isnull=False)
-        for workspace_id in waiting.values_list("workspace_id", flat=True).distinct():
+        # order_by(): the model's default ordering would make DISTINCT run over (workspace, created_at).
+        for workspace_id in waiting.order_by().values_list("workspace_id", flat=True).distinct():
             messages = slots_hand_on_free(workspace_id=workspace_id)
             runs_enqueue(messages, workspace_id=workspace_id)
             result.handed_on += len(messages)
