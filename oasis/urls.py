@@ -6,11 +6,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from audit import views as audit_views
-from helpdesk.views_auth import LoginView, admin_login
+from helpdesk.views_auth import LoginView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/inbox/", permanent=False)),
-    path("admin/login/", admin_login),  # ahead of the admin's own, which it wraps with the sign-in limits
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -30,7 +30,7 @@ from tests.security.world import Tenant
 PUBLIC: dict[str, str] = {
     "accounts/logout/": "ends the sweeping user's own session; reads no object",
     "admin/logout/": "ends the sweeping user's own session; reads no object",
-    "admin/login/": "the back office's sign-in page (a throttled wrapper around the admin's own); reads no object",
+    "admin/login/": "the back office's sign-in page (throttled like /accounts/login/); reads no object",
     "help/<slug:workspace_slug>/": "the public help center of a workspace",
     "help/<slug:workspace_slug>/<slug:article_slug>/": "a published help-center article (drafts: capability test)",
     "help/<slug:workspace_slug>/contact/": "the public contact form",
