@@ -124,7 +124,7 @@ def import_helpcenter(
         report=report,
         actor=actor,
         audit={"path": str(root)},
-        sources=sources,
+        missing_of=Article.objects.filter(workspace=workspace, source__in=sources),
         progress=progress,
         schedule_index=schedule_index,
     )
@@ -138,14 +138,13 @@ def import_articles(
     report: ImportReport,
     actor: Actor,
     audit: dict[str, Any],
-    sources: set[str] | None = None,
-    missing_of: QuerySet[Article] | None = None,
+    missing_of: QuerySet[Article],
     unpublish_missing: bool = False,
     progress: Progress | None = None,
     schedule_index: bool = True,
 ) -> ImportReport:
     """Upsert parsed articles in one transaction (each one in a savepoint: a bad one fails alone),
-    list what the source no longer has (`missing_of`, else the articles of `sources`) and, for a
+    list what the source no longer has (the articles of `missing_of` not in `items`) and, for a
     synced source, unpublish it (kept as a draft, never deleted), audit it all in one event, and
     re-index what changed after commit. An article whose title and body hash the same as before
     is left as it is (nothing to re-index)."""
@@ -165,16 +164,17 @@ def import_articles(
                     report.changed_ids.append(article.pk)
             if progress:
                 progress(done, len(items))
-        if missing_of is None:
-            missing_of = Article.objects.filter(workspace=workspace, source__in=sources or set())
+        unpublished_ids: list[int] = []
         for article in missing_of.exclude(pk__in=seen).order_by("pk"):
             label = f"{article.title} ({article.url or article.external_id or article.slug})"
             if not unpublish_missing:
                 report.missing.append(label)
             elif article.status == ArticleStatus.PUBLISHED:
-                Article.objects.filter(pk=article.pk).update(status=ArticleStatus.DRAFT)
+                unpublished_ids.append(article.pk)
                 report.unpublished.append(label)
-                report.changed_ids.append(article.pk)
+        if unpublished_ids:
+            Article.objects.filter(pk__in=unpublished_ids).update(status=ArticleStatus.DRAFT)
+            report.changed_ids.extend(unpublished_ids)
         audit_record(
             workspace=workspace,
             actor=actor,
@@ -370,6 +370,21 @@ _HEAD = re.compile(r"<head[^>]*>.*?(?:</head>|$)", re.IGNORECASE | re.DOTALL)
 _FIRST_H1 = re.compile(r"<h1(?:\s[^>]*)?>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 
 
+def first_heading(body: str) -> str:
+    """The text of the body's first <h1>, whitespace collapsed ("" when it has none)."""
+    match = _FIRST_H1.search(body)
+    return " ".join(html_to_text(match.group(1)).split()) if match else ""
+
+
+def drop_title_heading(body: str, title: str) -> str:
+    """The body without its first <h1> when that heading equals the title: the article page shows
+    the title already, so keeping it would print it twice."""
+    match = _FIRST_H1.search(body)
+    if match and " ".join(html_to_text(match.group(1)).split()) == title:
+        return (body[: match.start()] + body[match.end() :]).strip()
+    return body
+
+
 def _parse_html(text: str, origin: str) -> ParsedArticle:
     parts = _HTMLParts()
     parts.feed(text)
@@ -380,9 +395,7 @@ def _parse_html(text: str, origin: str) -> ParsedArticle:
     match = _BODY.search(text)
     body_html = match.group(1) if match else _HEAD.sub("", text)
     body = sanitize_html(body_html).strip()
-    first = _FIRST_H1.search(body)
-    if first and " ".join(html_to_text(first.group(1)).split()) == title:
-        body = (body[: first.start()] + body[first.end() :]).strip()
+    body = drop_title_heading(body, title)
     if not html_to_text(body):
         raise ImportFileError("no readable text in the HTML body (broken or empty HTML)")
     check_article_body(body)

@@ -77,13 +77,11 @@ def status_map_for(workspace: Workspace) -> StatusMap:
 
 
 def unmapped_words(*, workspace: Workspace) -> dict[str, int]:
-    """{word: orders} of the workspace's status words no mapping covers (for the admin and the
-    trial page, so the shop can say what they mean)."""
+    """{word: orders} of the statuses on the workspace's orders that no mapping covers, most orders
+    first (the words the shop has yet to say the meaning of)."""
     mapping = status_map_for(workspace)
     rows = Order.objects.filter(workspace=workspace).values_list("status").annotate(n=Count("pk"))
-    counts = {
-        word: n for word, n in rows if not mapping.words.get(status_key(word)) and not BUILT_IN.get(status_key(word))
-    }
+    counts = {word: n for word, n in rows if not mapping.knows(word)}
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 

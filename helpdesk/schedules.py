@@ -10,22 +10,22 @@ from oasis.schedules import schedule_upsert
 
 SCHEDULES: list[dict[str, Any]] = [
     # Every 15 minutes: each source is re-synced when its own interval (resync_hours) has passed.
-    {"name": "helpdesk.helpcenter_resync", "func": "helpdesk.helpcenter_crawl.sync.resync_due", "minutes": 15},
+    {
+        "name": "helpdesk.helpcenter_resync",
+        "func": "helpdesk.helpcenter_crawl.sync.resync_due",
+        "schedule_type": "I",
+        "minutes": 15,
+    },
 ]
 
 
 def setup_schedules(schedule_model: Any = None) -> int:
+    """Create or update the schedules (idempotent); returns how many exist."""
     if schedule_model is None:
         from django_q.models import Schedule
 
         schedule_model = Schedule
+    now = timezone.now()
     for spec in SCHEDULES:
-        schedule_upsert(
-            schedule_model,
-            name=spec["name"],
-            func=spec["func"],
-            schedule_type="I",
-            minutes=spec["minutes"],
-            first_run=timezone.now(),
-        )
+        schedule_upsert(schedule_model, **spec, first_run=now)
     return len(SCHEDULES)

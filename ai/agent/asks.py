@@ -336,7 +336,7 @@ def _distinct(questions: list[_Found]) -> list[_Found]:
 
 
 _DAMAGE_RE = re.compile(
-    r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked|wrong\s+(?:item|size|colou?r)|replac\w*|"
+    rf"\b(?:{lexicon.DAMAGE_WORDS}|wrong\s+(?:item|size|colou?r)|replac\w*|"
     r"exchang\w*|danad|roto|abime|casse|kaputt|beschadigt|defekt)"
 )
 # An informational question ("how long is the reset link valid?", "what is the return window?")
@@ -472,6 +472,10 @@ _REQUEST_CUE_RE = re.compile(
     r"however|por\s+favor|quiero|quisiera|necesito|pero|s'il\s+vous\s+plait|je\s+voudrais|j'aimerais|mais|"
     r"bitte|ich\s+mochte|ich\s+will|aber|vorrei|potete|per\s+favore|gostaria|preciso)\b"
 )
+# "Thanks, but my refund still hasn't come" waits for something: a negation with a refund-status
+# or tracking ask is not a thank-you alone.
+_NEGATION_RE = re.compile(r"\b(?:not|never|still|yet|no)\b")
+_WAITING_PATTERNS = tuple(pattern for intent, pattern in lexicon.INTENT_PATTERNS if intent in (REFUND_STATUS, TRACK))
 
 
 # Words of an order's whereabouts ("delivered", "pending", "enviado", "zugestellt"), and of a
@@ -493,11 +497,9 @@ def _thanks_only(folded: str) -> bool:
     """A thank-you or praise that asks for nothing ("The replacement arrived, perfect. Thanks!")."""
     if not (lexicon.THANKS_RE.search(folded) and (lexicon.PRAISE_RE.search(folded) or len(folded.split()) <= 12)):
         return False
-    return not _REQUEST_CUE_RE.search(folded) and not any(
-        pattern.search(folded)
-        for intent, pattern in lexicon.INTENT_PATTERNS
-        if intent in ("refund_status", "track") and re.search(r"\b(?:not|never|still|yet|no)\b", folded)
-    )
+    if _REQUEST_CUE_RE.search(folded):
+        return False
+    return not (_NEGATION_RE.search(folded) and any(pattern.search(folded) for pattern in _WAITING_PATTERNS))
 
 
 def extract_asks(
@@ -519,8 +521,9 @@ def extract_asks(
     sentence_ends = [start + len(s) for start, s in _sentences(folded)]
     found: list[_Found] = []
     questions: list[_Found] = []
+    numbers = order_numbers(text)
+    named = bool(numbers)
     for start, sentence in _sentences(masked):
-        named = bool(order_numbers(text))
         intents = [(at, i) for at, i in _intents_in(sentence) if not _info_question(sentence, i, named_order=named)]
         for at, intent in intents:
             found.append(_Found(intent, start + at, sentence, start))
@@ -555,7 +558,6 @@ def extract_asks(
         original = text[item.start : item.start + len(item.sentence)]
         slots = _slots(QUESTION, sentence=original, text=text, own_email=customer_email, now=now, language=language)
         asks.append(Ask(QUESTION, slots, (), False, original.strip()))
-    numbers = order_numbers(text)
     about_status = bool(_STATUS_CUE_RE.search(folded)) and not _UNKNOWN_REQUEST_RE.search(folded)
     if numbers and about_status and all(a.intent in (QUESTION, OTHER) for a in asks):
         # A question about one of the customer's orders that asks for nothing else: its status.

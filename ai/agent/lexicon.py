@@ -118,11 +118,14 @@ REFUND = (
     r"\brimbors\w*\b|\brestituire\b|\breso\b",
     r"\breembolso\b|\bdevolucao\b|\bdevolver\b",
 )
+# The English words for an item that arrived damaged, shared by the intent patterns here and by
+# the asks and planner patterns, so a word added to one list reaches every one of them.
+DAMAGE_WORDS = r"damaged|broken|broke|defective|faulty|torn|ripped|cracked"
 REPLACE = (
     r"\breplac\w*\b|\bexchange\w*\b|\bswap\b",
     r"\b(?:arrived|came|was|were|is|are)\s+(?:\w+\s+)?(?:damaged|broken|defective|faulty|torn|ripped|cracked|"
     r"scratched|stained|dented)\b",
-    r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked)\b",
+    rf"\b(?:{DAMAGE_WORDS})\b",
     r"\bsend\s+(?:me\s+)?(?:a\s+new|another|the\s+right|the\s+correct)\s+(?:one|ones|pair|\w+)\b",
     r"\b(?:send|ship)\s+(?:me\s+)?the\s+missing\b|\b(?:only\s+one|one\s+\w+\s+(?:was\s+)?missing|missing\s+from\s+"
     r"(?:the|my)\s+(?:package|parcel|box|order))\b|\bfalta(?:ba)?\s+(?:un|una|el|la)\b|\bmanquai?t\b|\bfehlte?\b",

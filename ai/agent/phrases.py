@@ -473,16 +473,6 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
         "pt": "devolvido",
     },
 }
-TOPICS: dict[str, dict[str, str]] = {
-    "appointment": {
-        "en": "appointment",
-        "es": "cita",
-        "fr": "rendez-vous",
-        "de": "Termin",
-        "it": "appuntamento",
-        "pt": "marcação",
-    },
-}
 _SHORT_DATE = {
     "en": "MMMM d",
     "es": "d 'de' MMMM",

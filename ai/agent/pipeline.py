@@ -95,10 +95,6 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def ai_settings(workspace_id: int) -> AISettings | None:
-    return AISettings.objects.filter(workspace_id=workspace_id).first()
-
-
 def chat_config(settings_row: AISettings | None) -> ChatConfig:
     if settings_row is None or settings_row.chat_provider == "local":
         return ChatConfig()

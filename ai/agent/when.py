@@ -130,20 +130,19 @@ def _date(text: str, today: dt.date, *, day_first: bool) -> tuple[dt.date | None
         return (_future(found, today) if found else None), match.span()
     # A numeric date written as a date ("23.04.", "23/04", "4/23/2026") names the day more precisely
     # than a weekday next to it ("Thursday, the 23.04."); "10.30" alone is a time, not a date.
-    if (match := _SLASH_RE.search(text)) and (
-        match[3] or "/" in match[0] or text[match.end() : match.end() + 1] == "."
-    ):
-        found = _numeric_date(match, today, day_first=day_first)
+    slash = _SLASH_RE.search(text)
+    if slash and (slash[3] or "/" in slash[0] or text[slash.end() : slash.end() + 1] == "."):
+        found = _numeric_date(slash, today, day_first=day_first)
         if found is not None:
-            return found, match.span()
+            return found, slash.span()
     for phrase in sorted(RELATIVE_DAYS, key=len, reverse=True):
         if match := re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text):
             return today + dt.timedelta(days=RELATIVE_DAYS[phrase]), match.span()
     if match := _WEEKDAY_RE.search(text):
         ahead = (WEEKDAYS[match[1]] - today.weekday()) % 7 or 7
         return today + dt.timedelta(days=ahead), match.span()
-    if match := _SLASH_RE.search(text):
-        return _numeric_date(match, today, day_first=day_first), match.span()
+    if slash:
+        return _numeric_date(slash, today, day_first=day_first), slash.span()
     return None, (0, 0)
 
 

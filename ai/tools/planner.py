@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ai.agent import asks as A
 from ai.agent.asks import Ask
-from ai.agent.lexicon import GLOSSARY, KEEP_CLAUSE_RE, USED_RE, VARIANT_RE
+from ai.agent.lexicon import DAMAGE_WORDS, GLOSSARY, KEEP_CLAUSE_RE, USED_RE, VARIANT_RE
 from ai.agent.when import fold
 from ai.tools.base import ToolCall, ToolRefused
 from ai.tools.connector import ItemInfo, OrderInfo, ShopConnector, connector_for
@@ -38,14 +38,14 @@ if TYPE_CHECKING:
 
 NOT_SHIPPED = (OrderStatus.PENDING, OrderStatus.PROCESSING)
 DAMAGE_OR_WRONG_RE = re.compile(
-    r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked|wrong|not\s+what\s+i\s+ordered|missing|"
+    rf"\b(?:{DAMAGE_WORDS}|wrong|not\s+what\s+i\s+ordered|missing|"
     r"danad|roto|rota|defectuos|equivocad|abime|casse|defectueu|mauvais|beschadigt|kaputt|defekt|falsch|rott|"
     r"sbagliat|partid|errad)\w*"
 )
 # The shop's fault (damaged, defective, sent wrong): a return that costs the customer no label fee.
 # "I ordered the wrong size" is not on this list: that return pays the fee.
 SHOP_FAULT_RE = re.compile(
-    r"\b(?:damaged|broken|broke|defective|faulty|torn|ripped|cracked|not\s+what\s+i\s+ordered|"
+    rf"\b(?:{DAMAGE_WORDS}|not\s+what\s+i\s+ordered|"
     r"(?:sent|shipped|got|received)\s+(?:me\s+)?(?:the\s+|a\s+)?wrong|wrong\s+(?:item|product)|"
     r"danad|roto|rota|defectuos|abime|casse|defectueu|beschadigt|kaputt|defekt|rott|partid)\w*"
 )
@@ -213,7 +213,8 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
             step.problem = problem
         return
     policy = policy_for(ticket.workspace)
-    if USED_RE.search(fold(text)):
+    folded = fold(text)
+    if USED_RE.search(folded):
         step.problem = "policy:returns are accepted unused only, and the customer says the item was used"
         return
     named = named_items(order, step.ask.sentence or text) or named_items(order, text)
@@ -228,7 +229,8 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     except ToolRefused as exc:
         step.problem = f"policy:{exc.reason}"
         return
-    if WHOLE_ORDER_RE.search(fold(text)):
+    whole = bool(WHOLE_ORDER_RE.search(folded))
+    if whole:
         named = [i.sku for i in order.items]  # "my whole order (the vest and the top)": everything
         blocked = [i for i in order.items if not policy.item_refundable(i)]
     items_total = sum(
@@ -236,10 +238,8 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     )
     wished = Decimal(step.ask.slots["amount"]) if step.ask.slots.get("amount") else None
     refundable_items = [i for i in order.items if policy.item_refundable(i)]
-    whole = bool(WHOLE_ORDER_RE.search(fold(text)))
-    kept_out = blocked if named else [i for i in order.items if not policy.item_refundable(i)] if whole else []
-    if kept_out:
-        step.notes["not_refundable"] = ", ".join(i.name for i in kept_out)
+    if blocked:
+        step.notes["not_refundable"] = ", ".join(i.name for i in blocked)
     if not wished and not named and len(refundable_items) > 1 and not whole:
         step.problem = "missing:items"  # which of several items goes back is the customer's to say
         return
@@ -250,7 +250,7 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     if amount > refundable:
         step.notes["capped_from"] = str(amount)
         amount = refundable
-    if (not wished or amount == items_total) and not SHOP_FAULT_RE.search(fold(text)):
+    if (not wished or amount == items_total) and not SHOP_FAULT_RE.search(folded):
         fee = policy.return_fee_for(order)
         if fee is None:
             step.problem = "return fee: the order's address names no country the shop returns from for free or not"

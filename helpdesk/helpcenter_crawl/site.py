@@ -13,7 +13,7 @@ import hashlib
 import re
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -22,10 +22,16 @@ from urllib.robotparser import RobotFileParser
 import trafilatura
 
 from helpdesk.helpcenter_crawl.fetch import Fetcher, FetchError, Page, same_host
-from helpdesk.helpcenter_import import ImportFileError, ParsedArticle, check_article_body
+from helpdesk.helpcenter_import import (
+    ImportFileError,
+    ParsedArticle,
+    Progress,
+    check_article_body,
+    drop_title_heading,
+    first_heading,
+)
 from helpdesk.helpcenter_render import html_to_text, sanitize_html
 
-Progress = Callable[[int, int], None]
 SOURCE_WEB = "web"
 MIN_WORDS = 15  # fewer words than this is a menu or a landing page, not an article
 MAX_SITEMAPS = 20
@@ -52,14 +58,11 @@ class _Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.hrefs: list[str] = []
-        self.canonical = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if tag == "a" and values.get("href"):
             self.hrefs.append(str(values["href"]))
-        elif tag == "link" and (values.get("rel") or "").lower() == "canonical" and values.get("href"):
-            self.canonical = str(values["href"])
 
 
 def _links(page: Page) -> _Links:
@@ -131,12 +134,8 @@ def extract_article(page: Page, *, origin: str) -> ParsedArticle:
     if not body:
         raise ImportFileError("no article text on the page")
     body = sanitize_html(re.sub(r"</?(?:html|body)[^>]*>", "", body)).strip()
-    first_h1 = re.search(r"<h1(?:\s[^>]*)?>(.*?)</h1>", body, re.IGNORECASE | re.DOTALL)
-    if first_h1:
-        heading = " ".join(html_to_text(first_h1.group(1)).split())
-        title = title or heading
-        if heading == title:
-            body = (body[: first_h1.start()] + body[first_h1.end() :]).strip()
+    title = title or first_heading(body)
+    body = drop_title_heading(body, title)
     if not title:
         raise ImportFileError("the page has no title")
     if len(html_to_text(body).split()) < MIN_WORDS:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -22,7 +21,7 @@ from audit.services import Actor, audit_record
 from helpdesk.helpcenter_crawl.fetch import Fetcher
 from helpdesk.helpcenter_crawl.site import CrawlError, CrawlResult, crawl_site
 from helpdesk.helpcenter_crawl.zendesk import crawl_zendesk, is_zendesk
-from helpdesk.helpcenter_import import ImportReport, ParsedArticle, import_articles
+from helpdesk.helpcenter_import import ImportReport, ParsedArticle, Progress, import_articles
 from helpdesk.models import Article, HelpCenterSource, HelpCenterSync, SourceKind, SyncStatus, Workspace
 
 logger = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ def sync_task(sync_id: int) -> str:
     return str(sync_run(sync_id=sync_id, actor=Actor.system("helpcenter-sync")).status)
 
 
-def crawl(source: HelpCenterSource, *, fetcher: Fetcher, progress: Any = None) -> CrawlResult:
+def crawl(source: HelpCenterSource, *, fetcher: Fetcher, progress: Progress | None = None) -> CrawlResult:
     kind = source.kind
     if kind == SourceKind.AUTO:
         kind = SourceKind.ZENDESK if is_zendesk(fetcher, source.url) else SourceKind.SITE
@@ -112,7 +111,7 @@ def sync_run(
     actor: Actor,
     fetcher: Fetcher | None = None,
     schedule_index: bool = True,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> HelpCenterSync:
     """Run one queued sync to the end (the command and the trial call it inline, the page via django-q2)."""
     claimed = HelpCenterSync.objects.filter(pk=sync_id, status=SyncStatus.QUEUED).update(status=SyncStatus.RUNNING)

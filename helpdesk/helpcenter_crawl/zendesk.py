@@ -8,16 +8,15 @@ imported as drafts (never published); every article keeps its `html_url`, which 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from helpdesk.helpcenter_crawl.fetch import Fetcher, FetchError, same_host
 from helpdesk.helpcenter_crawl.site import CrawlError, CrawlResult
-from helpdesk.helpcenter_import import ImportFileError, zendesk_article
+from helpdesk.helpcenter_import import ImportFileError, Progress, zendesk_article
 from oasis.hygiene import InputRejected, json_loads
 
-Progress = Callable[[int, int], None]
 MAX_API_PAGES = 200  # 100 articles a page: 20,000 articles
 
 

@@ -45,7 +45,6 @@ class ImportedTicket:
     created_at: dt.datetime | None
     messages: tuple[ImportedMessage, ...]
     closed: bool = False
-    line: int = 0
 
     @property
     def body(self) -> str:
@@ -68,9 +67,6 @@ class ParseResult:
     format: str
     tickets: list[ImportedTicket] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-    def counts(self) -> dict[str, Any]:
-        return {"format": self.format, "tickets": len(self.tickets), "errors": len(self.errors)}
 
 
 def parse_datetime_text(value: str, *, name: str) -> dt.datetime:
@@ -144,7 +140,6 @@ class TicketBuilder:
         created_at: dt.datetime | None,
         messages: Iterable[ImportedMessage],
         closed: bool = False,
-        line: int = 0,
         no_message: str = "no message from the customer",
     ) -> ImportedTicket:
         kept = tuple(m for m in messages if m.body.strip())
@@ -167,7 +162,6 @@ class TicketBuilder:
             created_at=created_at,
             messages=kept,
             closed=closed,
-            line=line,
         )
 
 

@@ -150,7 +150,6 @@ def _row(raw: dict[str, Any], mapping: dict[str, str], line: int) -> Any:
         customer_name=cell("customer_name"),
         created_at=created_at,
         messages=messages,
-        line=line,
         no_message="the customer's message is empty",
     )
 

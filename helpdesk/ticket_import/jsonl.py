@@ -20,7 +20,7 @@ from helpdesk.ticket_import.base import (
 )
 
 
-def _ticket(raw: Any, line: int) -> ImportedTicket:
+def _ticket(raw: Any) -> ImportedTicket:
     if not isinstance(raw, dict):
         raise RowError("is not a JSON object")
     row = TicketBuilder()
@@ -48,7 +48,6 @@ def _ticket(raw: Any, line: int) -> ImportedTicket:
         customer_name=name,
         created_at=created_at,
         messages=messages,
-        line=line,
         no_message="missing body",
     )
 
@@ -70,7 +69,7 @@ def parse_jsonl(text: str, *, source: str = "tickets") -> ParseResult:
             result.errors.append(f"{label}: nested too deeply")
             continue
         try:
-            ticket = _ticket(raw, number)
+            ticket = _ticket(raw)
         except RowError as exc:
             result.errors.append(f"{label}: {exc}")
             continue
