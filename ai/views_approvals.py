@@ -66,8 +66,14 @@ def decide(request: HttpRequest, action_id: int) -> HttpResponse:
             action_reject(action=action, user=user, note=note)
             messages.success(request, "Rejected; nothing was done or sent, and the ticket went back to the team.")
         elif decision == "return_arrived":
-            action_return_arrived(action=action, user=user)
-            messages.success(request, "The refund is paid and the customer told.")
+            done = action_return_arrived(action=action, user=user)
+            if done.status == ActionStatus.EXECUTED:
+                messages.success(request, "The refund is paid and the customer told.")
+            else:
+                reason = done.result.get("reason", "")
+                messages.error(
+                    request, f"The refund failed ({reason}); nothing was sent and the ticket went to the team."
+                )
         else:
             messages.error(request, "Choose approve or reject.")
     except PermissionDenied as exc:
