@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from ai.agent.settings import ai_settings_save, confidence_rule_save
 from ai.calibration import calibration_refit
+from ai.controls import month_start, next_month
 from ai.models import (
     ActionRequest,
     ActionStatus,
@@ -422,10 +423,6 @@ def _approvals(workspace: Workspace, rows: list[_Row], runs: list[AgentRun], man
     return len(created)
 
 
-def _month_start(at: dt.datetime) -> dt.datetime:
-    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
 def _outcomes(
     workspace: Workspace,
     rows: list[_Row],
@@ -458,14 +455,14 @@ def _outcomes(
             )
         )
     outcomes = Outcome.objects.bulk_create(items)
-    this_month = _month_start(now)
+    this_month = month_start(now)
     months: list[dt.datetime] = []
-    first = _month_start(min((o.ai_replied_at for o in outcomes), default=this_month))
+    first = month_start(min((o.ai_replied_at for o in outcomes), default=this_month))
     while first < this_month:
         months.append(first)
-        first = _month_start(first + dt.timedelta(days=32))
+        first = next_month(first)
     for index, month in enumerate(months):
-        issue_at = _month_start(month + dt.timedelta(days=32)) + dt.timedelta(hours=6)
+        issue_at = next_month(month) + dt.timedelta(hours=6)
         try:
             invoice_generate(workspace=workspace, year=month.year, month=month.month, actor=ACTOR, now=issue_at)
         except ValidationError:

@@ -16,7 +16,7 @@ from ai.models import ActionRequest, ActionStatus
 from ai.tools import AlreadyDecided, action_approve, action_reject
 from ai.tools.approvals import action_return_arrived
 from ai.tools.describe import action_words
-from ai.tools.review import action_review
+from ai.tools.review import action_reviews
 from helpdesk.access import MANAGER_ROLES, active_membership, request_memberships
 
 
@@ -33,11 +33,12 @@ def approvals(request: HttpRequest) -> HttpResponse:
         .order_by("-decided_at")[:20]
     )
     currency = membership.workspace.currency
+    pending = list(actions.filter(status=ActionStatus.PENDING).order_by("created_at"))
+    waiting = list(actions.filter(status=ActionStatus.WAITING_RETURN).order_by("decided_at"))
+    reviews = action_reviews([*pending, *waiting], workspace=membership.workspace)
     context: dict[str, Any] = {
-        "pending": [action_review(a) for a in actions.filter(status=ActionStatus.PENDING).order_by("created_at")],
-        "waiting_return": [
-            action_review(a) for a in actions.filter(status=ActionStatus.WAITING_RETURN).order_by("decided_at")
-        ],
+        "pending": reviews[: len(pending)],
+        "waiting_return": reviews[len(pending) :],
         "decided": [(a, action_words(a.tool, a.args, currency)) for a in decided],
         "can_decide": membership.role in MANAGER_ROLES,
         "active_membership": membership,
@@ -65,8 +66,14 @@ def decide(request: HttpRequest, action_id: int) -> HttpResponse:
             action_reject(action=action, user=user, note=note)
             messages.success(request, "Rejected; nothing was done or sent, and the ticket went back to the team.")
         elif decision == "return_arrived":
-            action_return_arrived(action=action, user=user)
-            messages.success(request, "The refund is paid and the customer told.")
+            done = action_return_arrived(action=action, user=user)
+            if done.status == ActionStatus.EXECUTED:
+                messages.success(request, "The refund is paid and the customer told.")
+            else:
+                reason = done.result.get("reason", "")
+                messages.error(
+                    request, f"The refund failed ({reason}); nothing was sent and the ticket went to the team."
+                )
         else:
             messages.error(request, "Choose approve or reject.")
     except PermissionDenied as exc:

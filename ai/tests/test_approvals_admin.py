@@ -167,3 +167,49 @@ def test_the_approvals_page_lets_managers_decide(manager_client, ticket, shop):
     assert page.status_code == 200 and f"action-{action.pk}" in page.content.decode()
     manager_client.post(f"/approvals/{action.pk}/decide/", {"decision": "reject", "note": "no"})
     assert ActionRequest.objects.get(pk=action.pk).status == ActionStatus.REJECTED
+
+
+def test_the_approvals_page_reads_held_actions_in_the_same_queries_however_many(
+    manager_client, ticket, shop, workspace, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def held(number):
+        make_order(workspace, number, total="250.00")
+        return held_refund(second_ticket(workspace), order=number.lower())  # typed in any case
+
+    held("C1")
+    waiting = held("C2")
+    ActionRequest.objects.filter(pk=waiting.pk).update(status=ActionStatus.WAITING_RETURN, decided_at=timezone.now())
+    with CaptureQueriesContext(connection) as two:
+        assert manager_client.get("/approvals/").status_code == 200
+    for number in ("C3", "C4", "C5", "C6"):
+        held(number)
+    with django_assert_max_num_queries(len(two)):
+        page = manager_client.get("/approvals/")
+    assert page.status_code == 200
+    assert [r.order.order.number for r in page.context["pending"]] == ["C1", "C3", "C4", "C5", "C6"]
+    assert [r.order.order.number for r in page.context["waiting_return"]] == ["C2"]
+
+
+def test_the_approvals_page_says_when_the_refund_after_the_return_failed(
+    manager_client, ticket, shop, workspace, manager
+):
+    from django.db.models import F
+
+    from ai.models import RefundTiming, ShopPolicy
+    from ai.tools.approvals import action_approve
+    from helpdesk.models import Order
+
+    ShopPolicy.objects.create(workspace=workspace, refund_timing=RefundTiming.AFTER_RETURN)
+    action = held_refund(ticket, amount="30.00")
+    assert action_approve(action=action, user=manager).status == ActionStatus.WAITING_RETURN
+    # Meanwhile the order was refunded in full elsewhere: the refund cannot be paid.
+    Order.objects.filter(number="A1002").update(refunded_total=F("total"))
+    page = manager_client.post(f"/approvals/{action.pk}/decide/", {"decision": "return_arrived"}, follow=True)
+    assert ActionRequest.objects.get(pk=action.pk).status == ActionStatus.FAILED
+    said = [str(m) for m in page.context["messages"]]
+    assert said == [
+        "The refund failed (order A1002 has already been refunded); nothing was sent and the ticket went to the team."
+    ]

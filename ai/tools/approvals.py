@@ -122,18 +122,25 @@ def action_request_create(
     return action
 
 
+def may_manage(*, workspace_id: int, user: AbstractBaseUser) -> str:
+    """'' if `user` manages the workspace's actions (a manager, an admin or a superuser), else why not."""
+    if not user.is_authenticated or not user.is_active:
+        return "Sign in to decide."
+    if getattr(user, "is_superuser", False):
+        return ""
+    role = Membership.objects.filter(user_id=user.pk, workspace_id=workspace_id).values_list("role", flat=True)
+    if not role or role[0] not in MANAGER_ROLES:
+        return "Only managers and admins decide on actions."
+    return ""
+
+
 def may_decide(*, action: ActionRequest, user: AbstractBaseUser) -> str:
     """'' if `user` may approve or reject `action`, else why not."""
     if not user.is_authenticated or not user.is_active:
         return "Sign in to decide."
     if action.requested_by_user_id == user.pk:
         return "You requested this action; another manager must decide."
-    if getattr(user, "is_superuser", False):
-        return ""
-    role = Membership.objects.filter(user_id=user.pk, workspace_id=action.workspace_id).values_list("role", flat=True)
-    if not role or role[0] not in MANAGER_ROLES:
-        return "Only managers and admins decide on actions."
-    return ""
+    return may_manage(workspace_id=action.workspace_id, user=user)
 
 
 def _claim(*, action: ActionRequest, user: AbstractBaseUser, to: str, note: str) -> ActionRequest:
@@ -304,11 +311,6 @@ def action_approve(
     return action
 
 
-def _manager_problem(action: ActionRequest, user: AbstractBaseUser) -> str:
-    probe = ActionRequest(pk=action.pk, workspace_id=action.workspace_id, requested_by_user_id=None)
-    return may_decide(action=probe, user=user)
-
-
 def action_return_arrived(*, action: ActionRequest, user: AbstractBaseUser) -> ActionRequest:
     """The item of a refund that waited for its return is back: mark the order returned, pay the
     refund exactly once (the same conditional claim as an approval) and tell the customer."""
@@ -316,7 +318,7 @@ def action_return_arrived(*, action: ActionRequest, user: AbstractBaseUser) -> A
 
     with transaction.atomic():
         # Marking the item back needs a manager, like the approval; the requester may be one.
-        problem = _manager_problem(action, user)
+        problem = may_manage(workspace_id=action.workspace_id, user=user)
         if problem:
             raise PermissionDenied(problem)
         won = ActionRequest.objects.filter(pk=action.pk, status=ActionStatus.WAITING_RETURN).update(

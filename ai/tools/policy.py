@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from ai.tools.base import ToolRefused
 from ai.tools.connector import ItemInfo, OrderInfo
-from helpdesk.models import OrderStatus, Workspace
+from helpdesk.models import Order, OrderStatus, Workspace
 
 ZERO = Decimal("0.00")
 
@@ -51,11 +51,13 @@ class ShopPolicy:
     appointment_horizon_days: int = 90
     return_fee: Decimal = ZERO
     fee_free_countries: tuple[str, ...] = ()
+    # ai.models.RefundTiming: "after_return" pays a refund once the returned item is back.
+    refund_timing: str = "on_request"
 
     def item_refundable(self, item: ItemInfo) -> bool:
         return not item.final_sale and not item.sku.upper().startswith(self.non_refundable_sku_prefixes)
 
-    def window_closes(self, order: OrderInfo) -> dt.datetime | None:
+    def window_closes(self, order: OrderInfo | Order) -> dt.datetime | None:
         if order.delivered_at is None:
             return None
         return order.delivered_at + dt.timedelta(days=self.return_window_days)
@@ -164,6 +166,7 @@ def policy_for(workspace: Workspace) -> ShopPolicy:
             appointment_horizon_days=row.appointment_horizon_days,
             return_fee=row.return_fee,
             fee_free_countries=row.free_countries(),
+            refund_timing=row.refund_timing,
         )
         if row is not None
         else DEFAULT_POLICY

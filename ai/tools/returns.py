@@ -6,22 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from ai.models import ActionRequest
-from ai.tools.review import refund_waits_for_return
+from ai.tools.review import order_for_args, refund_waits_for_return
 from audit.services import Actor
-from helpdesk.models import Order, ShopMovementKind
+from helpdesk.models import ShopMovementKind
 from helpdesk.shop_ledger import confirmation_for, movement_record, order_return_arrived
-
-
-def _order(action: ActionRequest) -> Order | None:
-    number = str(action.args.get("order_number") or "").strip()
-    return Order.objects.filter(workspace_id=action.workspace_id, number__iexact=number).first() if number else None
 
 
 def return_open(*, action: ActionRequest, actor: Actor) -> dict[str, Any] | None:
     """Open the return of an approved refund that waits for it (once per request), or None when
     the refund is paid now."""
-    order = _order(action)
-    if not refund_waits_for_return(workspace_id=action.workspace_id, tool=action.tool, order=order):
+    order = order_for_args(action.workspace_id, action.args)
+    if not refund_waits_for_return(workspace=action.ticket.workspace, tool=action.tool, order=order):
         return None
     assert order is not None
     key = f"action-{action.pk}-return"
@@ -52,6 +47,6 @@ def return_reply(action: ActionRequest, opened: dict[str, Any]) -> str:
 
 
 def order_mark_returned(*, action: ActionRequest, actor: Actor) -> None:
-    order = _order(action)
+    order = order_for_args(action.workspace_id, action.args)
     if order is not None:
         order_return_arrived(order=order, actor=actor, ticket=action.ticket)

@@ -6,16 +6,21 @@ refunds already paid from the shop ledger), the customer's message and the reply
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
+from django.db.models import Q
+from django.utils import timezone
+
 from ai.models import ActionRequest, ActionStatus, RefundTiming
-from ai.models import ShopPolicy as PolicyRow
 from ai.tools.describe import action_words
-from ai.tools.policy import policy_for
+from ai.tools.policy import ShopPolicy, policy_for
 from helpdesk.citations import strip_markers
-from helpdesk.models import Message, MessageKind, Order, OrderStatus, ShopMovement, ShopMovementKind
+from helpdesk.models import Message, MessageKind, Order, OrderStatus, ShopMovement, ShopMovementKind, Workspace
 
 
 @dataclass
@@ -26,10 +31,6 @@ class OrderFacts:
     window_open: bool
     refunds: list[ShopMovement]
     return_opened: ShopMovement | None
-
-    @property
-    def refunded(self) -> Decimal:
-        return self.order.refunded_total
 
 
 @dataclass
@@ -52,28 +53,40 @@ class Review:
         return strip_markers(self.action.reply_draft)
 
 
-def refund_timing(workspace_id: int) -> str:
-    row = PolicyRow.objects.filter(workspace_id=workspace_id).values_list("refund_timing", flat=True).first()
-    return row or RefundTiming.ON_REQUEST
+def _order_number(args: dict[str, Any]) -> str:
+    return str(args.get("order_number") or "").strip()
 
 
-def refund_waits_for_return(*, workspace_id: int, tool: str, order: Order | None) -> bool:
+def order_for_args(workspace_id: int, args: dict[str, Any]) -> Order | None:
+    """The order a tool call's `order_number` names, typed in any case, or None."""
+    number = _order_number(args)
+    return Order.objects.filter(workspace_id=workspace_id, number__iexact=number).first() if number else None
+
+
+def refund_waits_for_return(*, workspace: Workspace, tool: str, order: Order | None) -> bool:
     """Under "once the return has arrived", a refund of an order not yet back waits for it."""
     if tool != "issue_refund" or order is None or order.status == OrderStatus.RETURNED:
         return False
-    return refund_timing(workspace_id) == RefundTiming.AFTER_RETURN
+    return policy_for(workspace).refund_timing == RefundTiming.AFTER_RETURN
 
 
-def _order_facts(action: ActionRequest, now: dt.datetime) -> OrderFacts | None:
-    number = str(action.args.get("order_number") or "").strip()
-    if not number:
-        return None
-    order = Order.objects.filter(workspace_id=action.workspace_id, number__iexact=number).first()
-    if order is None:
-        return None
-    movements = list(ShopMovement.objects.filter(order=order).order_by("created_at", "pk"))
-    policy = policy_for(action.ticket.workspace)
-    closes = order.delivered_at + dt.timedelta(days=policy.return_window_days) if order.delivered_at else None
+def _orders(workspace: Workspace, actions: Sequence[ActionRequest]) -> dict[str, Order]:
+    """The orders the actions name, by upper-cased number, with their items prefetched."""
+    numbers = {_order_number(a.args) for a in actions} - {""}
+    if not numbers:
+        return {}
+    named = functools.reduce(operator.or_, (Q(number__iexact=n) for n in numbers))
+    found: dict[str, Order] = {}
+    # Newest first, as the shop matches a number typed in any case to one order.
+    for order in (
+        Order.objects.filter(named, workspace_id=workspace.pk).order_by("-placed_at", "pk").prefetch_related("items")
+    ):
+        found.setdefault(order.number.upper(), order)
+    return found
+
+
+def _order_facts(order: Order, movements: list[ShopMovement], policy: ShopPolicy, now: dt.datetime) -> OrderFacts:
+    closes = policy.window_closes(order)
     return OrderFacts(
         order=order,
         items=list(order.items.all()),
@@ -84,28 +97,35 @@ def _order_facts(action: ActionRequest, now: dt.datetime) -> OrderFacts | None:
     )
 
 
-def _customer_message(action: ActionRequest) -> Message | None:
+def _customer_messages(actions: Sequence[ActionRequest]) -> dict[int, list[Message]]:
+    """The customer's messages of the tickets whose actions no run names a message for, newest first."""
+    tickets = {a.ticket_id for a in actions if a.run is None or a.run.trigger_message_id is None}
+    by_ticket: dict[int, list[Message]] = defaultdict(list)
+    if tickets:
+        rows = Message.objects.filter(ticket_id__in=tickets, kind=MessageKind.CUSTOMER).order_by("-created_at", "-pk")
+        for message in rows:
+            by_ticket[message.ticket_id].append(message)
+    return by_ticket
+
+
+def _customer_message(action: ActionRequest, messages: dict[int, list[Message]]) -> Message | None:
     run = action.run
     if run is not None and run.trigger_message_id is not None:
         return run.trigger_message
-    return (
-        Message.objects.filter(ticket_id=action.ticket_id, kind=MessageKind.CUSTOMER, created_at__lte=action.created_at)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    return next((m for m in messages.get(action.ticket_id, []) if m.created_at <= action.created_at), None)
 
 
-def action_review(action: ActionRequest, *, now: dt.datetime | None = None) -> Review:
-    from django.utils import timezone
-
-    now = now or timezone.now()
-    currency = str(action.args.get("currency") or action.ticket.workspace.currency)
-    facts = _order_facts(action, now)
+def _review(
+    action: ActionRequest,
+    *,
+    workspace: Workspace,
+    facts: OrderFacts | None,
+    message: Message | None,
+) -> Review:
+    currency = str(action.args.get("currency") or workspace.currency)
     if facts is not None:
         currency = facts.order.currency
-    waits = refund_waits_for_return(
-        workspace_id=action.workspace_id, tool=action.tool, order=facts.order if facts else None
-    )
+    waits = refund_waits_for_return(workspace=workspace, tool=action.tool, order=facts.order if facts else None)
     notes = []
     if waits and action.status == ActionStatus.PENDING:
         notes.append(
@@ -119,8 +139,37 @@ def action_review(action: ActionRequest, *, now: dt.datetime | None = None) -> R
     return Review(
         action=action,
         words=action_words(action.tool, action.args, currency),
-        customer_message=_customer_message(action),
+        customer_message=message,
         order=facts,
         waits_for_return=waits,
         notes=notes,
     )
+
+
+def action_reviews(
+    actions: Sequence[ActionRequest], *, workspace: Workspace, now: dt.datetime | None = None
+) -> list[Review]:
+    """The reviews of held actions of `workspace`, read in the same few queries however many
+    there are (the approvals page lists them all)."""
+    if any(a.workspace_id != workspace.pk for a in actions):
+        raise ValueError("every action reviewed must belong to the workspace")
+    now = now or timezone.now()
+    policy = policy_for(workspace)
+    orders = _orders(workspace, actions)
+    movements: dict[int | None, list[ShopMovement]] = defaultdict(list)
+    if orders:
+        for movement in ShopMovement.objects.filter(order__in=list(orders.values())).order_by("created_at", "pk"):
+            movements[movement.order_id].append(movement)
+    messages = _customer_messages(actions)
+    reviews = []
+    for action in actions:
+        order = orders.get(_order_number(action.args).upper())
+        facts = _order_facts(order, movements[order.pk], policy, now) if order is not None else None
+        reviews.append(_review(action, workspace=workspace, facts=facts, message=_customer_message(action, messages)))
+    return reviews
+
+
+def action_review(
+    action: ActionRequest, *, workspace: Workspace | None = None, now: dt.datetime | None = None
+) -> Review:
+    return action_reviews([action], workspace=workspace or action.ticket.workspace, now=now)[0]

@@ -109,12 +109,12 @@ def _evaluate(
 def _policy_hold(ticket: Ticket, call: ToolCall) -> dict[str, Any] | None:
     """A refund the shop pays only once the return has arrived waits for a manager, whatever
     its amount: approving it opens the return, and the refund follows the item."""
-    from ai.tools.review import refund_waits_for_return
-    from helpdesk.models import Order
+    from ai.tools.review import order_for_args, refund_waits_for_return
 
-    number = str(call.args.get("order_number") or "").strip()
-    order = Order.objects.filter(workspace_id=ticket.workspace_id, number__iexact=number).first() if number else None
-    if not refund_waits_for_return(workspace_id=ticket.workspace_id, tool=call.tool, order=order):
+    if call.tool != "issue_refund":  # the only tool that waits for a return
+        return None
+    order = order_for_args(ticket.workspace_id, call.args)
+    if not refund_waits_for_return(workspace=ticket.workspace, tool=call.tool, order=order):
         return None
     return {"source": "shop_policy", "label": "refunds wait for the returned item (shop policy)"}
 

@@ -21,6 +21,7 @@ What "shadow" means here (and what the tests prove):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -85,21 +86,7 @@ class TrialParams:
     page_cap: int | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "helpcenter": self.helpcenter,
-            "tickets": self.tickets,
-            "orders": self.orders,
-            "now": self.now,
-            "sample": self.sample,
-            "uploads": self.uploads,
-            "tickets_format": self.tickets_format,
-            "csv_mapping": self.csv_mapping,
-            "support_addresses": list(self.support_addresses),
-            "helpcenter_url": self.helpcenter_url,
-            "helpcenter_kind": self.helpcenter_kind,
-            "helpcenter_locale": self.helpcenter_locale,
-            "page_cap": self.page_cap,
-        }
+        return {**dataclasses.asdict(self), "support_addresses": list(self.support_addresses)}
 
 
 def trial_validate(params: dict[str, Any]) -> None:
