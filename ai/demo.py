@@ -43,7 +43,7 @@ from ai.models import (
 from ai.tools.settings import tool_setting_save
 from audit.services import Actor, audit_record
 from billing.models import Outcome, OutcomeStatus
-from billing.services import invoice_generate, plan_for
+from billing.services import invoice_generate, outcome_credit, plan_for
 from helpdesk.models import (
     AuthorKind,
     Customer,
@@ -205,8 +205,9 @@ def demo_agent_setup(*, workspace: Workspace) -> None:
             workspace=workspace, channel=channel, ticket_type=ticket_type, autosend_threshold=threshold
         )
         confidence_rule_save(rule=rule, actor=ACTOR)
-    ToolPermission.objects.filter(workspace=workspace).update(enabled=True)
-    audit_record(workspace=workspace, actor=ACTOR, kind="settings.changed", data={"tools": "all built-in enabled"})
+    for permission in ToolPermission.objects.filter(workspace=workspace, enabled=False):
+        permission.enabled = True
+        tool_setting_save(obj=permission, actor=ACTOR)
     # The demo help center's returns article: free within the United States, $7.95 from Canada.
     policy = ShopPolicy.objects.filter(workspace=workspace).first() or ShopPolicy(workspace=workspace)
     policy.return_fee, policy.return_fee_free_countries = Decimal("7.95"), "USA, United States"
@@ -479,9 +480,9 @@ def _credit_one(workspace: Workspace, *, billed_before: dt.datetime, credited_at
     first = outcome.order_by("-resolved_at").first()
     if first is None:
         return
-    first.status, first.credited_at = OutcomeStatus.CREDITED, credited_at
-    first.evidence = {**first.evidence, "credited": "reopened_after_billing"}
-    first.save(update_fields=["status", "credited_at", "evidence"])
+    outcome_credit(outcome=first, reason="reopened_after_billing", actor=ACTOR)
+    # In the story it happened nine days after the invoice: the next month's invoice credits it.
+    Outcome.objects.filter(pk=first.pk).update(credited_at=credited_at)
 
 
 def demo_refunds_answer(workspace_id: int) -> None:

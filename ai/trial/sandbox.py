@@ -22,7 +22,7 @@ from ai.models import AISettings, ApprovalRule, ConfidenceRule, KnowledgeSetting
 from audit.discard import audit_discard_workspace
 from audit.services import Actor, audit_record
 from helpdesk.models import Customer, Message, OrderStatusWord, Ticket, Workspace
-from helpdesk.services import workspace_create
+from helpdesk.services import workspace_create, workspace_update
 
 ACTOR = Actor.system("trial")
 SKIPPED_FIELDS = ("id", "workspace", "updated_at", "created_at")
@@ -48,8 +48,9 @@ def trial_sandbox_create(*, trial: TrialRun) -> Workspace:
     ToolPermission.objects.filter(workspace=sandbox).delete()
     copied: dict[str, int] = {}
     # What the shop's order status words mean is part of its policy: the trial reads them too.
-    Workspace.objects.filter(pk=sandbox.pk).update(unknown_order_status=live.unknown_order_status)
-    sandbox.unknown_order_status = live.unknown_order_status
+    sandbox = workspace_update(
+        workspace=sandbox, actor=ACTOR, changes={"unknown_order_status": live.unknown_order_status}
+    )
     models = (AISettings, KnowledgeSettings, ShopPolicy, ConfidenceRule, ApprovalRule, ToolPermission, OrderStatusWord)
     for model in models:
         rows = list(model._default_manager.filter(workspace=live))
