@@ -116,6 +116,7 @@ def preview_counts(rule: ConfidenceRule, days: int = PREVIEW_DAYS) -> tuple[int,
 @admin.register(ConfidenceRule)
 class ConfidenceRuleAdmin(ManagedSettingsAdmin):
     form = ConfidenceRuleForm
+    deletable = True
     list_display = ["__str__", "workspace", "channel", "ticket_type", "threshold_percent", "preview"]
     list_filter = ["workspace", "channel", "ticket_type"]
     readonly_fields = ["preview"]

@@ -147,16 +147,21 @@ class ScopedInline(WorkspaceScopedMixin, admin.TabularInline):  # type: ignore[t
 
 
 class ManagedSettingsAdmin(ScopedAdmin):
-    """A workspace's settings: managers and admins of that workspace add, change and delete
-    them (the save goes through the model's service, which audits it); other members read."""
+    """A workspace's settings: managers and admins of that workspace add and change them (the
+    save goes through the model's service, which audits it); other members read.
+
+    Deleting is opt-in (`deletable`): an admin that allows it also routes `delete_model` through
+    a service that audits the delete, as the admin's own delete writes no audit row.
+    """
 
     edit_roles = MANAGE_ROLES
+    deletable = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._may_edit(request, None)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_edit(request, obj)
+        return self.deletable and self._may_edit(request, obj)
 
 
 class InternalAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
