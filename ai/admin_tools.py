@@ -46,10 +46,6 @@ class ToolSettingAdmin(ManagedSettingsAdmin):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         tool_setting_delete(obj=obj, actor=Actor.for_user(request.user))
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
-
 
 class ToolPermissionForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
