@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
@@ -116,6 +115,7 @@ def preview_counts(rule: ConfidenceRule, days: int = PREVIEW_DAYS) -> tuple[int,
 @admin.register(ConfidenceRule)
 class ConfidenceRuleAdmin(ManagedSettingsAdmin):
     form = ConfidenceRuleForm
+    deletable = True
     list_display = ["__str__", "workspace", "channel", "ticket_type", "threshold_percent", "preview"]
     list_filter = ["workspace", "channel", "ticket_type"]
     readonly_fields = ["preview"]
@@ -136,10 +136,6 @@ class ConfidenceRuleAdmin(ManagedSettingsAdmin):
 
     def delete_model(self, request: HttpRequest, obj: ConfidenceRule) -> None:
         confidence_rule_delete(rule=obj, actor=Actor.for_user(request.user))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ConfidenceRule]) -> None:
-        for rule in queryset:
-            confidence_rule_delete(rule=rule, actor=Actor.for_user(request.user))
 
 
 @admin.register(AgentRun)

@@ -27,7 +27,7 @@ from ai.tools.describe import action_words
 from ai.tools.http_action import template_fields
 from ai.tools.registry import BUILTIN_TOOLS, RESERVED_NAMES, schema_problem, workspace_specs
 from ai.tools.review import action_review
-from ai.tools.settings import tool_setting_save
+from ai.tools.settings import tool_setting_delete, tool_setting_save
 from audit.services import Actor
 from helpdesk.admin import MANAGE_ROLES, ManagedSettingsAdmin, ScopedAdmin, _superuser, member_roles
 
@@ -38,8 +38,13 @@ DEFAULT_ALLOW_LIST_NOTE = (
 
 
 class ToolSettingAdmin(ManagedSettingsAdmin):
+    deletable = True
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         tool_setting_save(obj=obj, actor=Actor.for_user(request.user))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        tool_setting_delete(obj=obj, actor=Actor.for_user(request.user))
 
 
 class ToolPermissionForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -147,16 +147,26 @@ class ScopedInline(WorkspaceScopedMixin, admin.TabularInline):  # type: ignore[t
 
 
 class ManagedSettingsAdmin(ScopedAdmin):
-    """A workspace's settings: managers and admins of that workspace add, change and delete
-    them (the save goes through the model's service, which audits it); other members read."""
+    """A workspace's settings: managers and admins of that workspace add and change them (the
+    save goes through the model's service, which audits it); other members read.
+
+    Deleting is opt-in (`deletable`): an admin that allows it also routes `delete_model` through
+    a service that audits the delete, as the admin's own delete writes no audit row.
+    """
 
     edit_roles = MANAGE_ROLES
+    deletable = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._may_edit(request, None)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_edit(request, obj)
+        return self.deletable and self._may_edit(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # "Delete selected" goes row by row through delete_model, so each delete is audited.
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 class InternalAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -340,7 +350,7 @@ class WorkspaceAdmin(ScopedAdmin):
 @admin.register(Customer)
 class CustomerAdmin(ScopedAdmin):
     list_display = ("email", "name", "workspace", "created_at")
-    list_filter = (("workspace", admin.RelatedOnlyFieldListFilter),)
+    list_filter = ("workspace",)
     search_fields = ("email", "name")
     list_select_related = ("workspace",)
     readonly_fields = ("workspace", "email", "name", "created_at")
@@ -402,7 +412,7 @@ class TicketAdmin(ScopedAdmin):
         "last_message_at",
     )
     list_display_links = ("number", "subject")
-    list_filter = ("status", "ticket_type", "channel", ("workspace", admin.RelatedOnlyFieldListFilter), "priority")
+    list_filter = ("status", "ticket_type", "channel", "workspace", "priority")
     search_fields = ("subject", "customer__email", "=number")
     list_select_related = ("workspace", "customer", "assignee")
     date_hierarchy = "created_at"
@@ -529,7 +539,7 @@ class OrderAdmin(ScopedAdmin):
         "placed_at",
         "delivered_at",
     )
-    list_filter = ("status", ("workspace", admin.RelatedOnlyFieldListFilter), "carrier")
+    list_filter = ("status", "workspace", "carrier")
     search_fields = ("=number", "customer_email", "tracking_number")
     list_select_related = ("workspace",)
     date_hierarchy = "placed_at"
@@ -553,21 +563,15 @@ class OrderAdmin(ScopedAdmin):
 
 
 @admin.register(OrderStatusWord)
-class OrderStatusWordAdmin(ScopedAdmin):
+class OrderStatusWordAdmin(ManagedSettingsAdmin):
     """What each of the shop's own status words means for the policy checks (the order keeps the
     word; a word mapped nowhere follows the workspace's "order status words not mapped")."""
 
-    edit_roles = MANAGE_ROLES
+    deletable = True
     list_display = ("word", "status", "workspace", "updated_at")
     list_filter = ("status", "workspace")
     search_fields = ("word",)
     fields = ("workspace", "word", "status")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_edit(request, None)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_edit(request, obj)
 
     def save_model(self, request: HttpRequest, obj: OrderStatusWord, form: Any, change: bool) -> None:
         actor = Actor.for_user(request.user)
@@ -579,10 +583,6 @@ class OrderStatusWordAdmin(ScopedAdmin):
 
     def delete_model(self, request: HttpRequest, obj: OrderStatusWord) -> None:
         order_status_word_delete(row=obj, actor=Actor.for_user(request.user))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OrderStatusWord]) -> None:
-        for row in queryset:
-            self.delete_model(request, row)
 
 
 # ------------------------------------------------------------------------------ API tokens
@@ -605,7 +605,7 @@ class ApiTokenAdmin(ScopedAdmin):
         "revoked_at",
     )
     list_display = fields
-    list_filter = (("workspace", admin.RelatedOnlyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
+    list_filter = ("workspace", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "prefix", "user__email")
     list_select_related = ("workspace", "user")
     readonly_fields = fields

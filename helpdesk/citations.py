@@ -20,6 +20,11 @@ def strip_markers(text: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", _MARKER.sub("", text))
 
 
+def same_text(a: str, b: str) -> bool:
+    """Whether two texts say the same, whitespace and citation markers aside."""
+    return " ".join(strip_markers(a).split()) == " ".join(strip_markers(b).split())
+
+
 def sources_block(sources: Iterable[Mapping[str, Any]]) -> str:
     lines, seen = [], set()
     for source in sources:

@@ -255,7 +255,6 @@ def magic_link_confirm(*, token: str) -> CustomerVerification:
         status=MagicLinkStatus.USED, used_at=now
     )
     if not claimed:
-        link.refresh_from_db()
         magic_link_for_token(token)  # raises with the reason (used by now, or expired)
         raise MagicLinkInvalid("This link is not valid.", code="invalid")
     if link.customer_id != ticket.customer_id:

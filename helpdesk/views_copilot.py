@@ -34,7 +34,7 @@ from audit.services import Actor
 from audit.timeline import safe_url
 from helpdesk import services
 from helpdesk.access import ticket_for_user
-from helpdesk.citations import strip_markers
+from helpdesk.citations import same_text, strip_markers
 from helpdesk.forms import DISCARD_REASONS, CopilotRunForm, DiscardForm, ToolRunForm
 from helpdesk.models import Message, MessageKind, Ticket, TicketStatus
 
@@ -302,12 +302,12 @@ def reply_from_draft(*, ticket: Ticket, run: AgentRun, body: str, user: Any, as_
     so "Insert, then send without touching it" counts as sent unchanged. `as_is` ("Send as
     is") refuses a draft that no longer answers the conversation: checked under the ticket's
     row lock, so of two clicks (two tabs, two people) only the first sends."""
-    unchanged = " ".join(strip_markers(body).split()) == " ".join(strip_markers(run.draft).split())
-    verdict = "sent_unchanged" if unchanged else "edited"
+    verdict = "sent_unchanged" if same_text(body, run.draft) else "edited"
     with transaction.atomic():
-        Ticket.objects.select_for_update(no_key=True).filter(pk=ticket.pk).values_list("pk").get()
         if as_is:
-            run.ticket.refresh_from_db()
+            # ticket_reply locks the row too; "Send as is" takes the lock first, to read the
+            # ticket as it is now before it decides.
+            run.ticket = Ticket.objects.select_for_update(no_key=True, of=("self",)).get(pk=ticket.pk)
             outdated = draft_outdated(run)
             if outdated:
                 raise ValidationError(f"This draft is outdated ({outdated}); nothing was sent.")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from ai.models import ConfidenceRule
+from ai.models import AISettings, ApprovalRule, ConfidenceRule, KnowledgeSettings
+from audit.models import AuditEvent
 from conftest import PASSWORD
 
 
@@ -53,3 +54,32 @@ def test_the_mode_is_changed_in_one_place(client, workspace, staff_manager):
     assert "Change it in AI settings." in page and 'name="mode"' not in page
     form = client.get(reverse("admin:ai_aisettings_add")).content.decode()
     assert 'name="mode"' in form and "Default autosend threshold (%)" in form
+
+
+def test_it_does_not_let_a_manager_delete_ai_settings(client, workspace, staff_manager):
+    # Deleting a settings row has no audited service behind it, so the admin does not offer it.
+    ai = AISettings.objects.create(workspace=workspace)
+    knowledge = KnowledgeSettings.objects.create(workspace=workspace)
+    client.login(username=staff_manager.username, password=PASSWORD)
+    assert client.get(reverse("admin:ai_aisettings_delete", args=[ai.pk])).status_code == 403
+    assert client.get(reverse("admin:ai_knowledgesettings_delete", args=[knowledge.pk])).status_code == 403
+    page = client.get(reverse("admin:ai_aisettings_change", args=[ai.pk])).content.decode()
+    assert reverse("admin:ai_aisettings_delete", args=[ai.pk]) not in page
+    assert AISettings.objects.filter(pk=ai.pk).exists() and KnowledgeSettings.objects.filter(pk=knowledge.pk).exists()
+
+
+def test_it_audits_deleting_approval_rules(client, workspace, staff_manager):
+    one = ApprovalRule.objects.create(workspace=workspace, tool="issue_refund")
+    two = ApprovalRule.objects.create(workspace=workspace, tool="cancel_order")
+    client.login(username=staff_manager.username, password=PASSWORD)
+    deleted = client.post(reverse("admin:ai_approvalrule_delete", args=[one.pk]), {"post": "yes"})
+    assert deleted.status_code == 302
+    selected = client.post(
+        reverse("admin:ai_approvalrule_changelist"),
+        {"action": "delete_selected", "_selected_action": [two.pk], "post": "yes"},
+    )
+    assert selected.status_code == 302
+    assert not ApprovalRule.objects.filter(pk__in=[one.pk, two.pk]).exists()
+    events = AuditEvent.objects.filter(workspace=workspace, kind="settings.changed", data__model="approvalrule")
+    assert sorted(e.data["object"] for e in events) == [one.pk, two.pk]
+    assert all(e.data["after"] is None and e.data["before"]["enabled"] is True for e in events)

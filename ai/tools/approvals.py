@@ -23,7 +23,7 @@ from ai.tools.policy import policy_clock
 from ai.tools.registry import rule_dict
 from audit.services import Actor, audit_record
 from helpdesk.access import MANAGER_ROLES
-from helpdesk.citations import strip_markers
+from helpdesk.citations import same_text
 from helpdesk.models import Membership, Ticket
 from helpdesk.services import InvalidTransition, ticket_reply
 from helpdesk.services_handoff import ticket_await_approval, ticket_handoff, ticket_release_approval
@@ -185,7 +185,7 @@ def reply_with_result(draft: str, results: list[tuple[str, dict[str, Any]]]) -> 
 
 def _edit_reply(action: ActionRequest, reply: str | None) -> dict[str, Any]:
     """A manager may rewrite the held reply before it goes; the audit keeps both texts."""
-    if reply is None or " ".join(strip_markers(reply).split()) == " ".join(strip_markers(action.reply_draft).split()):
+    if reply is None or same_text(reply, action.reply_draft):
         return {}
     reply = reply.strip()
     if not reply:

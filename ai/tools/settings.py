@@ -1,5 +1,5 @@
-"""Saving the tool settings an admin edits (allow-list, HTTP actions, approval rules, shop
-policy), audited.
+"""Saving and deleting the tool settings an admin edits (allow-list, HTTP actions, approval
+rules, shop policy), audited.
 
 One service so the admin and any later settings page record the same "settings.changed" event
 with before and after; an HTTP action's secret is recorded only as set / not set.
@@ -44,3 +44,16 @@ def tool_setting_save(*, obj: ToolSetting, actor: Actor) -> ToolSetting:
         data={"model": obj._meta.model_name, "object": obj.pk, "before": before, "after": _snapshot(obj)},
     )
     return obj
+
+
+@transaction.atomic
+def tool_setting_delete(*, obj: ToolSetting, actor: Actor) -> None:
+    """Delete and audit one tool setting (the event's `after` is None)."""
+    before, pk, workspace = _snapshot(obj), obj.pk, obj.workspace
+    obj.delete()
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        kind="settings.changed",
+        data={"model": obj._meta.model_name, "object": pk, "before": before, "after": None},
+    )
