@@ -671,11 +671,19 @@ def _record(
     }
 
 
-def run_shop_set(shop: Shop, set_name: str, *, limit: int | None, all_tools: bool) -> list[dict[str, Any]]:
+def run_shop_set(
+    shop: Shop, set_name: str, *, limit: int | None, all_tools: bool, only: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     from audit.services import Actor
     from helpdesk.services import workspace_create
 
-    tickets = [t for t in shop.tickets if shop.gold[t["external_id"]]["split"] == set_name][:limit]
+    tickets = [
+        t
+        for t in shop.tickets
+        if shop.gold[t["external_id"]]["split"] == set_name and (not only or t["external_id"] in only)
+    ][:limit]
+    if not tickets:
+        return []
     inputs = OUT / "inputs"
     tickets_file = inputs / f"{shop.key}-{set_name}.jsonl"
     _write_jsonl(tickets_file, tickets)
@@ -755,6 +763,11 @@ def main() -> None:
     parser.add_argument("--set", choices=(*SETS, "all"), default="all", help="Run one set (default: all three).")
     parser.add_argument("--limit", type=int, default=None, help="At most N tickets per shop and set.")
     parser.add_argument(
+        "--only",
+        default="",
+        help="Comma-separated ticket ids (e.g. oasis-011,pw-017): run just these, to read their drafts.",
+    )
+    parser.add_argument(
         "--all-tools",
         action="store_true",
         help="Enable every built-in tool in the shops' workspaces (default: "
@@ -783,6 +796,7 @@ def main() -> None:
         if problems:
             raise SystemExit(f"{shop.key}: inconsistent gold:\n" + "\n".join(problems))
     wanted = SETS if options.set == "all" else (options.set,)
+    only = frozenset(i.strip() for i in options.only.split(",") if i.strip())
     results: dict[str, dict[str, Any]] = {}
     try:
         call_command("migrate", verbosity=0)
@@ -794,13 +808,14 @@ def main() -> None:
                 records = []
                 for shop in shops:
                     say(f"{set_name}: {shop.config['name']} ...")
-                    records += run_shop_set(shop, set_name, limit=options.limit, all_tools=options.all_tools)
+                    records += run_shop_set(shop, set_name, limit=options.limit, all_tools=options.all_tools, only=only)
             result = figures(records)
             result["seconds"] = round(time.monotonic() - started, 1)
             result["allow_list"] = (
                 "tau2 retail" if set_name == "tau2_retail_test" else "all" if options.all_tools else "default"
             )
-            _write_jsonl(OUT / f"{set_name}.jsonl", records)
+            # A partial run must not overwrite the full set's lines the fit reads.
+            _write_jsonl(OUT / f"{set_name}{'-only' if only else ''}.jsonl", records)
             print_set(set_name, records, result)
             results[set_name] = result
     finally:

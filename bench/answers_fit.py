@@ -15,15 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import sys
 from pathlib import Path
 from typing import Any
 
+import django
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# ai.agent.confidence reads its calibration models, so Django is set up first (no database is used).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oasis.settings")
+os.environ.setdefault("OASIS_TESTING", "1")
+django.setup()
 
 from ai.agent.confidence import FEATURES, MODEL_PATH, OPEN_ASK_CAP  # noqa: E402
 from bench.answers import ece  # noqa: E402

@@ -256,11 +256,14 @@ class _Found:
     start: int
 
 
-_UNSPLIT_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|\b(?:e\.g|i\.e|etc|approx|no|nr|st)\.")
+_UNSPLIT_RE = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|\b(?:e\.g|i\.e|etc|approx|no|nr|st)\.|\d+[.,]\d+(?:[.,]\d+)*"
+)
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
-    """Sentences with their offsets; an e-mail address, a URL or "e.g." never ends one."""
+    """Sentences with their offsets; an e-mail address, a URL, "e.g." or an amount ("$37.95") never
+    ends one."""
     shielded = _UNSPLIT_RE.sub(lambda m: m.group(0).replace(".", "\x00").replace("?", "\x01"), text)
     return [(m.start(), text[m.start() : m.end()]) for m in _SENTENCE_RE.finditer(shielded) if m.group(0).strip()]
 
@@ -273,6 +276,19 @@ def _masked_conditions(folded: str) -> str:
 
 def _negated(sentence: str, at: int) -> bool:
     return bool(lexicon.NEGATION_BEFORE_RE.search(sentence[:at]))
+
+
+# "my trip got cancelled" tells why; only an order (or "it") cancelled is about the order.
+_PASSIVE_BEFORE_RE = re.compile(r"\b(\w+)\s+(?:got|gets|was|were|is|are|(?:has|have|had)\s+been)\s+$")
+_ORDER_NOUNS = frozenset({"order", "it", "purchase", "shipment", "parcel", "package", "delivery", "payment"})
+
+
+def _someone_elses(sentence: str, intent: str, at: int) -> bool:
+    """A cancellation the customer reports of something not theirs to order (a trip, a flight)."""
+    if intent != CANCEL:
+        return False
+    passive = _PASSIVE_BEFORE_RE.search(sentence[:at])
+    return passive is not None and passive.group(1) not in _ORDER_NOUNS
 
 
 _WH_START_RE = re.compile(
@@ -305,7 +321,7 @@ def _intents_in(sentence: str) -> list[tuple[int, str]]:
             span = match.span()
             if any(a < span[1] and span[0] < b for a, b in taken):
                 continue
-            if _negated(sentence, span[0]):
+            if _negated(sentence, span[0]) or _someone_elses(sentence, intent, span[0]):
                 continue
             taken.append(span)
             if intent not in (i for _, i in found):
@@ -386,9 +402,19 @@ def _info_question(sentence: str, intent: str, *, named_order: bool = False) -> 
     )
 
 
-def _reconcile(found: list[_Found]) -> list[_Found]:
+# What a booking is called: "can you move it?" reschedules only a message that names one.
+_APPOINTMENT_RE = re.compile(
+    r"\b(?:appointment|fitting|booking|session|visit|reservation|slot|service|repair|cita|reserva|rendez-vous|rdv|"
+    r"termin|werkstatt\w*|appuntamento|prenotazione|consulta|marcacao)\b"
+)
+
+
+def _reconcile(found: list[_Found], folded: str) -> list[_Found]:
     """A damaged item with an explicit refund ask is a refund; a refund-status question is not a
-    new refund; an appointment cancelled is not an order cancelled."""
+    new refund; an appointment cancelled is not an order cancelled; "can you change it?" about an
+    invoice is not a booking moved."""
+    if not _APPOINTMENT_RE.search(folded):
+        found = [f for f in found if f.intent not in (RESCHEDULE, CANCEL_APPOINTMENT)]
     intents = {f.intent for f in found}
     out = list(found)
     if REFUND in intents and REPLACE in intents:
@@ -529,7 +555,7 @@ def extract_asks(
             found.append(_Found(intent, start + at, sentence, start))
         if not intents and _is_question(folded[start : start + len(sentence)]):
             questions.append(_Found(QUESTION, start, folded[start : start + len(sentence)], start))
-    found = _reconcile(found)
+    found = _reconcile(found, folded)
 
     def is_fallback(at: int) -> bool:
         return any(f <= at < next((e for e in sentence_ends if e > f), len(folded)) for f in fallbacks)

@@ -212,6 +212,10 @@ def classify(text: str, *, workspace_id: int | None = None) -> tuple[str, float,
 # A classifier pick of one of these stands against an action ask: "the staff were rude when I
 # returned a shirt" is a complaint, not a refund. Below this probability the asks decide.
 HUMAN_PICK_STANDS = 0.6
+# Except a policy-exception pick against an order action: the planner checks that ask against the
+# written policy and the order's data ("can I still cancel?" is allowed until it ships), and a
+# forbidden one becomes a policy exception there. Words alone do not make the exception.
+DATA_CHECKED = frozenset({A.CANCEL, A.CHANGE_ADDRESS})
 
 
 def _type_from(asks: list[A.Ask], label: str, confidence: float, scores: dict[str, float]) -> tuple[str, float]:
@@ -222,7 +226,8 @@ def _type_from(asks: list[A.Ask], label: str, confidence: float, scores: dict[st
     asked = A.primary_type(asks)
     if not intents - {A.QUESTION, A.OTHER, A.THANKS}:
         return label, confidence  # questions only: what they are about is the classifier's call
-    if label in HUMAN_NEEDED and confidence >= HUMAN_PICK_STANDS:
+    data_checked = label == "policy_exception" and intents & DATA_CHECKED
+    if label in HUMAN_NEEDED and confidence >= HUMAN_PICK_STANDS and not data_checked:
         return label, confidence
     if label == asked:
         return label, confidence

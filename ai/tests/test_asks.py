@@ -59,6 +59,12 @@ def problems(steps):
         ("Thanks, everything's great!", "en", ["thanks"]),
         ("Is shipping free for my basket? And do you ship to Canada?", "en", ["question", "question"]),
         ("The zipper broke. Can you send me a new jacket?", "en", ["replace"]),
+        # "Can you change it?" moves a booking only in a message that names one.
+        ("The invoice for A1001 should be in my company's name. Can you change it?", "en", ["other"]),
+        ("I have a fitting on Tuesday. Can you move it to Friday at 10?", "en", ["reschedule"]),
+        # A trip cancelled says why; an order cancelled is about the order.
+        ("I'd like a refund for A1001 please, I don't need it anymore (trip got cancelled).", "en", ["refund"]),
+        ("My order got cancelled by mistake, please cancel the other one too.", "en", ["cancel"]),
     ],
 )
 def test_it_reads_what_the_customer_asks_for_in_the_order_asked(text, language, expected):
@@ -132,6 +138,19 @@ def test_triage_types_the_ticket_from_its_asks_and_hands_over_asks_for_a_person(
     assert (undo.ticket_type, undo.rule) == ("policy_exception", "outside written policy")
 
 
+def test_words_alone_make_no_policy_exception_of_an_ask_the_order_data_decides():
+    from ai.agent import asks as A
+    from ai.agent.triage import _type_from
+
+    scores = {"policy_exception": 0.8, "order_status": 0.1, "refund": 0.1}
+    # "Can I still cancel?" is allowed until the order ships: the planner checks it against the order.
+    cancel = [A.Ask(A.CANCEL, {"order": "A1001"})]
+    assert _type_from(cancel, "policy_exception", 0.8, scores)[0] == A.primary_type(cancel)
+    # A refund can be outside the policy in ways no order field shows (a price difference).
+    refund = [A.Ask(A.REFUND, {"order": "A1001"})]
+    assert _type_from(refund, "policy_exception", 0.8, scores)[0] == "policy_exception"
+
+
 # ------------------------------------------------------------------------------ planner
 
 
@@ -166,6 +185,28 @@ def test_it_refunds_the_named_item_and_asks_which_one_when_several_could_be_mean
     ]
     unclear = plan(workspace, "I want to return something from order A1020.")
     assert (calls(unclear), problems(unclear)) == ([], ["missing:items"])
+
+
+def test_an_amount_that_is_no_price_of_items_sent_back_is_a_price_adjustment_for_a_person(workspace, shop):
+    make_order(
+        workspace,
+        "A1021",
+        total="77.95",  # 70.00 of goods and 7.95 shipping
+        items=[
+            {"sku": "LAMP-1", "name": "Desk Lamp", "price": "30.00"},
+            {"sku": "MUG-1", "name": "Mug", "price": "20.00", "qty": 2},
+        ],
+    )
+    [difference] = plan(workspace, "The lamp on A1021 is now cheaper on your site. Refund me the $12 difference.").steps
+    assert difference.call is None and "price difference" in difference.problem
+    one_mug = plan(workspace, "I'm sending back one mug from A1021, please refund $20.")
+    assert calls(one_mug) == [
+        ToolCall("issue_refund", {"order_number": "A1021", "amount": "20.00", "reason": "customer request"})
+    ]
+    damaged = plan(workspace, "The lamp on A1021 arrived broken. Please refund $37.95 with the shipping.")
+    assert calls(damaged) == [
+        ToolCall("issue_refund", {"order_number": "A1021", "amount": "37.95", "reason": "customer request"})
+    ]
 
 
 @pytest.mark.parametrize(

@@ -192,6 +192,24 @@ class CustomerOrders:
         return None, "missing:order"
 
 
+def amount_is_returned_goods(
+    wished: Decimal, order: OrderInfo, items: list[ItemInfo], fee: Decimal | None, *, shop_fault: bool
+) -> bool:
+    """Whether an amount the customer names is what a return refunds: the price of some of the
+    refundable items, with or without the original shipping and the return-label fee, or the
+    shipping alone for an item that arrived damaged or wrong. Any other amount ("refund the 50.00
+    difference") is a price adjustment, which the policy leaves to a person."""
+    units = [i.price for i in items for _ in range(max(1, i.qty))][:12]
+    shipping = max(Decimal("0.00"), order.total - sum((i.price * i.qty for i in order.items), start=Decimal("0.00")))
+    sums = {Decimal("0.00")}
+    for price in units:
+        sums |= {s + price for s in sums}
+    extras = [Decimal("0.00"), shipping, -(fee or Decimal("0.00")), shipping - (fee or Decimal("0.00"))]
+    if shop_fault and shipping > 0 and wished == shipping:
+        return True
+    return any(total > 0 and total + extra == wished for total in sums for extra in extras)
+
+
 def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) -> None:
     order, problem = orders.resolve(step.ask, (OrderStatus.DELIVERED,), text)
     step.order = order
@@ -240,6 +258,11 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     refundable_items = [i for i in order.items if policy.item_refundable(i)]
     if blocked:
         step.notes["not_refundable"] = ", ".join(i.name for i in blocked)
+    if wished is not None and not amount_is_returned_goods(
+        wished, order, refundable_items, policy.return_fee_for(order), shop_fault=bool(SHOP_FAULT_RE.search(folded))
+    ):
+        step.problem = "policy:we refund the price of the items sent back, not other amounts such as a price difference"
+        return
     if not wished and not named and len(refundable_items) > 1 and not whole:
         step.problem = "missing:items"  # which of several items goes back is the customer's to say
         return
