@@ -38,6 +38,8 @@ from ai.providers.chat_base import ChatDraft, ChatRequest
 # to the customer's words than a question's answer: the action's answer is the tool result.
 ACTION_BAR = 0.55
 MAX_QUOTES = 2
+# How far below the best sentence a second one may score and still be quoted beside it.
+SECOND_QUOTE_GAP = 0.1
 HUMAN_TYPES = frozenset({"troubleshooting", "policy_exception", "sensitive_data", "legal", "complaint"})
 _WORD_RE = re.compile(r"[a-zà-ÿ0-9]+")
 _STOP_WORDS = (
@@ -112,6 +114,8 @@ def pick_quotes(question: str, sources: list[tuple[int, str]], *, bar: float, li
     for score, n, sentence in sorted(scored, key=lambda x: -x[0]):
         if score < bar or len(chosen) >= limit:
             break
+        if chosen and score < chosen[0].score - SECOND_QUOTE_GAP:
+            break  # a second sentence far below the first adds a topic, not an answer
         if sum(1 for q in chosen if q.passage_n == n) >= 2 or any(sentence == q.sentence for q in chosen):
             continue
         chosen.append(Quote(n, sentence, score))
