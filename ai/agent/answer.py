@@ -60,18 +60,26 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP and len(w) > 2}
 
 
+_HEADING_RE = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*$", re.MULTILINE)
+
+
 @functools.lru_cache(maxsize=512)
-def _segment(text: str) -> tuple[str, ...]:
-    """An article's quotable sentences, split by pysbd so "P.O. boxes", "e.g." and "Nov. 17" stay
-    whole; table rows come as sentences of their own; headings and front matter are left out."""
+def _segment(text: str) -> tuple[tuple[str, str], ...]:
+    """An article's quotable sentences, each with the heading of its section, split by pysbd so
+    "P.O. boxes", "e.g." and "Nov. 17" stay whole; table rows come as sentences of their own;
+    headings and front matter are not quoted. The heading says what a sentence is about ("The
+    email did not arrive" over "Check your spam folder"), so relevance reads the two together."""
     from ai.agent.grounding import split_sentences
 
     body = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.DOTALL)
-    out: list[str] = []
-    for sentence in split_sentences(body, min_words=1, segmenter=True):
-        # A sentence, not a heading or a list label: it ends like one.
-        if len(sentence.split()) >= 5 and sentence.rstrip().endswith((".", "!", "?")) and not sentence[0].islower():
-            out.append(sentence)
+    parts = _HEADING_RE.split(body)
+    sections = [("", parts[0])] + [(parts[i].strip(), parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
+    out: list[tuple[str, str]] = []
+    for heading, section in sections:
+        for sentence in split_sentences(section, min_words=1, segmenter=True):
+            # A sentence, not a heading or a list label: it ends like one.
+            if len(sentence.split()) >= 5 and sentence.rstrip().endswith((".", "!", "?")) and not sentence[0].islower():
+                out.append((heading, sentence))
     return tuple(out)
 
 
@@ -99,15 +107,18 @@ def article_sources(passages: list[dict[str, Any]]) -> list[tuple[int, str]]:
 def pick_quotes(question: str, sources: list[tuple[int, str]], *, bar: float, limit: int = MAX_QUOTES) -> list[Quote]:
     """Help-center sentences that answer `question`: cosine to it (plus a little for shared words)
     above `bar`, best first, at most two per article, never one that repeats a chosen one."""
-    candidates = [(n, s) for n, text in sources for s in _segment(text)[:60]]
+    candidates = [(n, heading, s) for n, text in sources for heading, s in _segment(text)[:60]]
     if not candidates or not question.strip():
         return []
-    vectors = embed([question] + [s for _, s in candidates])
-    sims = vectors[1:] @ vectors[0]
+    read = [f"{heading}: {s}" if heading else s for _, heading, s in candidates]
+    vectors = embed([question, *read, *(s for _, _, s in candidates)])
+    # Half the sentence as it reads in its section, half as quoted alone: the heading helps find
+    # what a sentence is about, but the sentence must still make sense on its own in the reply.
+    sims = (vectors[1 : 1 + len(read)] @ vectors[0] + vectors[1 + len(read) :] @ vectors[0]) / 2
     asked = _words(question)
     scored = []
-    for i, (n, sentence) in enumerate(candidates):
-        overlap = len(asked & _words(sentence)) / max(1, min(len(asked), 6))
+    for i, (n, _, sentence) in enumerate(candidates):
+        overlap = len(asked & _words(read[i])) / max(1, min(len(asked), 6))
         # Rounded once, here: the outcome ("answered") and the draft compare the same number.
         scored.append((round(float(sims[i]) + 0.08 * min(1.0, overlap), 4), n, sentence))
     chosen: list[Quote] = []
@@ -304,6 +315,9 @@ NEXT_STEP = {
     ("refund_status", ""): "when do you issue the refund after the return arrives at the warehouse",
     ("replace", ""): "how do replacements for damaged or wrong items work",
     ("cancel", ""): "when is a cancelled order refunded",
+    # Not cancelled: it left already. What they can do is refuse it or send it back.
+    ("cancel", "shipped"): "can an order that has shipped still be cancelled",
+    ("cancel", "delivered"): "can an order that has been delivered still be cancelled or returned",
     ("reset_password", ""): "how long is the password reset link valid",
     ("change_email", ""): "how to change the email address on my account",
 }

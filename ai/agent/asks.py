@@ -257,13 +257,14 @@ class _Found:
 
 
 _UNSPLIT_RE = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|\b(?:e\.g|i\.e|etc|approx|no|nr|st)\.|\d+[.,]\d+(?:[.,]\d+)*"
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|\b(?:e\.g|i\.e|etc|approx|no|nr|st)\.|\d+[.,]\d+(?:[.,]\d+)*|"
+    r"(?i:\b\d{1,2}\.(?=\s*(?:jan|feb|mar|m\u00e4r|apr|mai|jun|jul|aug|sep|okt|nov|dez)))"
 )
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
-    """Sentences with their offsets; an e-mail address, a URL, "e.g." or an amount ("$37.95") never
-    ends one."""
+    """Sentences with their offsets; an e-mail address, a URL, "e.g.", an amount ("$37.95") or a
+    German date ("19. Juni") never ends one."""
     shielded = _UNSPLIT_RE.sub(lambda m: m.group(0).replace(".", "\x00").replace("?", "\x01"), text)
     return [(m.start(), text[m.start() : m.end()]) for m in _SENTENCE_RE.finditer(shielded) if m.group(0).strip()]
 

@@ -93,6 +93,9 @@ TRACK = (
     r"\bdov'?\s?e\s+il\s+mio\s+(?:ordine|pacco)\b|\bquando\s+(?:arriva|arrivera|arriveranno|sara\s+spedit[oa])\b|"
     r"\bnon\s+e\s+ancora\s+(?:arrivat[oa]|spedit[oa])\b|\bwo\s+bleibt\b|\bquando\s+chega\b",
     r"\bonde\s+esta\s+(?:o\s+)?meu\s+(?:pedido|pacote)\b|\bainda\s+nao\s+chegou\b|\brastreio\b",
+    r"\b(?:ist|sind)\s+(?:meine?\s+|die\s+|der\s+|das\s+)?(?:\w+\s+){0,2}schon\s+(?:raus|unterwegs|versandt|verschickt|"
+    r"losgeschickt|abgeschickt)\b|\b(?:ya\s+)?(?:ha\s+sido|fue)\s+enviad[oa]\b|\best-(?:il|elle)\s+(?:deja\s+)?"
+    r"(?:partie?|expediee?)\b|\be\s+gia\s+(?:partit[oa]|stat[oa]\s+spedit[oa])\b|\bja\s+foi\s+enviad[oa]\b",
 )
 REFUND_STATUS = (
     r"\b(?:when|where)\b[^.?!]{0,60}\bmy\s+(?:refund|money)\b",
@@ -121,6 +124,15 @@ REFUND = (
 # The English words for an item that arrived damaged, shared by the intent patterns here and by
 # the asks and planner patterns, so a word added to one list reaches every one of them.
 DAMAGE_WORDS = r"damaged|broken|broke|defective|faulty|torn|ripped|cracked"
+# A flaw the item came with, in the languages served (folded, whole words): what makes a replacement
+# the shop's to send. Not an intent of its own: "a hole in the beanie" says why, the ask says what.
+DEFECT_WORDS = (
+    r"holes?|stain(?:s|ed)?|peel(?:s|ed|ing)?|leak(?:s|ed|ing|y)?|split\s+seams?|frayed|"
+    r"agujeros?|manchas?|manchad[oa]s?|descosid[oa]s?|rasgad[oa]s?|"
+    r"trous?|taches?|tachee?s?|dechiree?s?|decousue?s?|"
+    r"loch|locher|flecke?n?|gerissen|undicht|lost\s+sich|"
+    r"buco|buchi|macchi[ae]|macchiat[oa]|strappat[oa]|scucit[oa]|furos?|buracos?"
+)
 REPLACE = (
     r"\breplac\w*\b|\bexchange\w*\b|\bswap\b",
     r"\b(?:arrived|came|was|were|is|are)\s+(?:\w+\s+)?(?:damaged|broken|defective|faulty|torn|ripped|cracked|"
@@ -190,6 +202,7 @@ CHANGE_ADDRESS = (
     r"\b(?:changer|modifier)\s+(?:l'\s?)?adresse\s+(?:de\s+livraison)?\b|\bnouvelle\s+adresse\b",
     r"\b(?:liefer)?adresse\b[^.?!]{0,60}\b(?:andern|korrigieren|aktualisieren|anpassen|umleiten)\b|"
     r"\bneue\s+(?:liefer)?adresse\b|\b(?:cambiare|modificare)\s+l'?\s?indirizzo\b|\bmudar\s+(?:a\s+)?morada\b",
+    r"\b(?:mio\s+)?nuovo\s+indirizzo\b|\bnova\s+morada\b|\bnovo\s+endereco\b|\bmudar\s+(?:o\s+)?endereco\b",
 )
 RESET_PASSWORD = (
     r"\b(?:reset|recover|new)\s+(?:my\s+|the\s+|a\s+)?password\b|\bpassword\s+reset\b",
@@ -206,6 +219,9 @@ RESET_PASSWORD = (
     r"\bpasswort\s+(?:vergessen|zurucksetzen)\b|\b(?:kann\s+mich\s+nicht|nicht)\s+(?:mehr\s+)?(?:an|ein)"
     r"(?:melden|loggen)\b|\bkonto\s+(?:ist\s+)?gesperrt\b",
     r"\bsenha\s+esquecida\b|\besqueci\s+(?:a\s+)?(?:minha\s+)?senha\b|\bpassword\s+dimenticata\b",
+    r"\bho\s+dimenticato\s+(?:la\s+(?:mia\s+)?)?password\b|\bnon\s+riesco\s+(?:piu\s+)?ad?\s+(?:accedere|entrare|"
+    r"fare\s+(?:il\s+)?login)\b|\breimpostare\s+(?:la\s+)?password\b|\bnao\s+consigo\s+(?:entrar|acessar|"
+    r"fazer\s+login)\b|\bredefinir\s+(?:a\s+)?(?:minha\s+)?senha\b",
 )
 RESCHEDULE = (
     r"\b(?:move|reschedule|change|push|shift|postpone)\s+(?:my\s+|the\s+|our\s+)?(?:\w+\s+){0,2}"

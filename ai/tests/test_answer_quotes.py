@@ -22,3 +22,13 @@ def test_it_quotes_two_sentences_when_both_answer_about_as_well():
     )
     quotes = pick_quotes("How much does shipping cost?", [(1, article)], bar=QUESTION_BAR)
     assert len(quotes) == 2
+
+
+def test_a_sentence_is_read_with_its_section_heading_which_says_what_it_is_about():
+    article = (
+        "## When your bank shows the refund\n\nIt usually takes 5 to 10 business days after we send it.\n\n"
+        "## Exchanges\n\nWe send the new size as soon as the carrier scans your return parcel.\n"
+    )
+    quotes = pick_quotes("How long until I see the refund on my bank statement?", [(1, article)], bar=QUESTION_BAR)
+    # Quoted as written, without its heading.
+    assert [q.sentence for q in quotes] == ["It usually takes 5 to 10 business days after we send it."]

@@ -65,6 +65,9 @@ def problems(steps):
         # A trip cancelled says why; an order cancelled is about the order.
         ("I'd like a refund for A1001 please, I don't need it anymore (trip got cancelled).", "en", ["refund"]),
         ("My order got cancelled by mistake, please cancel the other one too.", "en", ["cancel"]),
+        ("Hi, ist meine Regenjacke schon raus? A1001", "de", ["track"]),
+        ("Non riesco ad accedere al mio account, ho dimenticato la password.", "it", ["reset_password"]),
+        ("Potete spedire l'ordine A1003 al mio nuovo indirizzo? Via Roma 1, 10121 Torino.", "it", ["change_address"]),
     ],
 )
 def test_it_reads_what_the_customer_asks_for_in_the_order_asked(text, language, expected):
@@ -80,6 +83,10 @@ def test_it_keeps_the_details_given_and_says_what_is_missing():
     assert email.missing == ("new_email",)
     [refund] = extract_asks("Refund $20 on order A1001 please", customer_email=CUSTOMER, now=NOW)
     assert (refund.slots["order"], refund.slots["amount"]) == ("A1001", "20.00")
+    # "19. Juni" and "20. Juni" end no sentence: the new time is read whole.
+    german = "Ich habe einen Termin am Donnerstag, 10. Dezember um 15 Uhr. Kann ich ihn auf Freitag, 11. Dezember, 16:30 Uhr verschieben?"
+    [moved] = extract_asks(german, language="de", customer_email=CUSTOMER, now=NOW)
+    assert (moved.intent, moved.slots["when"], moved.missing) == ("reschedule", "2026-12-11T16:30:00", ())
 
 
 @pytest.mark.parametrize(
@@ -309,6 +316,23 @@ def test_another_size_is_an_exchange_for_a_person_and_a_wrong_item_a_replacement
     assert (size.call, size.problem) == (None, "no_tool")
     [wrong] = plan(workspace, "You sent the wrong helmet in A1041, please replace it.").steps
     assert wrong.call is not None and wrong.call.tool == "create_replacement"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The helmet from A1042 came with a hole near the strap. Can you send another one?",
+        "El casco del pedido A1042 tiene una mancha de pintura. ¿Me pueden mandar otro?",
+        "Der Helm aus Bestellung A1042 hatte schon beim Auspacken ein Loch. Könnten Sie mir einen neuen schicken?",
+        "The seam tape inside the helmet from A1042 is peeling off. I'd like a replacement.",
+    ],
+)
+def test_a_flaw_the_item_came_with_is_the_shops_to_replace_in_any_language(workspace, shop, body):
+    make_order(workspace, "A1042", total="60.00", items=[{"sku": "HLM-M", "name": "Cycling Helmet", "price": "60.00"}])
+    [step] = plan(workspace, body).steps
+    assert step.call == ToolCall(
+        "create_replacement", {"order_number": "A1042", "skus": ["HLM-M"], "reason": "customer request"}
+    )
 
 
 def test_an_item_the_order_holds_several_of_is_asked_about_not_guessed(workspace, shop):

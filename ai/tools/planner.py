@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ai.agent import asks as A
 from ai.agent.asks import Ask
-from ai.agent.lexicon import DAMAGE_WORDS, GLOSSARY, KEEP_CLAUSE_RE, USED_RE, VARIANT_RE
+from ai.agent.lexicon import DAMAGE_WORDS, DEFECT_WORDS, GLOSSARY, KEEP_CLAUSE_RE, USED_RE, VARIANT_RE
 from ai.agent.when import fold
 from ai.tools.base import ToolCall, ToolRefused
 from ai.tools.connector import ItemInfo, OrderInfo, ShopConnector, connector_for
@@ -40,14 +40,16 @@ NOT_SHIPPED = (OrderStatus.PENDING, OrderStatus.PROCESSING)
 DAMAGE_OR_WRONG_RE = re.compile(
     rf"\b(?:{DAMAGE_WORDS}|wrong|not\s+what\s+i\s+ordered|missing|"
     r"danad|roto|rota|defectuos|equivocad|abime|casse|defectueu|mauvais|beschadigt|kaputt|defekt|falsch|rott|"
-    r"sbagliat|partid|errad)\w*"
+    r"sbagliat|partid|errad)\w*|"
+    rf"\b(?:{DEFECT_WORDS})\b"
 )
 # The shop's fault (damaged, defective, sent wrong): a return that costs the customer no label fee.
 # "I ordered the wrong size" is not on this list: that return pays the fee.
 SHOP_FAULT_RE = re.compile(
     rf"\b(?:{DAMAGE_WORDS}|not\s+what\s+i\s+ordered|"
     r"(?:sent|shipped|got|received)\s+(?:me\s+)?(?:the\s+|a\s+)?wrong|wrong\s+(?:item|product)|"
-    r"danad|roto|rota|defectuos|abime|casse|defectueu|beschadigt|kaputt|defekt|rott|partid)\w*"
+    r"danad|roto|rota|defectuos|abime|casse|defectueu|beschadigt|kaputt|defekt|rott|partid)\w*|"
+    rf"\b(?:{DEFECT_WORDS})\b"
 )
 WHOLE_ORDER_RE = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:it|them|the\s+items)|(?:the\s+)?(?:whole|entire|full)\s+order|"
