@@ -84,7 +84,10 @@ def test_it_keeps_the_details_given_and_says_what_is_missing():
     [refund] = extract_asks("Refund $20 on order A1001 please", customer_email=CUSTOMER, now=NOW)
     assert (refund.slots["order"], refund.slots["amount"]) == ("A1001", "20.00")
     # "19. Juni" and "20. Juni" end no sentence: the new time is read whole.
-    german = "Ich habe einen Termin am Donnerstag, 10. Dezember um 15 Uhr. Kann ich ihn auf Freitag, 11. Dezember, 16:30 Uhr verschieben?"
+    german = (
+        "Ich habe einen Termin am Donnerstag, 10. Dezember um 15 Uhr. "
+        "Kann ich ihn auf Freitag, 11. Dezember, 16:30 Uhr verschieben?"
+    )
     [moved] = extract_asks(german, language="de", customer_email=CUSTOMER, now=NOW)
     assert (moved.intent, moved.slots["when"], moved.missing) == ("reschedule", "2026-12-11T16:30:00", ())
 
