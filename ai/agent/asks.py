@@ -83,9 +83,12 @@ ADDRESS_LEAD_RE = re.compile(
 # "600 W Broadway, Suite 1200, San Diego, CA 92101" / "Neubaugasse 12/4, 1070 Wien, Austria":
 # a street with a number, then parts up to a postal code (what makes it an address at all).
 POSTAL_ADDRESS_RE = re.compile(
-    r"(\d{1,6}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s*){1,5}(?:,\s*[^,\n?!]{2,40}){0,3}?,?\s*(?:[A-Z]{2}\s+)?"
+    r"(\d{1,6}[A-Za-z]?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s*){1,5}(?:,\s*[^,\n?!]{2,40}){0,3}?,?\s*"
+    r"(?:[A-Z]{2}\s+)?"
     r"(?:\d{4,6}(?:-\d{4})?|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})(?:,\s*[A-Z][\w '-]{1,30})?)"
-    r"|([A-ZÄÖÜ][\wäöüßéèà.'-]+(?:\s[A-Za-zäöüßéèà.'-]+){0,3}\s\d{1,5}[a-z]?(?:/\d+)?,\s*(?:[A-Z]{1,2}-)?\d{4,5}\s"
+    # A street's further words are capitalised or particles ("Am Hang", "Via della Pace"): never "ist".
+    r"|([A-ZÄÖÜ][\wäöüßéèà.'-]+(?:\s(?:[A-ZÄÖÜ][\wäöüßéèà.'-]*|an|am|auf|im|in|der|die|dem|den|des|zum|zur|de|del|"
+    r"della|di|da|la|le|dos|das|von|vom)){0,3}\s\d{1,5}[a-z]?(?:/\d+)?,\s*(?:[A-Z]{1,2}-)?\d{4,5}\s"
     r"[A-ZÄÖÜ][\wäöüß'-]+(?:\s[A-ZÄÖÜ][\wäöüß'-]+)?(?:,\s*[A-Z][\w '-]{1,30})?)"
 )
 STREET_RE = re.compile(

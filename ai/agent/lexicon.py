@@ -237,6 +237,7 @@ BOOK = (
     r"(?:[\w+&-]+\s+){0,3}(?:appointment|fitting|session|slot|consultation|visit|service|tune-?up|repair|booking|demo|"
     r"call|check|check-?up|inspection|test\s+ride)\b",
     r"\b(?:appointment|fitting|session|slot)\s+(?:for|on|at)\b",
+    r"\b(?:get|getting|be)\s+(?:properly\s+|professionally\s+)?fitted\s+for\b|\b(?:book|want|like|need)\s+(?:a\s+)?bike\s+fit\b",
     r"\b(?:reservar|pedir|agendar|solicitar)\s+(?:una?\s+)?(?:cita|hora|sesion|revision|prueba)\b",
     r"\bprenotare\s+(?:un[ao]?\s+)?(?:appuntamento|controllo|revisione|tagliando|prova|visita)\b",
     r"\b(?:voudrais|souhaite|aimerais)\s+(?:un|prendre\s+un)\s+rendez-vous\b|\b(?:quiero|quisiera|necesito)\s+"

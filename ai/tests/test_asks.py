@@ -66,6 +66,7 @@ def problems(steps):
         ("I'd like a refund for A1001 please, I don't need it anymore (trip got cancelled).", "en", ["refund"]),
         ("My order got cancelled by mistake, please cancel the other one too.", "en", ["cancel"]),
         ("Hi, ist meine Regenjacke schon raus? A1001", "de", ["track"]),
+        ("I'd like to get fitted for a rain jacket at the Denver store this week.", "en", ["book"]),
         ("Non riesco ad accedere al mio account, ho dimenticato la password.", "it", ["reset_password"]),
         ("Potete spedire l'ordine A1003 al mio nuovo indirizzo? Via Roma 1, 10121 Torino.", "it", ["change_address"]),
     ],
@@ -83,6 +84,11 @@ def test_it_keeps_the_details_given_and_says_what_is_missing():
     assert email.missing == ("new_email",)
     [refund] = extract_asks("Refund $20 on order A1001 please", customer_email=CUSTOMER, now=NOW)
     assert (refund.slots["order"], refund.slots["amount"]) == ("A1001", "20.00")
+    spanish = "¿Pueden enviar el pedido A1003 a mi nueva dirección? Es 455 SW 8th St, Apt 12, Miami, FL 33130."
+    [address] = extract_asks(spanish, language="es", customer_email=CUSTOMER, now=NOW)
+    assert address.slots["address"] == "455 SW 8th St, Apt 12, Miami, FL 33130"
+    [adresse] = extract_asks("Meine neue Adresse ist Talstraße 58, 79102 Freiburg.", language="de", now=NOW)
+    assert adresse.slots["address"] == "Talstraße 58, 79102 Freiburg"
     # "19. Juni" and "20. Juni" end no sentence: the new time is read whole.
     german = (
         "Ich habe einen Termin am Donnerstag, 10. Dezember um 15 Uhr. "
