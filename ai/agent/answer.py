@@ -313,6 +313,7 @@ NEXT_STEP = {
     ("track", "pending"): "when do orders leave the warehouse and ship",
     ("refund", ""): "how long does it take for the refund to show on my bank statement",
     ("refund_status", ""): "when do you issue the refund after the return arrives at the warehouse",
+    ("refund_status", "cancelled"): "how soon is the full amount refunded after an order is cancelled",
     ("replace", ""): "how do replacements for damaged or wrong items work",
     ("cancel", ""): "when is a cancelled order refunded",
     # Not cancelled: it left already. What they can do is refuse it or send it back.

@@ -119,6 +119,8 @@ _OUTSIDE_POLICY_RE = re.compile(
     r"(?:erstatt\w*|zuruck\w*)\s+[^.!?\n]{0,50}\bauf\s+(?:ein\s+anderes|eine\s+andere|das\s+konto\s+(?:meines|meiner))|"
     r"rimbors\w*\s+[^.!?\n]{0,50}\bsu\s+(?:un\s+altro|un'altra|il\s+conto\s+di)|"
     r"compensat\w+|price\s+(?:match|adjustment|protection)|indemnizaci\w+|dedommag\w+|entschadigung|"
+    r"(?:make|making)\s+an?\s+exception|hacer\s+una\s+excepcion|faire\s+une\s+exception|(?:eine\s+)?ausnahme\s+machen|"
+    r"fare\s+un'?\s?eccezione|abrir\s+uma\s+excecao|"
     r"(?:lost|stole|stolen)\b[^.!?\n]{0,80}\b(?:refund|reorder|replace|reimburse|money\s+back)\w*)"
 )
 _IN_SCOPE_RE = re.compile(r"\b(?:return\w*|refund\w*|cancel\w*|exchange\w*|modify|change|swap|keep)\b")
@@ -287,11 +289,17 @@ _PASSIVE_BEFORE_RE = re.compile(r"\b(\w+)\s+(?:got|gets|was|were|is|are|(?:has|h
 _ORDER_NOUNS = frozenset({"order", "it", "purchase", "shipment", "parcel", "package", "delivery", "payment"})
 
 
-def _someone_elses(sentence: str, intent: str, at: int) -> bool:
-    """A cancellation the customer reports of something not theirs to order (a trip, a flight)."""
+_DETERMINER_BEFORE_RE = re.compile(r"\b(?:my|the|a|an|this|that|your|our|for|of|on)\s+$")
+
+
+def _no_cancel_asked(sentence: str, intent: str, span: tuple[int, int]) -> bool:
+    """A cancellation the customer reports, not asks for: of something not theirs to order ("my
+    trip got cancelled"), or named as what it is ("the refund for my cancelled order")."""
     if intent != CANCEL:
         return False
-    passive = _PASSIVE_BEFORE_RE.search(sentence[:at])
+    if re.match(r"cancel+ed\b", sentence[span[0] : span[1] + 2]) and _DETERMINER_BEFORE_RE.search(sentence[: span[0]]):
+        return True
+    passive = _PASSIVE_BEFORE_RE.search(sentence[: span[0]])
     return passive is not None and passive.group(1) not in _ORDER_NOUNS
 
 
@@ -325,7 +333,7 @@ def _intents_in(sentence: str) -> list[tuple[int, str]]:
             span = match.span()
             if any(a < span[1] and span[0] < b for a, b in taken):
                 continue
-            if _negated(sentence, span[0]) or _someone_elses(sentence, intent, span[0]):
+            if _negated(sentence, span[0]) or _no_cancel_asked(sentence, intent, span):
                 continue
             taken.append(span)
             if intent not in (i for _, i in found):
@@ -523,6 +531,13 @@ _UNKNOWN_REQUEST_RE = re.compile(
 )
 
 
+def _restates_a_request(sentence: str) -> bool:
+    """A question that asks for the action asked for ("can you check on it?"), in any of its
+    clauses ("I haven't seen the money yet, can you check on it?")."""
+    clauses = re.split(r"[,;:]|\b(?:so|and|but|pero|mais|aber|ma)\b", sentence)
+    return any(lexicon.REQUEST_QUESTION_RE.search(c.strip().lstrip("¿¡")) for c in clauses)
+
+
 def _thanks_only(folded: str) -> bool:
     """A thank-you or praise that asks for nothing ("The replacement arrived, perfect. Thanks!")."""
     if not (lexicon.THANKS_RE.search(folded) and (lexicon.PRAISE_RE.search(folded) or len(folded.split()) <= 12)):
@@ -576,7 +591,7 @@ def extract_asks(
         slots = _slots(item.intent, sentence=original, text=text, own_email=customer_email, now=now, language=language)
         asks.append(Ask(item.intent, slots, _missing(item.intent, slots), is_fallback(item.at), original.strip()))
     if any(a.intent not in (QUESTION, THANKS, OTHER, OUTSIDE_POLICY) for a in asks):
-        questions = [q for q in questions if not lexicon.REQUEST_QUESTION_RE.search(q.sentence.strip().lstrip("¿¡"))]
+        questions = [q for q in questions if not _restates_a_request(q.sentence)]
     if any(a.intent in (BOOK, RESCHEDULE) for a in asks):
         # "Is Saturday the 25th at 11 possible?" carries the booking's time; it is not a question apart.
         questions = [q for q in questions if parse_when(q.sentence, now=now, language=language).date is None]

@@ -470,7 +470,7 @@ USED_RE = re.compile(
 # answer that only repeats the status leaves them where they were more often than not.
 TROUBLE_RE = re.compile(
     r"\b(?:never|nothing|didn'?t|did\s+not|hasn'?t|has\s+not|not\s+(?:received|arrived|working)|still\s+(?:no|not|nothing)|"
-    r"wrong|problem|issue|error|nunca|nada|todavia\s+no|no\s+(?:me\s+)?(?:llega|ha\s+llegado|funciona)|jamais|rien|"
+    r"wrong|problem|issue|error|fehler\w*|erreur|errore|erro|nunca|nada|todavia\s+no|no\s+(?:me\s+)?(?:llega|ha\s+llegado|funciona)|jamais|rien|"
     r"toujours\s+pas|ne\s+(?:recois|marche|fonctionne)\s+pas|nie|nichts|noch\s+(?:immer\s+)?(?:nicht|kein)|"
     r"funktioniert\s+nicht|mai|niente|ancora\s+(?:non|nulla)|non\s+(?:funziona|arriva)|nunca|ainda\s+nao|nao\s+chegou)\b"
 )

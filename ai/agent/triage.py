@@ -26,8 +26,10 @@ from django.conf import settings
 from ai.agent import asks as A
 from ai.agent import softmax
 from ai.agent.language import detect_language
+from ai.agent.lexicon import TROUBLE_RE
 from ai.agent.seed_examples import SEED_EXAMPLES
 from ai.agent.sentiment import sentiment
+from ai.agent.when import fold
 from ai.providers.local import MODEL_SHA256, LocalEmbeddingProvider
 from audit.redaction import CARD, CREDENTIAL, HEALTH, IBAN, NATIONAL_ID, redact
 
@@ -218,14 +220,22 @@ HUMAN_PICK_STANDS = 0.6
 DATA_CHECKED = frozenset({A.CANCEL, A.CHANGE_ADDRESS})
 
 
-def _type_from(asks: list[A.Ask], label: str, confidence: float, scores: dict[str, float]) -> tuple[str, float]:
-    """The classifier's pick, reconciled with what the customer asks for."""
+def _type_from(
+    asks: list[A.Ask], label: str, confidence: float, scores: dict[str, float], *, trouble: bool = False
+) -> tuple[str, float]:
+    """The classifier's pick, reconciled with what the customer asks for (and whether they report
+    something that went wrong)."""
     intents = {a.intent for a in asks}
     if intents == {A.THANKS}:
         return "other", max(confidence, scores.get("other", 0.0), 0.9)
     asked = A.primary_type(asks)
     if not intents - {A.QUESTION, A.OTHER, A.THANKS}:
-        return label, confidence  # questions only: what they are about is the classifier's call
+        # Questions only: what they are about is the classifier's call, but a weak guess that a
+        # person is needed ("what are your phone support hours?" as a complaint at 0.3) does not
+        # take a question away from the help center: it is answered from it, or goes to a person.
+        if label in HUMAN_NEEDED and confidence < HUMAN_PICK_STANDS and A.QUESTION in intents and not trouble:
+            return "product_question", max(scores.get("product_question", 0.0), confidence)
+        return label, confidence
     data_checked = label == "policy_exception" and intents & DATA_CHECKED
     if label in HUMAN_NEEDED and confidence >= HUMAN_PICK_STANDS and not data_checked:
         return label, confidence
@@ -274,7 +284,8 @@ def triage(
             # from the words around it: with nothing found, the classifier's next pick stands.
             picked = max((k for k in scores if k != "sensitive_data"), key=lambda k: scores[k])
             picked_confidence = scores[picked]
-        ticket_type, confidence = _type_from(asks, picked, picked_confidence, scores)
+        trouble = bool(TROUBLE_RE.search(fold(redaction.text)))
+        ticket_type, confidence = _type_from(asks, picked, picked_confidence, scores, trouble=trouble)
         if allowed_types is not None and ticket_type not in allowed_types:
             ticket_type = "other"
     return Triage(

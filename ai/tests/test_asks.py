@@ -65,6 +65,7 @@ def problems(steps):
         # A trip cancelled says why; an order cancelled is about the order.
         ("I'd like a refund for A1001 please, I don't need it anymore (trip got cancelled).", "en", ["refund"]),
         ("My order got cancelled by mistake, please cancel the other one too.", "en", ["cancel"]),
+        ("Refund for cancelled order: did the refund for my cancelled order A1003 go through?", "en", ["refund"]),
         ("Hi, ist meine Regenjacke schon raus? A1001", "de", ["track"]),
         ("I'd like to get fitted for a rain jacket at the Denver store this week.", "en", ["book"]),
         ("Non riesco ad accedere al mio account, ho dimenticato la password.", "it", ["reset_password"]),
@@ -73,6 +74,15 @@ def problems(steps):
 )
 def test_it_reads_what_the_customer_asks_for_in_the_order_asked(text, language, expected):
     assert intents(text, language) == expected
+
+
+def test_a_question_that_asks_for_the_action_asked_for_is_not_a_question_apart():
+    # "Can you check on it?" after a comma asks for the look-up, not for an answer of its own.
+    text = (
+        "Refund not received\nI sent back the jacket (order A1001) two weeks ago. UPS says it was delivered to "
+        "you. I haven't seen the money back yet, can you check on it?"
+    )
+    assert "question" not in intents(text)
 
 
 def test_it_keeps_the_details_given_and_says_what_is_missing():
@@ -129,6 +139,8 @@ def test_one_detector_recognises_an_explicit_ask_for_a_person(text, expected):
         ("I'd like compensation for the late delivery.", True),
         ("If my parcel was lost, where do I ask about it?", False),
         ("Refund it to my original card please.", False),
+        ("They were final sale but they don't fit at all. Please make an exception this time?", True),
+        ("Könnten Sie bitte eine Ausnahme machen?", True),
     ],
 )
 def test_it_recognises_requests_no_policy_allows(text, expected):
@@ -165,6 +177,18 @@ def test_words_alone_make_no_policy_exception_of_an_ask_the_order_data_decides()
     # A refund can be outside the policy in ways no order field shows (a price difference).
     refund = [A.Ask(A.REFUND, {"order": "A1001"})]
     assert _type_from(refund, "policy_exception", 0.8, scores)[0] == "policy_exception"
+
+
+def test_a_weak_guess_that_a_person_is_needed_leaves_a_plain_question_to_the_help_center():
+    from ai.agent import asks as A
+    from ai.agent.triage import _type_from
+
+    question = [A.Ask(A.QUESTION)]
+    weak = {"complaint": 0.31, "troubleshooting": 0.21, "product_question": 0.1}
+    assert _type_from(question, "complaint", 0.31, weak)[0] == "product_question"
+    # Something went wrong, or the classifier is sure: a person takes it.
+    assert _type_from(question, "complaint", 0.31, weak, trouble=True)[0] == "complaint"
+    assert _type_from(question, "troubleshooting", 0.7, {"troubleshooting": 0.7})[0] == "troubleshooting"
 
 
 # ------------------------------------------------------------------------------ planner
