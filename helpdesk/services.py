@@ -37,7 +37,8 @@ from helpdesk.models import (
     Workspace,
 )
 from helpdesk.ticket_states import OPEN_STATES as OPEN_STATES  # the inbox's "can resolve"
-from helpdesk.ticket_states import InvalidTransition, _move
+from helpdesk.ticket_states import InvalidTransition as InvalidTransition  # raised by the services here
+from helpdesk.ticket_states import _move
 
 # ---------------------------------------------------------------------------- workspaces
 

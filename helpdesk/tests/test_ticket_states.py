@@ -26,7 +26,7 @@ def _set_status(ticket: Ticket, status: str) -> Ticket:
 
 
 def _rows(ticket: Ticket) -> int:
-    return AuditEvent.objects.for_ticket(ticket.pk).count()
+    return int(AuditEvent.objects.for_ticket(ticket.pk).count())
 
 
 def _move_atomically(ticket: Ticket, verb: str) -> Ticket:
