@@ -159,10 +159,9 @@ def _on_customer_message(message: Message) -> None:
 def _ticket_number(workspace: Workspace) -> int:
     """The workspace's next ticket number, from its own sequence.
 
-    A sequence never waits: new tickets used to draw max(number) + 1 under the workspace row
-    lock, held to the end of each transaction, so a burst of new chats queued on it (one at a
-    time, each holding it through its commit). Like most helpdesks' numbers, a rolled-back
-    ticket's number is skipped.
+    A sequence never waits, where max(number) + 1 would need the workspace row lock held to the
+    end of each transaction, queueing a burst of new chats one at a time through their commits.
+    Like most helpdesks' numbers, a rolled-back ticket's number is skipped.
     """
     sequence = f"helpdesk_ticket_number_{int(workspace.pk)}"  # an int: safe to format into SQL
     with connection.cursor() as cursor:
