@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.http import Http404
 from django.test import RequestFactory
 
@@ -22,7 +23,7 @@ ACTOR = Actor.system("test")
 def _page_request(user):
     request = RequestFactory().get("/")
     request.user = user
-    request.session = {}
+    request.session = SessionStore()
     return request
 
 
