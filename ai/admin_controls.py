@@ -17,12 +17,13 @@ from django.http import HttpRequest
 from ai.controls import agent_pause, agent_resume
 from ai.models import AgentPause, AlertSettings
 from audit.services import Actor, audit_record
-from helpdesk.admin import MANAGE_ROLES, ScopedAdmin
+from helpdesk.access import MANAGER_ROLES
+from helpdesk.admin import ScopedAdmin
 
 
 @admin.register(AgentPause)
 class AgentPauseAdmin(ScopedAdmin):
-    edit_roles = MANAGE_ROLES
+    edit_roles = MANAGER_ROLES
     list_display = ["workspace", "scope_label", "reason", "paused_by", "paused_at", "resumed_at", "resumed_by"]
     list_filter = ["workspace", "channel", ("resumed_at", admin.EmptyFieldListFilter)]
     actions = ["resume_selected", "pause_again"]
@@ -79,7 +80,7 @@ class AgentPauseAdmin(ScopedAdmin):
 
 @admin.register(AlertSettings)
 class AlertSettingsAdmin(ScopedAdmin):
-    edit_roles = MANAGE_ROLES
+    edit_roles = MANAGER_ROLES
     list_display = [
         "workspace",
         "enabled",

@@ -29,7 +29,8 @@ from ai.tools.registry import BUILTIN_TOOLS, RESERVED_NAMES, schema_problem, wor
 from ai.tools.review import action_review
 from ai.tools.settings import tool_setting_delete, tool_setting_save
 from audit.services import Actor
-from helpdesk.admin import MANAGE_ROLES, ManagedSettingsAdmin, ScopedAdmin, _superuser, member_roles
+from helpdesk.access import MANAGER_ROLES
+from helpdesk.admin import ManagedSettingsAdmin, ScopedAdmin, _superuser, member_roles
 
 DEFAULT_ALLOW_LIST_NOTE = (
     "A new workspace allows only lookup_order and escalate_to_human; every tool that changes money, "
@@ -247,7 +248,7 @@ class ActionRequestAdmin(ScopedAdmin):
         return f"{obj.run.confidence:.2f}"
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
-        return _superuser(request) or any(role in MANAGE_ROLES for role in member_roles(request).values())
+        return _superuser(request) or any(role in MANAGER_ROLES for role in member_roles(request).values())
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None

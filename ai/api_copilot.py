@@ -1,6 +1,6 @@
 """The Copilot API: GET/POST /api/v1/tickets/<id>/copilot/ and POST .../copilot/feedback/.
 
-Workspace scope comes from `helpdesk.api.ticket_visible_to` (a 404 for other workspaces).
+Workspace scope comes from `helpdesk.access.ticket_for_request` (a 404 for other workspaces).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from rest_framework.response import Response
 
 from ai.copilot import copilot_latest, copilot_payload, copilot_refresh, draft_feedback_record
 from ai.models import AgentRun, FeedbackVerdict
-from helpdesk.api import OasisAPIView, ticket_visible_to
+from helpdesk.access import ticket_for_request
+from helpdesk.api import OasisAPIView
 
 
 class CitationSerializer(serializers.Serializer[Any]):
@@ -46,7 +47,7 @@ class CopilotOutputSerializer(serializers.Serializer[Any]):
 class CopilotApi(OasisAPIView):
     @extend_schema(responses=CopilotOutputSerializer, summary="The Copilot's summary, draft and next steps")
     def get(self, request: Request, ticket_id: int) -> Response:
-        ticket = ticket_visible_to(request, ticket_id)
+        ticket = ticket_for_request(request, ticket_id)
         run = copilot_latest(ticket=ticket)
         payload = copilot_payload(run) if run is not None else copilot_refresh(ticket=ticket, user=request.user)
         return Response(CopilotOutputSerializer(payload).data)
@@ -55,7 +56,7 @@ class CopilotApi(OasisAPIView):
         request=None, responses={201: CopilotOutputSerializer}, summary="Regenerate the Copilot's suggestions"
     )
     def post(self, request: Request, ticket_id: int) -> Response:
-        ticket = ticket_visible_to(request, ticket_id)
+        ticket = ticket_for_request(request, ticket_id)
         payload = copilot_refresh(ticket=ticket, user=request.user)
         return Response(CopilotOutputSerializer(payload).data, status=status.HTTP_201_CREATED)
 
@@ -78,7 +79,7 @@ class CopilotFeedbackApi(OasisAPIView):
         request=InputSerializer, responses={201: OutputSerializer}, summary="Record what happened to a draft"
     )
     def post(self, request: Request, ticket_id: int) -> Response:
-        ticket = ticket_visible_to(request, ticket_id)
+        ticket = ticket_for_request(request, ticket_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = AgentRun.objects.filter(pk=data.validated_data["run"], ticket=ticket).first()

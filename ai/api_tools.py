@@ -11,29 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ai.access import action_for_request, actions_for_request
 from ai.models import ActionRequest, ActionStatus
 from ai.tools import AlreadyDecided, action_approve, action_reject, tool_catalog
-from helpdesk.api import OasisAPIView, TextField, workspace_for_write
-from helpdesk.models import ApiToken, Membership
-
-
-def actions_visible_to(request: Request) -> QuerySet[ActionRequest]:
-    token = request.auth
-    if isinstance(token, ApiToken):
-        return ActionRequest.objects.filter(workspace_id=token.workspace_id)
-    if not request.user.is_authenticated:
-        return ActionRequest.objects.none()
-    return ActionRequest.objects.filter(
-        workspace_id__in=Membership.objects.filter(user=request.user).values("workspace_id")
-    )
+from helpdesk.access import workspace_for_request
+from helpdesk.api import OasisAPIView, TextField
 
 
 class ToolSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -66,7 +54,7 @@ class ToolListApi(OasisAPIView):
             workspace_id = int(raw) if raw else None
         except ValueError:
             raise exceptions.ValidationError({"workspace": ["A workspace id is a number."]}) from None
-        workspace = workspace_for_write(request, workspace_id)
+        workspace = workspace_for_request(request, workspace_id)
         catalog = tool_catalog(workspace=workspace)
         return Response({"workspace": workspace.slug, "currency": workspace.currency, "tools": catalog})
 
@@ -109,7 +97,7 @@ class ActionListApi(OasisAPIView):
         responses=ActionPageSerializer,
     )
     def get(self, request: Request) -> Response:
-        actions = actions_visible_to(request).select_related("ticket", "decided_by").order_by("created_at")
+        actions = actions_for_request(request).select_related("ticket", "decided_by").order_by("created_at")
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in ActionStatus.values:
@@ -141,7 +129,7 @@ class _DecisionApi(OasisAPIView):
     input_serializer: type[serializers.Serializer] = DecisionInputSerializer  # type: ignore[type-arg]
 
     def _decide(self, request: Request, action_id: int) -> Response:
-        action = get_object_or_404(actions_visible_to(request), pk=action_id)
+        action = action_for_request(request, action_id)
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         note: str = data.validated_data["note"]

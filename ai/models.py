@@ -158,7 +158,7 @@ class Passage(models.Model):
         return self.heading_path
 
 
-# ------------------------------------------------------------------ the Agent (issue 4)
+# ------------------------------------------------------------------------------ the Agent
 
 
 class Decision(models.TextChoices):
@@ -409,7 +409,7 @@ class CalibrationMap(models.Model):
         return f"Calibration of {self.workspace} ({self.samples} samples, ECE {self.ece:.3f})"
 
 
-# ------------------------------------------------------- bounded tools and approvals (issue 5)
+# ------------------------------------------------------------ bounded tools and approvals
 
 
 class ToolPermission(models.Model):
@@ -513,7 +513,7 @@ class ActionRequest(models.Model):
         return f"{self.tool} on ticket {self.ticket_id} ({self.status})"
 
 
-# ----------------------------------------------------------- manager controls (issue 11)
+# ----------------------------------------------------------------------- manager controls
 
 
 class AgentPause(models.Model):
@@ -607,7 +607,7 @@ class GapVector(models.Model):
         return f"{self.model}:{self.text_hash[:12]}"
 
 
-# ------------------------------------------------------------------- trial (issue 9)
+# ---------------------------------------------------------------------------------- trial
 
 
 class TrialStatus(models.TextChoices):
@@ -698,7 +698,7 @@ class TrialMark(models.Model):
         return f"{self.external_id}: {self.mark}"
 
 
-# ------------------------------------------------------- manager reports rollup (issue 11)
+# ----------------------------------------------------------------- manager reports rollup
 
 
 class ReportDay(models.Model):

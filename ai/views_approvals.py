@@ -8,10 +8,11 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from ai.access import action_for_user
 from ai.models import ActionRequest, ActionStatus
 from ai.tools import AlreadyDecided, action_approve, action_reject
 from ai.tools.approvals import action_return_arrived
@@ -51,9 +52,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 @require_POST
 def decide(request: HttpRequest, action_id: int) -> HttpResponse:
     membership = active_membership(request)
-    action = ActionRequest.objects.filter(pk=action_id, workspace_id=membership.workspace_id).first()
-    if action is None:
-        raise Http404("No such request.")
+    action = action_for_user(request, action_id)
     decision = request.POST.get("decision")
     note = request.POST.get("note", "")
     user: Any = request.user

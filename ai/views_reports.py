@@ -25,7 +25,7 @@ from ai.reports import charts
 from ai.reports.export import all_csv, table_csv, tables
 from ai.reports.queries import DEFAULT_MINUTES_PER_TICKET, ReportFilter, report
 from audit.services import Actor
-from helpdesk.access import MANAGER_ROLES, active_membership, request_memberships
+from helpdesk.access import manager_membership, request_memberships
 from helpdesk.models import Channel, Membership, TicketType
 
 DEFAULT_DAYS = 30
@@ -47,13 +47,6 @@ class ReportForm(forms.Form):
         if start and end and (end - start).days >= MAX_DAYS:
             raise ValidationError(f"Choose at most {MAX_DAYS} days.")
         return data
-
-
-def manager_membership(request: HttpRequest) -> Membership:
-    membership = active_membership(request)
-    if membership.role not in MANAGER_ROLES:
-        raise Http404("No such page.")
-    return membership
 
 
 def report_filter(form: ReportForm, *, workspace_id: int, today: date) -> ReportFilter:

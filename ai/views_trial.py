@@ -21,13 +21,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ai.access import trial_for_user
 from ai.models import RunStatus, TrialItem, TrialMark, TrialMarkKind, TrialRun, TrialStatus
 from ai.trial.inputs import InputError
 from ai.trial.report import ordered, review_figures, ticket_entry
 from ai.trial.runner import REVIEW_SIZE, TrialParams, review_positions, trial_create, trial_enqueue
-from ai.views_reports import manager_membership
-from ai.views_trial_setup import new_upload_dir, save_uploads, setup_context, trial_for_request
+from ai.views_trial_setup import new_upload_dir, save_uploads, setup_context
 from audit.timeline import safe_url
+from helpdesk.access import manager_membership
 from helpdesk.models import Message, MessageKind, SourceKind
 
 TEMPLATE = "ai/trial_report.html"
@@ -238,7 +239,7 @@ def _report_context(request: HttpRequest, trial: TrialRun) -> dict[str, Any]:
 @login_required
 @require_GET
 def trial_report(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     if trial.status == TrialStatus.SETUP:
         return render(request, TEMPLATE, setup_context(request, trial))
     return render(request, TEMPLATE, _report_context(request, trial))
@@ -247,7 +248,7 @@ def trial_report(request: HttpRequest, trial_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def trial_progress(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     done, size = review_state(trial)
     ready = bool(size) and done >= size
     context = {"trial": trial, "review_done": done, "review_size": size, "review_ready": ready}
@@ -263,7 +264,7 @@ def trial_progress(request: HttpRequest, trial_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def trial_mark(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     external_id = request.POST.get("external_id", "")
     mark = request.POST.get("mark", "")
     if mark not in TrialMarkKind.values or not TrialItem.objects.filter(trial=trial, external_id=external_id).exists():
@@ -281,7 +282,7 @@ def trial_mark(request: HttpRequest, trial_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def trial_download(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     response = HttpResponse(
         json.dumps(ordered(trial.report or {}), indent=2, ensure_ascii=False), content_type="application/json"
     )
@@ -296,7 +297,7 @@ def trial_remove(request: HttpRequest, trial_id: int) -> HttpResponse:
     from ai.trial.sandbox import trial_delete
     from audit.services import Actor
 
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     if trial.status in (TrialStatus.QUEUED, TrialStatus.RUNNING):
         return HttpResponse("A trial that is still running cannot be deleted.", status=409)
     uploads = (trial.params or {}).get("uploads")

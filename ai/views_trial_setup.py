@@ -18,14 +18,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from ai.access import trial_for_user
 from ai.models import TrialRun, TrialStatus
 from ai.trial.inputs import InputError, read_orders
 from ai.trial.runner import trial_enqueue, trial_validate
-from ai.views_reports import manager_membership
 from audit.services import Actor
 from helpdesk.models import OrderStatus
 from helpdesk.order_status import order_status_word_save, status_map_for
@@ -53,15 +53,6 @@ def save_uploads(files: list[UploadedFile], folder: Path) -> Path:
             for chunk in upload.chunks():
                 out.write(chunk)
     return folder
-
-
-def trial_for_request(request: HttpRequest, trial_id: int) -> TrialRun:
-    """The trial if it belongs to the workspace the manager (or admin) works in; else a 404."""
-    membership = manager_membership(request)
-    trial = TrialRun.objects.filter(pk=trial_id, workspace_id=membership.workspace_id).first()
-    if trial is None:
-        raise Http404("No such trial.")
-    return trial
 
 
 class TicketsStepForm(forms.Form):
@@ -161,7 +152,7 @@ def _check_tickets(trial: TrialRun, path: Path, fmt: str, addresses: list[str], 
 @login_required
 @require_POST
 def trial_setup_tickets(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     form = TicketsStepForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render(request, trial, tickets_form=form, status=400)
@@ -198,7 +189,7 @@ def apply_tickets(trial: TrialRun, data: dict[str, Any]) -> str:
 @login_required
 @require_POST
 def trial_setup_columns(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     if trial.params.get("tickets_format") != "csv" or not trial.params.get("tickets"):
         return HttpResponse("Upload a CSV of tickets first.", status=400)
     path = Path(trial.params["tickets"])
@@ -216,7 +207,7 @@ def trial_setup_columns(request: HttpRequest, trial_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def trial_setup_orders(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     form = OrdersStepForm(request.POST, request.FILES)
     if form.is_valid():
         error = apply_orders(trial, form.cleaned_data["orders_file"])
@@ -244,7 +235,7 @@ def apply_orders(trial: TrialRun, upload: UploadedFile) -> str:
 @require_POST
 def trial_setup_statuses(request: HttpRequest, trial_id: int) -> HttpResponse:
     """Say what the shop's own order status words mean (saved for the workspace, audited)."""
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     allowed = set(OrderStatus.values)
     actor = Actor.for_user(request.user)
     with transaction.atomic():
@@ -258,7 +249,7 @@ def trial_setup_statuses(request: HttpRequest, trial_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def trial_setup_start(request: HttpRequest, trial_id: int) -> HttpResponse:
-    trial = trial_for_request(request, trial_id)
+    trial = trial_for_user(request, trial_id)
     form = StartForm(request.POST)
     if trial.status != TrialStatus.SETUP:
         return HttpResponse("This trial has already started.", status=409)

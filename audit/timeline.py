@@ -45,6 +45,7 @@ PLAIN_WORDS = {
     "ticket.assigned": "Assigned",
     "ticket.type_set": "Ticket type set",
     "ticket.resolved": "Resolved",
+    "ticket.opened": "Opened for a person",
     "ticket.reopened": "Reopened",
     "ticket.closed": "Closed",
     "customer.created": "Customer created",

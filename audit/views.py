@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from audit.export import parse_bound, ticket_export, workspace_export_lines
 from audit.timeline import build_timeline
 from audit.trust import MAX_LISTED_SCORES, SVG_HEIGHT, SVG_PAD, SVG_WIDTH, histogram, trust_answers
-from helpdesk.access import MANAGER_ROLES, active_membership, request_memberships, ticket_for_user
+from helpdesk.access import active_membership, manager_membership, request_memberships, ticket_for_user
 from helpdesk.models import ApiToken, Membership, Ticket
 
 TIMELINE_TEMPLATE = "audit/timeline.html"
@@ -61,9 +61,7 @@ def ticket_export_json(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def workspace_export_jsonl(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    membership = active_membership(request)
-    if membership.role not in MANAGER_ROLES:
-        raise Http404
+    membership = manager_membership(request)
     bounds: dict[str, datetime | None] = {}
     for name in ("since", "until"):
         try:

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db.models import Q
 from django.http import Http404
+from django.shortcuts import get_object_or_404
+from rest_framework import exceptions
 
-from helpdesk.models import Membership, Role, Ticket, Workspace
+from helpdesk.models import ApiToken, Membership, Role, Ticket, TicketQuerySet, Workspace
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
     from django.http import HttpRequest
+    from rest_framework.request import Request
 
     AnyUser = User | AnonymousUser
 
@@ -86,3 +90,67 @@ def ticket_for_user(*, user: AnyUser, ticket_id: int | str, workspace_id: int | 
 
 MANAGER_ROLES = (Role.MANAGER, Role.ADMIN)
 FINANCE_ROLES = (Role.FINANCE, Role.ADMIN)
+
+
+def manager_membership(request: HttpRequest) -> Membership:
+    """The active membership if it manages its workspace: a manager's page does not exist for others."""
+    membership = active_membership(request)
+    if membership.role not in MANAGER_ROLES:
+        raise Http404("No such page.")
+    return membership
+
+
+# ------------------------------------------------------------------------------------ API
+
+
+def api_scope(request: Request, field: str = "workspace_id") -> Q:
+    """The workspaces an API request reaches, as a filter on `field`: a key's own workspace, or the
+    logged-in member's workspaces; nothing for anyone else."""
+    token = request.auth
+    if isinstance(token, ApiToken):
+        return Q(**{field: token.workspace_id})
+    if request.user.is_authenticated:
+        return Q(**{f"{field}__in": Membership.objects.filter(user_id=request.user.pk).values("workspace_id")})
+    return Q(pk__in=[])
+
+
+def tickets_for_request(request: Request) -> TicketQuerySet:
+    """The tickets this API request may see (a customer's key: that customer's only).
+
+    `?workspace=<id>` narrows the scope; it never widens it.
+    """
+    tickets = Ticket.objects.filter(api_scope(request))
+    token = request.auth
+    if isinstance(token, ApiToken) and token.customer_email:
+        tickets = tickets.filter(customer__email__iexact=token.customer_email)
+    raw = request.query_params.get("workspace")
+    if raw:
+        try:
+            tickets = tickets.filter(workspace_id=int(raw))
+        except ValueError:
+            raise exceptions.ValidationError({"workspace": ["A workspace id is a number."]}) from None
+    return tickets.select_related("workspace", "customer", "assignee")
+
+
+def ticket_for_request(request: Request, ticket_id: int) -> Ticket:
+    return get_object_or_404(tickets_for_request(request), pk=ticket_id)
+
+
+def workspace_for_request(request: Request, workspace_id: int | None) -> Workspace:
+    """Where an API request writes: the key's workspace, or the member's (chosen if several)."""
+    token = request.auth
+    if isinstance(token, ApiToken):
+        if workspace_id is not None and workspace_id != token.workspace_id:
+            raise Http404("No such workspace.")
+        return token.workspace
+    user = request.user
+    if not user.is_authenticated:
+        raise Http404("No such workspace.")
+    if workspace_id is not None:
+        return workspace_for_user(user=user, workspace_id=workspace_id)
+    workspace_ids = list(Membership.objects.filter(user_id=user.pk).values_list("workspace_id", flat=True)[:2])
+    if not workspace_ids:
+        raise Http404("You are not a member of any workspace.")
+    if len(workspace_ids) > 1:
+        raise exceptions.ValidationError({"workspace": ["You are a member of several workspaces: choose one."]})
+    return workspace_for_user(user=user, workspace_id=workspace_ids[0])

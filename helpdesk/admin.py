@@ -23,6 +23,7 @@ from django.http import HttpRequest
 
 from audit.services import Actor
 from helpdesk import services
+from helpdesk.access import MANAGER_ROLES
 from helpdesk.api_tokens import api_token_revoke
 from helpdesk.models import (
     ApiToken,
@@ -42,8 +43,6 @@ from helpdesk.models import (
     Workspace,
 )
 from helpdesk.order_status import order_status_word_delete, order_status_word_save
-
-MANAGE_ROLES: frozenset[str] = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def member_roles(request: HttpRequest) -> dict[int, str]:
@@ -72,7 +71,7 @@ class WorkspaceScopedMixin:
     """
 
     workspace_lookup = "workspace_id"
-    edit_roles: frozenset[str] = frozenset()
+    edit_roles: tuple[str, ...] = ()
 
     def workspace_id_of(self, obj: Any) -> int | None:
         value: Any = obj
@@ -133,7 +132,7 @@ class WorkspaceScopedMixin:
     def formfield_for_foreignkey(self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any) -> Any:
         # Someone who manages one workspace cannot point anything at another one.
         if db_field.related_model is Workspace and not _superuser(request):
-            editable = [ws for ws, role in member_roles(request).items() if role in (self.edit_roles or MANAGE_ROLES)]
+            editable = [ws for ws, role in member_roles(request).items() if role in (self.edit_roles or MANAGER_ROLES)]
             kwargs["queryset"] = Workspace.objects.filter(pk__in=editable)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
@@ -154,7 +153,7 @@ class ManagedSettingsAdmin(ScopedAdmin):
     a service that audits the delete, as the admin's own delete writes no audit row.
     """
 
-    edit_roles = MANAGE_ROLES
+    edit_roles = MANAGER_ROLES
     deletable = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -236,7 +235,7 @@ class MembershipInline(ScopedInline):
     form = MembershipForm
     formset = MembershipFormSet
     workspace_lookup = "workspace_id"
-    edit_roles = MANAGE_ROLES
+    edit_roles = MANAGER_ROLES
     fields = ("user_email", "role", "created_at")
     readonly_fields = ("created_at",)
     # No membership_remove service yet: removing someone is a superuser's job on the user.
@@ -289,7 +288,7 @@ class WorkspaceForm(ModelForm):  # type: ignore[type-arg]
 class WorkspaceAdmin(ScopedAdmin):
     form = WorkspaceForm
     workspace_lookup = "id"
-    edit_roles = MANAGE_ROLES
+    edit_roles = MANAGER_ROLES
     list_display = ("name", "slug", "ai_mode", "currency", "support_email", "created_at")
     list_filter = ("mode",)
     search_fields = ("name", "slug")
@@ -396,7 +395,7 @@ class TicketForm(ModelForm):  # type: ignore[type-arg]
 @admin.register(Ticket)
 class TicketAdmin(ScopedAdmin):
     form = TicketForm
-    edit_roles = frozenset(Role.values)
+    edit_roles = tuple(Role.values)
     list_display = (
         "number",
         "subject",
@@ -592,7 +591,7 @@ class OrderStatusWordAdmin(ManagedSettingsAdmin):
 class ApiTokenAdmin(ScopedAdmin):
     """Keys are issued with `manage.py create_api_token`; here they are reviewed and revoked."""
 
-    edit_roles = MANAGE_ROLES
+    edit_roles = MANAGER_ROLES
     # Never key_hash: a hash of a short-lived secret is still not for display.
     fields = (
         "name",

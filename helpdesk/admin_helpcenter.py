@@ -13,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from audit.services import Actor
-from helpdesk.admin import MANAGE_ROLES, ScopedAdmin, ScopedInline
+from helpdesk.access import MANAGER_ROLES
+from helpdesk.admin import ScopedAdmin, ScopedInline
 from helpdesk.helpcenter_crawl.sync import source_connect, sync_start
 from helpdesk.models import HelpCenterSource, HelpCenterSync, SyncStatus
 
@@ -46,7 +47,7 @@ class HelpCenterSyncInline(ScopedInline):
 
 
 class HelpCenterSourceAdmin(ScopedAdmin):
-    edit_roles = MANAGE_ROLES
+    edit_roles = MANAGER_ROLES
     list_display = ("url", "workspace", "kind", "page_cap", "resync_hours", "last_synced_at")
     list_filter = ("kind", "workspace")
     fields = ("workspace", "url", "kind", "locale", "page_cap", "resync_hours", "last_synced_at")

@@ -1,7 +1,7 @@
 """The REST API (/api/v1/): tickets and their messages.
 
 One APIView per operation, with nested input/output serializers (Django-Styleguide). Every
-endpoint reads tickets through `tickets_visible_to(request)`, so the workspace scope lives in
+endpoint reads tickets through `tickets_for_request(request)`, so the workspace scope lives in
 one place: a token sees its own workspace, a logged-in member sees their workspaces, and any
 other ticket is a 404. Every write calls a service in `helpdesk.services`.
 """
@@ -12,8 +12,7 @@ import dataclasses
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -28,13 +27,12 @@ from rest_framework.views import APIView
 
 from audit.services import Actor
 from helpdesk import services
-from helpdesk.access import workspace_for_user
+from helpdesk.access import ticket_for_request, tickets_for_request, workspace_for_request
 from helpdesk.api_schema import OasisAutoSchema
 from helpdesk.api_tokens import customer_key_message_add, customer_key_ticket_create
 from helpdesk.models import (
     ApiToken,
     Channel,
-    Membership,
     Message,
     MessageKind,
     Priority,
@@ -42,59 +40,9 @@ from helpdesk.models import (
     TicketQuerySet,
     TicketStatus,
     TicketType,
-    Workspace,
 )
 
-# ------------------------------------------------------------------------------- scope
-
-
-def tickets_visible_to(request: Request) -> TicketQuerySet:
-    """The tickets this request may see: the token's workspace, or the member's workspaces.
-
-    `?workspace=<id>` narrows the scope; it never widens it.
-    """
-    token = request.auth
-    if isinstance(token, ApiToken):
-        tickets = Ticket.objects.filter(workspace_id=token.workspace_id)
-        if token.customer_email:
-            tickets = tickets.filter(customer__email__iexact=token.customer_email)
-    elif request.user.is_authenticated:
-        tickets = Ticket.objects.filter(
-            workspace_id__in=Membership.objects.filter(user_id=request.user.pk).values("workspace_id")
-        )
-    else:
-        tickets = Ticket.objects.none()
-    raw = request.query_params.get("workspace")
-    if raw:
-        try:
-            tickets = tickets.filter(workspace_id=int(raw))
-        except ValueError:
-            raise exceptions.ValidationError({"workspace": ["A workspace id is a number."]}) from None
-    return tickets.select_related("workspace", "customer", "assignee")
-
-
-def ticket_visible_to(request: Request, ticket_id: int) -> Ticket:
-    return get_object_or_404(tickets_visible_to(request), pk=ticket_id)
-
-
-def workspace_for_write(request: Request, workspace_id: int | None) -> Workspace:
-    """Where a new ticket goes: the token's workspace, or the member's (chosen if several)."""
-    token = request.auth
-    if isinstance(token, ApiToken):
-        if workspace_id is not None and workspace_id != token.workspace_id:
-            raise Http404("No such workspace.")
-        return token.workspace
-    user = request.user
-    if not user.is_authenticated:
-        raise Http404("No such workspace.")
-    if workspace_id is not None:
-        return workspace_for_user(user=user, workspace_id=workspace_id)
-    workspace_ids = list(Membership.objects.filter(user_id=user.pk).values_list("workspace_id", flat=True)[:2])
-    if not workspace_ids:
-        raise Http404("You are not a member of any workspace.")
-    if len(workspace_ids) > 1:
-        raise exceptions.ValidationError({"workspace": ["You are a member of several workspaces: choose one."]})
-    return workspace_for_user(user=user, workspace_id=workspace_ids[0])
+# ----------------------------------------------------------------------------- requests
 
 
 def api_actor(request: Request) -> Actor:
@@ -260,7 +208,7 @@ class TicketListApi(OasisAPIView):
     def get(self, request: Request) -> Response:
         filters = TicketListApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        tickets = ticket_list_filter(tickets_visible_to(request), **filters.validated_data)
+        tickets = ticket_list_filter(tickets_for_request(request), **filters.validated_data)
         paginator = TicketPagination()
         page = paginator.paginate_queryset(tickets, request, view=self)
         data = TicketOutputSerializer(page, many=True, context={"request": request}).data
@@ -304,7 +252,7 @@ class TicketCreateApi(OasisAPIView):
         serializer = TicketCreateApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        workspace = workspace_for_write(request, data.pop("workspace", None))
+        workspace = workspace_for_request(request, data.pop("workspace", None))
         key = customer_key(request)
         if key is None:
             ticket = services.ticket_create(workspace=workspace, actor=api_actor(request), **data)
@@ -313,7 +261,7 @@ class TicketCreateApi(OasisAPIView):
         else:
             data.pop("customer_email")
             ticket = customer_key_ticket_create(token=key, actor=api_actor(request), **data)
-        ticket = ticket_visible_to(request, ticket.pk)
+        ticket = ticket_for_request(request, ticket.pk)
         output = TicketOutputSerializer(ticket, context={"request": request}).data
         location = reverse("api-ticket-detail", args=[ticket.pk])
         return Response(output, status=status.HTTP_201_CREATED, headers={"Location": location})
@@ -322,7 +270,7 @@ class TicketCreateApi(OasisAPIView):
 class TicketDetailApi(OasisAPIView):
     @extend_schema(operation_id="tickets_retrieve", responses=TicketOutputSerializer)
     def get(self, request: Request, ticket_id: int) -> Response:
-        ticket = ticket_visible_to(request, ticket_id)
+        ticket = ticket_for_request(request, ticket_id)
         return Response(TicketOutputSerializer(ticket, context={"request": request}).data)
 
 
@@ -332,7 +280,7 @@ class TicketDetailApi(OasisAPIView):
 class MessageListApi(OasisAPIView):
     @extend_schema(operation_id="tickets_messages_list", parameters=CURSOR_PARAMETERS, responses=MessagePageSerializer)
     def get(self, request: Request, ticket_id: int) -> Response:
-        ticket = ticket_visible_to(request, ticket_id)
+        ticket = ticket_for_request(request, ticket_id)
         # A staff user or key sees internal notes too (`kind` tells them apart); a customer's key
         # sees what the customer sees.
         messages = Message.objects.filter(ticket=ticket).select_related("author_user")
@@ -358,7 +306,7 @@ class MessageCreateApi(OasisAPIView):
         responses={201: MessageOutputSerializer},
     )
     def post(self, request: Request, ticket_id: int) -> Response:
-        ticket = ticket_visible_to(request, ticket_id)
+        ticket = ticket_for_request(request, ticket_id)
         serializer = MessageCreateApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         kind, body = serializer.validated_data["kind"], serializer.validated_data["body"]

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.redaction import redact_text
 from audit.services import Actor, audit_record
-from helpdesk import hooks
+from helpdesk import hooks, ticket_states
 from helpdesk.citations import customer_text
 from helpdesk.models import (
     AuthorKind,
@@ -36,13 +36,9 @@ from helpdesk.models import (
     TicketType,
     Workspace,
 )
-
-OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.AWAITING_APPROVAL)
-
-
-class InvalidTransition(ValidationError):
-    """The ticket was not in a state the change starts from (maybe another user moved it)."""
-
+from helpdesk.ticket_states import OPEN_STATES as OPEN_STATES  # the inbox's "can resolve"
+from helpdesk.ticket_states import InvalidTransition as InvalidTransition  # raised by the services here
+from helpdesk.ticket_states import _move
 
 # ---------------------------------------------------------------------------- workspaces
 
@@ -163,10 +159,9 @@ def _on_customer_message(message: Message) -> None:
 def _ticket_number(workspace: Workspace) -> int:
     """The workspace's next ticket number, from its own sequence.
 
-    A sequence never waits: new tickets used to draw max(number) + 1 under the workspace row
-    lock, held to the end of each transaction, so a burst of new chats queued on it (one at a
-    time, each holding it through its commit). Like most helpdesks' numbers, a rolled-back
-    ticket's number is skipped.
+    A sequence never waits, where max(number) + 1 would need the workspace row lock held to the
+    end of each transaction, queueing a burst of new chats one at a time through their commits.
+    Like most helpdesks' numbers, a rolled-back ticket's number is skipped.
     """
     sequence = f"helpdesk_ticket_number_{int(workspace.pk)}"  # an int: safe to format into SQL
     with connection.cursor() as cursor:
@@ -279,22 +274,22 @@ def ticket_add_customer_message(
         body=body,
         email_message_id=email_message_id[:998],
     )
-    previous = ticket.status
-    ticket.last_message_at = message.created_at
-    if previous in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
-        ticket.status = TicketStatus.OPEN
-    ticket.save(update_fields=["status", "last_message_at", "updated_at"])
     audit_record(
         workspace=ticket.workspace, ticket=ticket, actor=actor, kind="message.received", data=_message_data(message)
     )
-    if previous != ticket.status:
-        audit_record(
-            workspace=ticket.workspace,
+    changes = {"last_message_at": message.created_at}
+    try:
+        _move(
             ticket=ticket,
+            verb=ticket_states.CUSTOMER_RETURN,
             actor=actor,
-            kind="ticket.reopened",
-            data={"from": previous, "to": ticket.status, "reason": "customer replied"},
+            data={"reason": "customer replied"},
+            changes=changes,
+            locked=True,
         )
+    except InvalidTransition:  # already in the team's queue
+        ticket.last_message_at = message.created_at
+        ticket.save(update_fields=["last_message_at", "updated_at"])
     transaction.on_commit(lambda: _on_customer_message(message))
     return message
 
@@ -328,17 +323,14 @@ def ticket_reply(
         body=body,
         email_message_id=_new_message_id(ticket),
     )
-    previous = ticket.status
-    ticket.last_message_at = message.created_at
-    if previous in (TicketStatus.NEW, TicketStatus.OPEN):
-        ticket.status = TicketStatus.PENDING
-    ticket.save(update_fields=["status", "last_message_at", "updated_at"])
-    audit_record(
-        workspace=ticket.workspace,
+    _move(
         ticket=ticket,
+        verb=ticket_states.ANSWER,
         actor=actor,
-        kind="message.replied",
         data={**_message_data(message), **(data or {})},
+        changes={"last_message_at": message.created_at},
+        locked=True,
+        stay=True,
     )
     # Email and web-form customers hear back by email; chat and API clients read the thread.
     if ticket.channel in (Channel.EMAIL, Channel.WEB):
@@ -403,75 +395,21 @@ def ticket_set_type(*, ticket: Ticket, ticket_type: str, actor: Actor, reason: s
     return ticket
 
 
-def ticket_status_move(*, ticket: Ticket, allowed_from: Iterable[str], changes: dict[str, object]) -> tuple[str, bool]:
-    """The conditional UPDATE every status move goes through (the caller audits it): of two
-    concurrent changes exactly one moves the row. Returns (the status before, whether it moved)."""
-    previous = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).get()
-    moved = Ticket.objects.filter(pk=ticket.pk, status__in=list(allowed_from)).update(
-        **changes, updated_at=timezone.now()
-    )
-    return previous, moved == 1
-
-
-def _transition(
-    *, ticket: Ticket, to: str, allowed_from: Iterable[str], actor: Actor, kind: str, reason: str
-) -> Ticket:
-    changes: dict[str, object] = {"status": to}
-    if to == TicketStatus.RESOLVED:
-        changes["resolved_at"] = timezone.now()
-    elif to == TicketStatus.OPEN:
-        changes["resolved_at"] = None
-    previous, moved = ticket_status_move(ticket=ticket, allowed_from=allowed_from, changes=changes)
-    if not moved:
-        verb = {"ticket.resolved": "resolve", "ticket.reopened": "reopen", "ticket.closed": "close"}[kind]
-        raise InvalidTransition(f"Cannot {verb} a ticket that is {previous}.")
-    ticket.refresh_from_db()
-    audit_record(
-        workspace=ticket.workspace,
-        ticket=ticket,
-        actor=actor,
-        kind=kind,
-        data={"from": previous, "to": to, "reason": reason},
-    )
-    return ticket
-
-
 @transaction.atomic
 def ticket_resolve(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
-    return _transition(
-        ticket=ticket,
-        to=TicketStatus.RESOLVED,
-        allowed_from=OPEN_STATES,
-        actor=actor,
-        kind="ticket.resolved",
-        reason=reason,
-    )
+    return _move(ticket=ticket, verb=ticket_states.RESOLVE, actor=actor, data={"reason": reason})
 
 
 @transaction.atomic
 def ticket_reopen(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
-    ticket = _transition(
-        ticket=ticket,
-        to=TicketStatus.OPEN,
-        allowed_from=(TicketStatus.RESOLVED, TicketStatus.CLOSED),
-        actor=actor,
-        kind="ticket.reopened",
-        reason=reason,
-    )
+    ticket = _move(ticket=ticket, verb=ticket_states.REOPEN, actor=actor, data={"reason": reason})
     transaction.on_commit(lambda: hooks.ticket_reopened.fire(ticket))
     return ticket
 
 
 @transaction.atomic
 def ticket_close(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
-    return _transition(
-        ticket=ticket,
-        to=TicketStatus.CLOSED,
-        allowed_from=(*OPEN_STATES, TicketStatus.RESOLVED),
-        actor=actor,
-        kind="ticket.closed",
-        reason=reason,
-    )
+    return _move(ticket=ticket, verb=ticket_states.CLOSE, actor=actor, data={"reason": reason})
 
 
 def _new_message_id(ticket: Ticket) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,20 +21,15 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from audit.services import Actor, audit_record
-from helpdesk import hooks
+from helpdesk import hooks, ticket_states
 from helpdesk.channels.identity import portal_token
 from helpdesk.models import AuthorKind, Channel, Message, MessageKind, Ticket, TicketStatus, Workspace
 from helpdesk.models_channels import Attachment, ChatMessageKey, ChatSession, CustomerFeedback
 from helpdesk.models_identity import VerificationMethod
-from helpdesk.services import (
-    ticket_add_customer_message,
-    ticket_add_note,
-    ticket_create,
-    ticket_resolve,
-    ticket_status_move,
-)
+from helpdesk.services import ticket_add_customer_message, ticket_add_note, ticket_create, ticket_resolve
 from helpdesk.services_handoff import ticket_handoff
 from helpdesk.services_identity import identity_verify
+from helpdesk.ticket_states import InvalidTransition, _move
 
 HUMAN_ASKED_REASON = "customer asked for a human"
 NOT_SOLVED_REASON = "customer said it did not solve it"
@@ -70,18 +66,10 @@ def solved_url(ticket: Ticket, answer: str) -> str:
 
 
 def _open_for_human(*, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
-    # A ticket waiting on the customer (pending) or new goes back to the team's open queue.
-    previous, moved = ticket_status_move(
-        ticket=ticket, allowed_from=(TicketStatus.NEW, TicketStatus.PENDING), changes={"status": TicketStatus.OPEN}
-    )
-    if moved:
-        audit_record(
-            workspace=ticket.workspace,
-            ticket=ticket,
-            actor=actor,
-            kind="ticket.reopened",
-            data={"from": previous, "to": TicketStatus.OPEN, "reason": reason},
-        )
+    # A ticket waiting on the customer (pending) or new goes to the team's open queue; one in any
+    # other state is with the team already.
+    with suppress(InvalidTransition):
+        _move(ticket=ticket, verb=ticket_states.OPEN_FOR_HUMAN, actor=actor, data={"reason": reason})
     return ticket_handoff(ticket=ticket, actor=actor, reason=reason)
 
 

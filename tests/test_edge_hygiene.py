@@ -1,5 +1,5 @@
 """Bad input at the edge: NUL, lone surrogates, impossible dates and deep JSON are a 400 with a
-message (never a 500), on each endpoint where they used to reach Postgres or the stack."""
+message (never a 500), on each endpoint that would otherwise hand them to Postgres or the stack."""
 
 from __future__ import annotations
 

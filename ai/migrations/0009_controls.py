@@ -1,4 +1,4 @@
-"""Manager controls (issue 11): kill switch, alert settings and state, the gap-embedding cache,
+"""Manager controls: kill switch, alert settings and state, the gap-embedding cache,
 the alerts schedule, and the indexes the reports read (some on other apps' tables)."""
 
 import django.db.models.deletion

@@ -1,4 +1,4 @@
-"""The manager reports' daily rollup (issue 11): the rollup tables, the triggers that mark a past
+"""The manager reports' daily rollup: the rollup tables, the triggers that mark a past
 day dirty when one of its source rows changes (so the report reads that day live until the rollup
 recomputes it: figures stay exact), and the rollup schedule."""
 

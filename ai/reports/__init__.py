@@ -1,1 +1,1 @@
-"""Manager reports (issue 11): figures aggregated in the database, SVG charts, CSV exports."""
+"""Manager reports: figures aggregated in the database, SVG charts, CSV exports."""

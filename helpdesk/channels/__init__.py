@@ -1,2 +1,2 @@
-"""Customer-facing channels (issue 10): the chat widget API, the contact form, the customer
+"""Customer-facing channels: the chat widget API, the contact form, the customer
 portal, "did this solve it?", business hours, handoff to a human and rate limits."""

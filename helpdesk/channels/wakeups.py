@@ -1,7 +1,7 @@
 """Wake-ups for the widget's long-poll: one LISTEN connection per process.
 
-A waiting widget used to re-read its thread version every 0.2 s; with a few hundred open
-widgets that was most of the server's work. Now each process keeps one connection listening
+Re-reading its thread version every 0.2 s per waiting widget would make a few hundred open
+widgets most of the server's work. Instead each process keeps one connection listening
 on `oasis_thread` (the triggers of migration helpdesk/0003 notify it on commit, with
 "t:<ticket id>" or "s:<session id>") and a waiting request sleeps on an Event until a change
 to its own thread, or its deadline. While the listener is down (Postgres restarting, first

@@ -87,7 +87,7 @@ def test_it_backfills_the_ledger_from_the_shop_audit_events_once(workspace, tick
     _shop_event(ticket, "shop.refund_issued", order="B2", amount="25.00", key="", confirmation="RF-X")
     _shop_event(ticket, "shop.replacement_created", order="B2", skus=["S"], key="k2", confirmation="RP-K2")
     _shop_event(ticket, "shop.password_reset_sent", email=CUSTOMER, key="k3", confirmation="PR-K3")
-    # The same key again: its first event had been pruned, so the old code refunded twice.
+    # The same key again, as after its first event was pruned and the refund retried: one refund per key.
     _shop_event(ticket, "shop.refund_issued", order="B1", amount="50.00", key="k1", confirmation="RF-K1")
     _shop_event(ticket, "ai.tool_called", tool="issue_refund", args={"order_number": "B1", "amount": "9"})
 

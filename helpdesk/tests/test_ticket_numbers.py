@@ -40,7 +40,7 @@ def test_a_new_ticket_does_not_wait_for_another_open_transaction(workspace):
     thread.start()
     assert holding.wait(10)
     started = time.monotonic()
-    quick = _create(workspace, "quick@customer.test")  # used to wait for the workspace row lock
+    quick = _create(workspace, "quick@customer.test")  # a sequence draws without the workspace row lock
     waited = time.monotonic() - started
     release.set()
     thread.join()
