@@ -1,4 +1,5 @@
-"""The django-q2 schedules of the helpdesk (migration 0008_importers): help centers by URL re-sync."""
+"""The django-q2 schedules of the helpdesk (migrations 0008_importers, 0009_ratecounter_sweep): help centers by
+URL re-sync, and the sweep of old rate-limit counters."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ SCHEDULES: list[dict[str, Any]] = [
         "func": "helpdesk.helpcenter_crawl.sync.resync_due",
         "schedule_type": "I",
         "minutes": 15,
+    },
+    # Hourly: rate-limit counters of windows past (the request path never deletes).
+    {
+        "name": "helpdesk.ratecounter_sweep",
+        "func": "helpdesk.channels.ratelimit.sweep",
+        "schedule_type": "I",
+        "minutes": 60,
     },
 ]
 
