@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ai.agent.answer import QUESTION_BAR, pick_quotes
+from ai.agent.answer import pick_quotes
+from ai.agent.outcomes import QUESTION_BAR
 
 GIFT_CARDS = (
     "Gift cards never expire and have no fees. Gift cards can also be used in our stores. "
