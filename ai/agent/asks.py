@@ -457,10 +457,20 @@ def _reconcile(found: list[_Found], folded: str) -> list[_Found]:
     return out
 
 
-def _slots(intent: str, *, sentence: str, text: str, own_email: str, now: dt.datetime, language: str) -> dict[str, Any]:
+def _numbers_for(sentence: str, at: int) -> list[str]:
+    """The sentence's order numbers, the one this ask names first: the first after its words, else
+    the last before ("return all of OO-1, and cancel the vest I ordered last night (OO-2)")."""
+    after, before = order_numbers(sentence[at:]), order_numbers(sentence[:at])
+    first = after[:1] or before[-1:]
+    return first + [n for n in order_numbers(sentence) if n not in first]
+
+
+def _slots(
+    intent: str, *, sentence: str, text: str, own_email: str, now: dt.datetime, language: str, at: int = 0
+) -> dict[str, Any]:
     slots: dict[str, Any] = {}
     if intent in ORDER_INTENTS:
-        numbers = order_numbers(sentence) or order_numbers(text)
+        numbers = _numbers_for(sentence, at) or order_numbers(text)
         if numbers:
             slots["order"] = numbers[0]
             if len(numbers) > 1:
@@ -582,13 +592,24 @@ def extract_asks(
     asks: list[Ask] = []
     if outside_policy(text):
         asks.append(Ask(OUTSIDE_POLICY, sentence=text.strip()[:300]))
-    seen: set[str] = set()
+    # Each intent once: where it names its order ("Return + cancel" as a subject, then "cancel the
+    # vest (OO-2)"), else where it first appears.
+    chosen: dict[str, _Found] = {}
     for item in sorted(found, key=lambda f: f.at):
-        if item.intent in seen:
-            continue
-        seen.add(item.intent)
+        kept = chosen.get(item.intent)
+        if kept is None or (not order_numbers(kept.sentence) and order_numbers(item.sentence)):
+            chosen[item.intent] = item
+    for item in sorted(chosen.values(), key=lambda f: f.at):
         original = text[item.start : item.start + len(item.sentence)]
-        slots = _slots(item.intent, sentence=original, text=text, own_email=customer_email, now=now, language=language)
+        slots = _slots(
+            item.intent,
+            sentence=original,
+            text=text,
+            own_email=customer_email,
+            now=now,
+            language=language,
+            at=item.at - item.start,
+        )
         asks.append(Ask(item.intent, slots, _missing(item.intent, slots), is_fallback(item.at), original.strip()))
     if any(a.intent not in (QUESTION, THANKS, OTHER, OUTSIDE_POLICY) for a in asks):
         questions = [q for q in questions if not _restates_a_request(q.sentence)]

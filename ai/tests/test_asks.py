@@ -76,6 +76,15 @@ def test_it_reads_what_the_customer_asks_for_in_the_order_asked(text, language, 
     assert intents(text, language) == expected
 
 
+def test_each_ask_takes_the_order_it_names_in_a_message_about_two_orders():
+    text = (
+        "Return + cancel\nTwo things: I need to return my whole order A1001 (the shoes), and please cancel "
+        "the vest I ordered last night (A1003), I'll find one in store instead."
+    )
+    asks = extract_asks(text, customer_email=CUSTOMER, now=NOW)
+    assert [(a.intent, a.slots["order"]) for a in asks] == [("refund", "A1001"), ("cancel", "A1003")]
+
+
 def test_a_question_that_asks_for_the_action_asked_for_is_not_a_question_apart():
     # "Can you check on it?" after a comma asks for the look-up, not for an answer of its own.
     text = (
