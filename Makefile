@@ -35,6 +35,8 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	@# mypy's Django plugin loads the settings; that needs no database.
 	OASIS_TESTING=1 $(BIN)/mypy .
+	@# Dependencies run one way between the apps: the contracts in pyproject.toml.
+	$(BIN)/lint-imports --no-cache
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -30,6 +30,23 @@ class AIConfig(AppConfig):
         from ai.demo import demo_prepare
 
         hooks.demo_seeded.connect(demo_prepare)
+        # The helpdesk's pages: the Copilot sidebar, the approvals box and the live poll in the
+        # inbox; the hybrid search behind the help center and the contact form.
+        from ai.search import search
+        from ai.views_copilot import register_inbox
+
+        register_inbox()
+        hooks.register_article_search(search)
+        # The trust page reads the audit trail with the AI's eyes; it lives under /audit/.
+        from ai.views_trust import audit_urlpatterns
+        from audit import hooks as audit_hooks
+
+        audit_hooks.register_urls(audit_urlpatterns)
+        # The knowledge index follows the help center's articles.
+        from ai.services import articles_changed, articles_reindex
+
+        hooks.articles_changed.connect(articles_changed)
+        hooks.articles_reindex.connect(articles_reindex)
         # Stale runs: every worker process sweeps when it starts (a crashed cluster coming back).
         from django_q.signals import post_spawn
 

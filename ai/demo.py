@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from ai.agent.settings import ai_settings_save, confidence_rule_save
 from ai.calibration import calibration_refit
-from ai.controls import month_start, next_month
 from ai.models import (
     ActionRequest,
     ActionStatus,
@@ -44,6 +43,7 @@ from ai.tools.settings import tool_setting_save
 from audit.services import Actor, audit_record
 from billing.models import Outcome, OutcomeStatus
 from billing.services import invoice_generate, outcome_credit, plan_for
+from billing.spend_cap import month_start, next_month
 from helpdesk.models import (
     AuthorKind,
     Customer,

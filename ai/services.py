@@ -6,7 +6,7 @@ what must be (re-)embedded and enqueue it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,6 +16,7 @@ from ai.index import create_space, ensure_active_space
 from ai.models import EmbeddingProviderName, EmbeddingSpace, KnowledgeSettings, SpaceStatus
 from ai.providers import EmbeddingError, get_embedding_provider
 from audit.services import Actor, audit_record
+from helpdesk.hooks import ReindexRequest
 from helpdesk.models import Article, Workspace
 
 # One task per this many articles keeps a big import from becoming one hour-long task.
@@ -46,6 +47,16 @@ def knowledge_reindex(*, workspace: Workspace, actor: Actor, article_ids: Iterab
         audit_record(workspace=workspace, actor=actor, kind="knowledge.reindex", data={"articles": len(ids)})
         knowledge_articles_changed(article_ids=ids)
     return len(ids)
+
+
+def articles_changed(article_ids: Sequence[int]) -> None:
+    """helpdesk.hooks.articles_changed: the help center created, edited or imported these."""
+    knowledge_articles_changed(article_ids=article_ids)
+
+
+def articles_reindex(request: ReindexRequest) -> None:
+    """helpdesk.hooks.articles_reindex: a manager's "Re-index selected articles"."""
+    knowledge_reindex(workspace=request.workspace, actor=request.actor, article_ids=request.article_ids)
 
 
 @transaction.atomic

@@ -18,11 +18,11 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ai.controls import email_on_commit, member_emails, spend_cap_check
 from ai.models import ActionRequest, ActionStatus, AgentRun, AlertSettings, AlertState, Decision
 from audit.models import AuditEvent
 from audit.services import Actor, audit_record
 from billing.models import Plan
+from billing.spend_cap import email_on_commit, member_emails, spend_cap_check
 from helpdesk.access import MANAGER_ROLES
 from helpdesk.models import Workspace
 

@@ -20,11 +20,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from ai.controls import active_pauses, agent_pause, agent_resume, spend_cap_status
+from ai.controls import active_pauses, agent_pause, agent_resume
 from ai.reports import charts
 from ai.reports.export import all_csv, table_csv, tables
 from ai.reports.queries import DEFAULT_MINUTES_PER_TICKET, ReportFilter, report
 from audit.services import Actor
+from billing.spend_cap import spend_cap_status
 from helpdesk.access import manager_membership, request_memberships
 from helpdesk.models import Channel, Membership, TicketType
 

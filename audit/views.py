@@ -1,4 +1,4 @@
-"""Audit pages: a ticket's timeline and exports, the workspace export, the trust page.
+"""Audit pages: a ticket's timeline and exports, the workspace export.
 
 Every object comes through `helpdesk.access`, so another workspace's ticket is a 404.
 """
@@ -15,17 +15,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import api_view
-from rest_framework.request import Request
-from rest_framework.response import Response
 
 from audit.export import parse_bound, ticket_export, workspace_export_lines
 from audit.timeline import build_timeline
-from audit.trust import MAX_LISTED_SCORES, SVG_HEIGHT, SVG_PAD, SVG_WIDTH, histogram, trust_answers
 from helpdesk.access import active_membership, manager_membership, request_memberships, ticket_for_user
-from helpdesk.models import ApiToken, Membership, Ticket
+from helpdesk.models import Membership, Ticket
 
 TIMELINE_TEMPLATE = "audit/timeline.html"
 
@@ -80,32 +74,3 @@ def workspace_export_jsonl(request: HttpRequest) -> HttpResponse | StreamingHttp
     stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-{membership.workspace.slug}-{stamp}.jsonl"'
     return response
-
-
-@login_required
-@require_GET
-def trust(request: HttpRequest) -> HttpResponse:
-    membership = active_membership(request)
-    answers = trust_answers(membership.workspace)
-    confidence = answers["confidence"]
-    bars = histogram([s["confidence"] for s in confidence["scores"]])
-    context = {
-        **_layout(request, membership),
-        "answers": answers,
-        "bars": bars,
-        "svg": {"width": SVG_WIDTH, "height": SVG_HEIGHT, "pad": SVG_PAD, "base": SVG_HEIGHT - SVG_PAD},
-        "listed_scores": confidence["scores"][:MAX_LISTED_SCORES],
-        "api_url": request.build_absolute_uri("/audit/api/trust/"),
-    }
-    return render(request, "audit/trust.html", context)
-
-
-@extend_schema(responses=OpenApiTypes.OBJECT)
-@api_view(["GET"])
-def trust_api(request: Request) -> Response:
-    """The trust page's answers as JSON: for the API token's workspace, or the active one."""
-    if isinstance(request.auth, ApiToken):
-        workspace = request.auth.workspace
-    else:
-        workspace = active_membership(request._request).workspace
-    return Response(trust_answers(workspace))

@@ -14,3 +14,4 @@ class BillingConfig(AppConfig):
         hooks.customer_message.connect(handlers.customer_message_committed)
         hooks.public_reply.connect(handlers.public_reply_committed)
         hooks.ticket_reopened.connect(handlers.ticket_reopened)
+        hooks.customer_feedback.connect(handlers.customer_feedback_given)

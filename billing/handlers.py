@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from audit.services import Actor
 from billing.models import Outcome, OutcomeStatus
-from billing.services import outcome_credit, outcome_customer_message, outcome_track_ai_reply, outcome_void
+from billing.services import (
+    outcome_confirm,
+    outcome_credit,
+    outcome_customer_message,
+    outcome_track_ai_reply,
+    outcome_void,
+)
+from helpdesk.hooks import FeedbackGiven
 from helpdesk.models import AuthorKind, Message, Ticket
 
 
@@ -34,3 +43,16 @@ def ticket_reopened(ticket: Ticket) -> None:
         outcome_credit(outcome=outcome, reason="reopened", actor=Actor.system("billing"))
     elif outcome.status in (OutcomeStatus.PENDING, OutcomeStatus.CONFIRMED):
         outcome_void(outcome=outcome, reason="reopened", actor=Actor.system("billing"))
+
+
+def customer_feedback_given(given: FeedbackGiven) -> dict[str, Any]:
+    """ "Did this solve it?" yes confirms the pending outcome (billable); no voids it. Runs inside
+    the feedback's transaction; answers the outcome's id for the feedback's audit row."""
+    outcome = Outcome.objects.filter(ticket_id=given.feedback.ticket_id).first()
+    if outcome is None:
+        return {"outcome": None}
+    if given.feedback.solved and outcome.status == OutcomeStatus.PENDING:
+        outcome_confirm(outcome=outcome, actor=given.actor)
+    elif not given.feedback.solved and outcome.status in (OutcomeStatus.PENDING, OutcomeStatus.CONFIRMED):
+        outcome_void(outcome=outcome, reason="customer_not_solved", actor=given.actor)
+    return {"outcome": outcome.pk}

@@ -51,7 +51,7 @@ class Plan(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
         help_text="A fraction: 0.2000 is 20 %.",
     )
-    # The spend cap: outcome charges of a month never pass it (ai.controls).
+    # The spend cap: outcome charges of a month never pass it (billing.spend_cap).
     monthly_spend_cap = models.DecimalField(
         max_digits=12,
         decimal_places=2,

@@ -28,6 +28,7 @@ from audit.services import Actor, audit_record
 from billing.models import TRIAL_DAYS, Invoice, LineKind, Outcome, OutcomeStatus, Plan
 from billing.pricing import invoice_totals, outcome_price
 from billing.rules import is_confirmation, is_greeting_only
+from billing.spend_cap import spend_cap_enforce
 from helpdesk.models import AuthorKind, Message, MessageKind, Role, Ticket, Workspace
 from helpdesk.services import membership_add, workspace_create
 
@@ -280,8 +281,6 @@ def outcome_confirm(*, outcome: Outcome, actor: Actor, message: Message | None =
         kind="outcome.confirmed",
         data={"outcome": outcome.pk, "message": message.pk if message else None, "price": outcome.price},
     )
-    from ai.controls import spend_cap_enforce
-
     spend_cap_enforce(workspace=outcome.workspace_id)
     return outcome
 
@@ -419,8 +418,6 @@ def _finalize_batch(*, now: datetime, batch_size: int) -> tuple[int, int]:
                 },
             )
     # The spend cap is exact only inside the transaction that confirms outcomes (it locks the plan).
-    from ai.controls import spend_cap_enforce
-
     for workspace_id in sorted({row[1] for row in finalized}):
         spend_cap_enforce(workspace=workspace_id)
     return len(finalized), len(voided)

@@ -18,8 +18,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from ai.services import knowledge_reindex
 from audit.services import Actor
+from helpdesk import hooks
 from helpdesk.helpcenter_import import ImportFileError, ImportReport, article_save, import_helpcenter, unpack_zip
 from helpdesk.models import Article, Role, Workspace
 
@@ -123,9 +123,14 @@ class ArticleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             if not self._may(request, Article(workspace_id=workspace_id), editing=True):
                 raise PermissionDenied
             ids = list(queryset.filter(workspace_id=workspace_id).values_list("pk", flat=True))
-            total += knowledge_reindex(
-                workspace=Workspace.objects.get(pk=workspace_id), actor=Actor.for_user(request.user), article_ids=ids
+            hooks.articles_reindex.fire(
+                hooks.ReindexRequest(
+                    workspace=Workspace.objects.get(pk=workspace_id),
+                    actor=Actor.for_user(request.user),
+                    article_ids=ids,
+                )
             )
+            total += len(ids)
         self.message_user(request, f"{total} articles queued for re-indexing (only changed passages are re-embedded).")
 
     def get_urls(self) -> list[Any]:

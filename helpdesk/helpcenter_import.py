@@ -29,8 +29,8 @@ from django.db.models import QuerySet
 from django.utils.text import slugify
 from frontmatter.default_handlers import YAMLHandler
 
-from ai.services import knowledge_articles_changed
 from audit.services import Actor, audit_record
+from helpdesk import hooks
 from helpdesk.helpcenter_render import html_to_text, sanitize_html
 from helpdesk.models import Article, ArticleStatus, Workspace
 from oasis.hygiene import InputRejected, json_loads, strip_bad_chars
@@ -188,7 +188,7 @@ def import_articles(
             },
         )
         if schedule_index:
-            knowledge_articles_changed(article_ids=report.changed_ids)
+            hooks.articles_changed.fire(report.changed_ids)
     return report
 
 
@@ -613,5 +613,5 @@ def article_save(*, article: Article, actor: Actor) -> Article:
         kind="article.created" if created else "article.updated",
         data={"article_id": article.pk, "title": article.title, "status": article.status},
     )
-    knowledge_articles_changed(article_ids=[article.pk])
+    hooks.articles_changed.fire([article.pk])
     return article

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from ai.search import search
 from helpdesk.helpcenter_render import render_article
+from helpdesk.hooks import article_search
 from helpdesk.models import Article, ArticleStatus, Workspace
 
 MAX_QUERY_CHARS = 500
@@ -18,7 +18,7 @@ MAX_QUERY_CHARS = 500
 def home(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     workspace = get_object_or_404(Workspace, slug=workspace_slug)
     query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
-    hits = search(workspace=workspace, query=query, k=8) if query else []
+    hits = article_search(workspace=workspace, query=query, k=8) if query else []
     articles = (
         Article.objects.filter(workspace=workspace, status=ArticleStatus.PUBLISHED)
         .only("title", "slug")

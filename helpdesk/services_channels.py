@@ -260,9 +260,6 @@ def ticket_customer_feedback(
     no: the pending outcome is voided and the ticket goes to a person now, with a note that
     puts the AI's answer and the customer's words side by side.
     """
-    from billing.models import Outcome, OutcomeStatus
-    from billing.services import outcome_confirm, outcome_void
-
     ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     message = message or last_ai_reply(ticket)
     if message is None or message.ticket_id != ticket.pk or message.author_kind != AuthorKind.AI:
@@ -271,23 +268,19 @@ def ticket_customer_feedback(
     if existing is not None:
         return FeedbackResult(existing, False)
     feedback = CustomerFeedback.objects.create(ticket=ticket, message=message, solved=solved, source=source)
-    outcome = Outcome.objects.filter(ticket=ticket).first()
+    # Billing confirms (solved) or voids (not solved) the AI's pending outcome in this transaction.
+    outcome = hooks.customer_feedback.gather(hooks.FeedbackGiven(feedback=feedback, actor=actor)).get("outcome")
     if solved:
-        if outcome is not None and outcome.status == OutcomeStatus.PENDING:
-            outcome_confirm(outcome=outcome, actor=actor)
         audit_record(
             workspace=ticket.workspace,
             ticket=ticket,
             actor=actor,
             kind="customer.solved",
-            data={"message": message.pk, "source": source, "outcome": outcome.pk if outcome else None},
+            data={"message": message.pk, "source": source, "outcome": outcome},
         )
         if ticket.status in (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING):
             ticket_resolve(ticket=ticket, actor=actor, reason="customer confirmed the answer solved it")
         return FeedbackResult(feedback, True)
-
-    if outcome is not None and outcome.status in (OutcomeStatus.PENDING, OutcomeStatus.CONFIRMED):
-        outcome_void(outcome=outcome, reason="customer_not_solved", actor=actor)
     words = (
         Message.objects.filter(ticket=ticket, kind=MessageKind.CUSTOMER, created_at__lte=message.created_at)
         .order_by("-created_at", "-pk")
@@ -307,7 +300,7 @@ def ticket_customer_feedback(
         ticket=ticket,
         actor=actor,
         kind="customer.not_solved",
-        data={"message": message.pk, "source": source, "outcome": outcome.pk if outcome else None},
+        data={"message": message.pk, "source": source, "outcome": outcome},
     )
     return FeedbackResult(feedback, True)
 

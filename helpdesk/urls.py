@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from helpdesk import views, views_copilot
+from helpdesk import hooks, views
 
 app_name = "helpdesk"
 
@@ -17,16 +17,6 @@ urlpatterns = [
     path("inbox/tickets/<int:ticket_id>/resolve/", views.ticket_resolve, name="ticket_resolve"),
     path("inbox/tickets/<int:ticket_id>/reopen/", views.ticket_reopen, name="ticket_reopen"),
     path("inbox/tickets/<int:ticket_id>/close/", views.ticket_close, name="ticket_close"),
-    path("inbox/tickets/<int:ticket_id>/poll/", views_copilot.ticket_poll, name="ticket_poll"),
-    path("inbox/tickets/<int:ticket_id>/copilot/", views_copilot.copilot, name="ticket_copilot"),
-    path(
-        "inbox/tickets/<int:ticket_id>/copilot/regenerate/",
-        views_copilot.copilot_regenerate,
-        name="ticket_copilot_regenerate",
-    ),
-    path("inbox/tickets/<int:ticket_id>/copilot/send/", views_copilot.copilot_send, name="ticket_copilot_send"),
-    path(
-        "inbox/tickets/<int:ticket_id>/copilot/discard/", views_copilot.copilot_discard, name="ticket_copilot_discard"
-    ),
-    path("inbox/tickets/<int:ticket_id>/copilot/tool/", views_copilot.copilot_tool_run, name="ticket_copilot_tool"),
+    # The Copilot sidebar and the page's live poll, registered by the AI app (ai/views_copilot.py).
+    *hooks.inbox_urls(),
 ]

@@ -23,12 +23,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from ai.models import ActionRequest, ActionStatus, AgentRun
-from ai.tools.describe import action_words
 from audit.services import Actor
-from helpdesk import services
+from helpdesk import hooks, services
 from helpdesk.access import SESSION_KEY, active_membership, membership_for, request_memberships, ticket_for_user
-from helpdesk.citations import strip_markers
 from helpdesk.forms import (
     ASSIGNEE_ME,
     ASSIGNEE_NONE,
@@ -43,11 +40,17 @@ from helpdesk.forms import (
 )
 from helpdesk.models import Membership, Message, MessageKind, Ticket, TicketQuerySet, TicketStatus
 from helpdesk.services_identity import identity_state
-from helpdesk.views_copilot import TICKET_TEMPLATE, is_partial, reply_from_draft, version_key
 
 PAGE_SIZE = 25
 PREVIEW_CHARS = 160
 INBOX_TEMPLATE = "helpdesk/inbox.html"
+TICKET_TEMPLATE = "helpdesk/ticket.html"
+
+
+def is_partial(request: HttpRequest) -> bool:
+    """An HTMX request wants a fragment; a history restore (back button after hx-push-url) the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
@@ -124,18 +127,6 @@ def _filtered_tickets(form: InboxFilterForm, *, workspace_id: int, user: User) -
     return tickets.order_by("-last_message_at", "-id")
 
 
-def _approvals_box(membership: Membership) -> dict[str, Any]:
-    """Managers see what waits for them: a count and the oldest few (two queries, any size)."""
-    if not membership.can_manage:
-        return {"approvals_pending": None, "approvals_oldest": []}
-    pending = ActionRequest.objects.filter(workspace_id=membership.workspace_id, status=ActionStatus.PENDING)
-    oldest = pending.select_related("ticket", "ticket__workspace").order_by("created_at")[:3]
-    return {
-        "approvals_pending": pending.count(),
-        "approvals_oldest": [(a, action_words(a.tool, a.args, a.ticket.workspace.currency)) for a in oldest],
-    }
-
-
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -149,7 +140,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     next_cursor = str(Cursor(tickets[-1].last_message_at, tickets[-1].pk)) if more else ""
     context = {
         **_layout_context(request, membership),
-        **_approvals_box(membership),
+        # What the AI app shows a manager here (the approvals box): helpdesk.hooks.inbox_page.
+        **hooks.inbox_page.gather(membership),
         "form": form,
         "tickets": tickets,
         "next_cursor": next_cursor,
@@ -180,10 +172,11 @@ def thread_of(ticket: Ticket) -> QuerySet[Message]:
 def _reply_form_for(request: HttpRequest, ticket: Ticket) -> ReplyForm:
     """`?insert=<run>` (the Copilot's no-JS Insert link) starts the reply from that draft."""
     raw = request.GET.get("insert", "")
-    run = AgentRun.objects.filter(pk=int(raw), ticket=ticket).only("pk", "draft").first() if raw.isdigit() else None
-    if run is None or not run.draft:
+    drafts = hooks.reply_drafts()
+    draft = drafts.draft_text(ticket=ticket, run_id=int(raw)) if raw.isdigit() and drafts is not None else ""
+    if not draft:
         return ReplyForm(prefix="reply")
-    return ReplyForm(prefix="reply", initial={"body": strip_markers(run.draft), "copilot_run": run.pk})
+    return ReplyForm(prefix="reply", initial={"body": draft, "copilot_run": int(raw)})
 
 
 def ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:
@@ -201,7 +194,6 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[s
         "ticket": ticket,
         "thread": thread,
         "reply_form": _reply_form_for(request, ticket),
-        "version": version_key(ticket.pk),
         "note_form": MessageForm(prefix="note"),
         "assign_form": AssignForm(initial={"assignee": assignee}, memberships=members),
         "type_form": TicketTypeForm(initial={"ticket_type": ticket.ticket_type}),
@@ -210,6 +202,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[s
         "can_close": ticket.status != TicketStatus.CLOSED,
         "identity": identity_state(ticket),
         "action_error": "",
+        # The AI app's part of the page (the live-update version key): helpdesk.hooks.ticket_page.
+        **hooks.ticket_page.gather(hooks.TicketPage(request=request, ticket=ticket)),
         **forms,
     }
 
@@ -266,9 +260,11 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     def post(ticket: Ticket, data: dict[str, Any]) -> Message:
         # A reply that started as a Copilot draft also labels the draft (edited or unchanged).
         run_id = data.get("copilot_run")
-        run = AgentRun.objects.filter(pk=run_id, ticket=ticket).first() if run_id else None
-        if run is not None:
-            return reply_from_draft(ticket=ticket, run=run, body=data["body"], user=request.user)
+        drafts = hooks.reply_drafts()
+        if run_id and drafts is not None:
+            message = drafts.reply(ticket=ticket, run_id=run_id, body=data["body"], user=request.user)
+            if message is not None:
+                return message
         return services.ticket_reply(ticket=ticket, body=data["body"], actor=actor)
 
     return _post_message(request, ticket_id, prefix="reply", post=post, form_class=ReplyForm)

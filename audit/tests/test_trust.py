@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.urls import reverse
 from django.utils import timezone
 
+from ai.trust import trust_answers
 from audit.tests.conftest import record_run
-from audit.trust import trust_answers
 from billing.models import Outcome, OutcomeStatus
 from helpdesk.services import ticket_create
 

@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ai.search import search
 from helpdesk.channels.ratelimit import rate_limited
+from helpdesk.hooks import article_search
 from helpdesk.models import Article, ArticleStatus, Workspace
 from helpdesk.services_channels import (
     ATTACHMENT_MAX_BYTES,
@@ -53,7 +53,7 @@ def _suggestions(workspace: Workspace, query: str) -> list[dict[str, str]]:
         return []
     seen: set[str] = set()
     found: list[dict[str, str]] = []
-    for hit in search(workspace=workspace, query=query, k=SUGGESTIONS * 2):
+    for hit in article_search(workspace=workspace, query=query, k=SUGGESTIONS * 2):
         if hit.article_slug in seen:
             continue
         seen.add(hit.article_slug)

@@ -12,13 +12,13 @@ from django.urls import reverse
 from ai.confidence_words import confidence_reasons
 from ai.models import ActionRequest, ActionStatus, AgentRun, ConfidenceRule, DraftFeedback, ToolPermission
 from ai.tests.agent_support import helpcenter, new_ticket, run_agent  # noqa: F401 (fixture)
+from ai.views_copilot import confidence_meter
 from audit.models import AuditEvent
 from audit.services import Actor
 from helpdesk.citations import strip_markers
 from helpdesk.models import Message, MessageKind, TicketStatus
 from helpdesk.services import ticket_add_customer_message
 from helpdesk.shop import orders_load
-from helpdesk.views_copilot import confidence_meter
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

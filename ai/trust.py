@@ -17,7 +17,11 @@ from django.db.models.fields.json import KT
 from django.urls import reverse
 from django.utils import timezone
 
+from ai.models import ApprovalRule, ToolPermission
+from ai.tools.registry import BUILTIN_TOOLS
 from audit.models import AuditEvent
+from billing.models import Outcome, OutcomeStatus
+from billing.services import plan_for
 from helpdesk.models import Workspace
 
 WINDOW_DAYS = 30
@@ -128,8 +132,6 @@ def _confidence(workspace: Workspace, now: datetime) -> dict[str, Any]:
 
 
 def _approval_rules(workspace: Workspace) -> dict[str, Any]:
-    from ai.models import ApprovalRule, ToolPermission
-
     enabled = set(ToolPermission.objects.filter(workspace=workspace, enabled=True).values_list("tool", flat=True))
     rules = []
     for rule in ApprovalRule.objects.filter(workspace=workspace, enabled=True).order_by("pk"):
@@ -151,9 +153,6 @@ def _sample_timeline(workspace: Workspace) -> dict[str, Any]:
 
 
 def _allow_list(workspace: Workspace) -> dict[str, Any]:
-    from ai.models import ToolPermission
-    from ai.tools.registry import BUILTIN_TOOLS
-
     tools = []
     for tool in ToolPermission.objects.filter(workspace=workspace, enabled=True).order_by("pk"):
         spec = BUILTIN_TOOLS.get(tool.tool)
@@ -164,9 +163,6 @@ def _allow_list(workspace: Workspace) -> dict[str, Any]:
 
 
 def _billing(workspace: Workspace, now: datetime) -> dict[str, Any]:
-    from billing.models import Outcome, OutcomeStatus
-    from billing.services import plan_for
-
     plan = plan_for(workspace)
     month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     outcomes = Outcome.objects.for_workspace(workspace).filter(resolved_at__gte=month_start, resolved_at__lte=now)

@@ -9,11 +9,11 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from ai.controls import CAP_REACHED_REASON, month_start, spend_cap_check, spend_cap_enforce, spend_cap_status
 from audit.models import AuditEvent
 from audit.services import Actor
 from billing.models import Outcome, OutcomeStatus, Plan
 from billing.services import _finalize_batch, outcome_confirm, plan_for
+from billing.spend_cap import CAP_REACHED_REASON, month_start, spend_cap_check, spend_cap_enforce, spend_cap_status
 from conftest import PASSWORD, make_user
 from helpdesk.models import Role, Workspace
 from helpdesk.services import membership_add, ticket_create, workspace_update

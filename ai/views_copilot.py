@@ -5,6 +5,10 @@ ticket's latest customer message (the Agent's, or an earlier Copilot draft) so r
 ticket never re-runs the model; Regenerate asks for a new one. Every button ends in a
 service call that records feedback and audits it; running a suggested tool goes through the
 same allow-list and approval gates as the Agent.
+
+The helpdesk's inbox knows none of this: `AIConfig.ready` registers these URLs under its
+namespace, the approvals box, the version key and the reply-from-draft through
+`helpdesk.hooks` (see `register_inbox`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
@@ -32,25 +36,19 @@ from ai.tools import ToolCall, action_request_create, tool_check, tool_execute
 from ai.tools.describe import action_words
 from audit.services import Actor
 from audit.timeline import safe_url
-from helpdesk import services
+from helpdesk import hooks, services
 from helpdesk.access import ticket_for_user
 from helpdesk.citations import same_text, strip_markers
 from helpdesk.forms import DISCARD_REASONS, CopilotRunForm, DiscardForm, ToolRunForm
-from helpdesk.models import Message, MessageKind, Ticket, TicketStatus
+from helpdesk.models import Membership, Message, MessageKind, Ticket, TicketStatus
+from helpdesk.views import TICKET_TEMPLATE, is_partial, thread_of, ticket_context
 
 COPILOT_TEMPLATE = "helpdesk/copilot.html"
-TICKET_TEMPLATE = "helpdesk/ticket.html"
 RUN_KINDS = ("copilot", "agent")
 PENDING_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
 SENT_VERDICTS = ("sent_unchanged", "edited", "approved")
 # How far below the threshold the meter turns from amber to red.
 RED_MARGIN = 0.2
-
-
-def is_partial(request: HttpRequest) -> bool:
-    """An HTMX request wants a fragment; a history restore (back button after hx-push-url) the whole page."""
-    htmx = getattr(request, "htmx", None)
-    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 # ------------------------------------------------------------------------ the cached run
@@ -326,8 +324,6 @@ def reply_from_draft(*, ticket: Ticket, run: AgentRun, body: str, user: Any, as_
 @require_POST
 def copilot_send(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Send as is: the draft goes out as the human's reply."""
-    from helpdesk.views import ticket_context
-
     ticket = ticket_for_user(user=request.user, ticket_id=ticket_id, workspace_id=None)
     form = CopilotRunForm(request.POST)
     if not form.is_valid():
@@ -380,8 +376,6 @@ def copilot_tool_run(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not is_partial(request):
         return HttpResponseRedirect(_copilot_url(ticket))
     ticket.refresh_from_db()
-    from helpdesk.views import ticket_context
-
     response = _render_sidebar(request, ticket, run, notice=notice, error=error)
     # A queued action moves the ticket to "awaiting approval": header and details say so at once.
     context = {**ticket_context(request, ticket), "oob": True}
@@ -426,11 +420,58 @@ def version_key(ticket_id: int) -> str:
 @require_GET
 def ticket_poll(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """204 while nothing changed; else the thread, header and sidebar out of band."""
-    from helpdesk.views import thread_of
-
     ticket = ticket_for_user(user=request.user, ticket_id=ticket_id, workspace_id=None)
     key = version_key(ticket.pk)
     if request.GET.get("v", "") == key:
         return HttpResponse(status=204)
     context = {"ticket": ticket, "thread": thread_of(ticket), "version": key, "oob": True}
     return render(request, f"{TICKET_TEMPLATE}#poll_update", context)
+
+
+# ------------------------------------------------------------------ the inbox's AI parts
+
+
+def approvals_box(membership: Membership) -> dict[str, Any]:
+    """Managers see what waits for them: a count and the oldest few (two queries, any size)."""
+    if not membership.can_manage:
+        return {"approvals_pending": None, "approvals_oldest": []}
+    pending = ActionRequest.objects.filter(workspace_id=membership.workspace_id, status=ActionStatus.PENDING)
+    oldest = pending.select_related("ticket", "ticket__workspace").order_by("created_at")[:3]
+    return {
+        "approvals_pending": pending.count(),
+        "approvals_oldest": [(a, action_words(a.tool, a.args, a.ticket.workspace.currency)) for a in oldest],
+    }
+
+
+def ticket_page(page: hooks.TicketPage) -> dict[str, Any]:
+    return {"version": version_key(page.ticket.pk)}
+
+
+class CopilotDrafts:
+    """The Copilot's drafts as the start of a staff reply (helpdesk.hooks.ReplyDrafts)."""
+
+    def draft_text(self, *, ticket: Ticket, run_id: int) -> str:
+        run = AgentRun.objects.filter(pk=run_id, ticket=ticket).only("pk", "draft").first()
+        return strip_markers(run.draft) if run is not None and run.draft else ""
+
+    def reply(self, *, ticket: Ticket, run_id: int, body: str, user: Any) -> Message | None:
+        run = AgentRun.objects.filter(pk=run_id, ticket=ticket).first()
+        return None if run is None else reply_from_draft(ticket=ticket, run=run, body=body, user=user)
+
+
+inbox_urlpatterns: list[URLPattern] = [
+    path("inbox/tickets/<int:ticket_id>/poll/", ticket_poll, name="ticket_poll"),
+    path("inbox/tickets/<int:ticket_id>/copilot/", copilot, name="ticket_copilot"),
+    path("inbox/tickets/<int:ticket_id>/copilot/regenerate/", copilot_regenerate, name="ticket_copilot_regenerate"),
+    path("inbox/tickets/<int:ticket_id>/copilot/send/", copilot_send, name="ticket_copilot_send"),
+    path("inbox/tickets/<int:ticket_id>/copilot/discard/", copilot_discard, name="ticket_copilot_discard"),
+    path("inbox/tickets/<int:ticket_id>/copilot/tool/", copilot_tool_run, name="ticket_copilot_tool"),
+]
+
+
+def register_inbox() -> None:
+    """Called from AIConfig.ready: the inbox's Copilot URLs, approvals box, version key and drafts."""
+    hooks.register_inbox_urls(inbox_urlpatterns)
+    hooks.inbox_page.connect(approvals_box)
+    hooks.ticket_page.connect(ticket_page)
+    hooks.register_reply_drafts(CopilotDrafts())
