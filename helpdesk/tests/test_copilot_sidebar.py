@@ -66,7 +66,7 @@ def refund_ticket(workspace, helpcenter):  # noqa: F811
     )
     ToolPermission.objects.filter(workspace=workspace, tool="issue_refund").update(enabled=True)
     return new_ticket(
-        workspace, "The boots from order A2002 do not fit. I want a refund of $150 please.", subject="Refund please"
+        workspace, "The boots from order A2002 do not fit. I want a refund please.", subject="Refund please"
     )
 
 
@@ -229,7 +229,7 @@ def test_it_queues_a_refund_over_100_for_approval(agent_client, agent, refund_ti
     body = sidebar(agent_client, refund_ticket).content.decode()
     run = AgentRun.objects.get(ticket=refund_ticket)
     index = next(i for i, c in enumerate(run.tool_calls) if c["tool"] == "issue_refund")
-    assert run.tool_calls[index]["args"]["amount"] == "150.00"
+    assert run.tool_calls[index]["args"]["amount"] == "180.00"
     assert "Needs approval" in body
     assert "Request approval" in body
 
@@ -244,7 +244,7 @@ def test_it_queues_a_refund_over_100_for_approval(agent_client, agent, refund_ti
     assert (action.status, action.tool, str(action.amount), action.requested_by_user) == (
         ActionStatus.PENDING,
         "issue_refund",
-        "150.00",
+        "180.00",
         agent,
     )
     refund_ticket.refresh_from_db()

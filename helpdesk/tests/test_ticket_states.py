@@ -97,8 +97,10 @@ def test_it_lets_exactly_one_of_two_concurrent_moves_win(workspace):
         finally:
             connection.close()
 
-    # Both start from `new`; whichever commits first leaves a state the other does not start from.
-    threads = [threading.Thread(target=move, args=(verb,)) for verb in ("await_approval", "close")]
+    # Both start only from `awaiting_approval` (a manager releases the hold while the customer asks
+    # for a person): whichever commits first leaves `open`, which the other does not start from.
+    _move_atomically(Ticket.objects.get(pk=ticket.pk), "await_approval")
+    threads = [threading.Thread(target=move, args=(verb,)) for verb in ("release_approval", "hand_off")]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -107,7 +109,7 @@ def test_it_lets_exactly_one_of_two_concurrent_moves_win(workspace):
     winner = next(o for o in outcomes if o != "refused")
     assert Ticket.objects.get(pk=ticket.pk).status == MOVES[winner].to
     kinds = list(AuditEvent.objects.for_ticket(ticket.pk).values_list("kind", flat=True))
-    assert [k for k in kinds if k in ("ticket.awaiting_approval", "ticket.closed")] == [MOVES[winner].kind]
+    assert [k for k in kinds if k in ("ticket.approval_released", "ticket.handed_off")] == [MOVES[winner].kind]
 
 
 STATUS_WRITE = re.compile(

@@ -62,7 +62,7 @@ def refund_ticket(workspace, helpcenter):  # noqa: F811
     )
     ToolPermission.objects.filter(workspace=workspace, tool="issue_refund").update(enabled=True)
     return new_ticket(
-        workspace, "The boots from order A2002 do not fit. I want a refund of $150 please.", subject="Refund please"
+        workspace, "The boots from order A2002 do not fit. I want a refund please.", subject="Refund please"
     )
 
 
@@ -173,11 +173,11 @@ def test_it_shows_a_refund_over_100_as_pending_approval(page: Page, live_server,
     log_in(page, live_server.url, agent.email)
     open_ticket(page, live_server.url, refund_ticket)
     sidebar = page.locator("#copilot")
-    expect(sidebar.locator(".cp-proposed")).to_contain_text("Refund 150.00 USD on order A2002")
+    expect(sidebar.locator(".cp-proposed")).to_contain_text("Refund 180.00 USD on order A2002")
     expect(sidebar.locator(".cp-proposed")).to_contain_text("Needs approval")
     sidebar.get_by_role("button", name="Request approval for issue_refund").click()
     expect(sidebar.locator(".cp-pending")).to_contain_text("Pending approval")
-    expect(sidebar.locator(".cp-pending")).to_contain_text("150.00 USD")
+    expect(sidebar.locator(".cp-pending")).to_contain_text("180.00 USD")
     expect(sidebar.locator(".alert-info")).to_contain_text("waiting for a manager's approval")
     page.screenshot(path=str(SCREENSHOTS / "copilot_pending_approval.png"), full_page=True)
     action = ActionRequest.objects.get(ticket=refund_ticket)
