@@ -42,6 +42,13 @@ class AIConfig(AppConfig):
         from audit import hooks as audit_hooks
 
         audit_hooks.register_urls(audit_urlpatterns)
+        # Its runs as cards on a ticket's audit timeline, and the audit review's AI filters.
+        from ai.admin_audit import EVENT_FILTERS, EVENT_GROUPS
+        from ai.timeline_card import RUN_CARDS
+
+        audit_hooks.register_card_builder(RUN_CARDS)
+        audit_hooks.register_event_groups(EVENT_GROUPS)
+        audit_hooks.register_event_filters(EVENT_FILTERS)
         # The knowledge index follows the help center's articles.
         from ai.services import articles_changed, articles_reindex
 

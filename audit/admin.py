@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
@@ -13,11 +13,15 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from audit.hooks import event_filters, event_groups
 from audit.models import AuditCheckpoint, AuditEvent
-from audit.timeline import DECISION_WORDS
+from audit.timeline import card_anchor
 from audit.views import timeline_context
 from helpdesk.access import ticket_for_user
 from helpdesk.models import Membership, Ticket, TicketType
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _ListFilterT
 
 
 def _workspace_ids(request: HttpRequest) -> list[int]:
@@ -28,19 +32,20 @@ class KindGroupFilter(admin.SimpleListFilter):
     title = "kind of event"
     parameter_name = "group"
 
+    # Audit's own groups; the apps above register theirs (audit.hooks), listed first.
     GROUPS = {
-        "ai_reply": ("AI reply", Q(kind__startswith="ai.") | Q(kind="message.replied", actor_kind="ai")),
-        "action": ("Action", Q(kind__startswith="action.")),
-        "approval": ("Approval", Q(kind__in=["action.approved", "action.rejected"])),
         "setting": ("Setting change", Q(kind__in=["settings.changed", "workspace.settings_changed"])),
         "login": ("Login", Q(kind="user.login")),
     }
 
+    def groups(self) -> dict[str, tuple[str, Q]]:
+        return {**event_groups(), **self.GROUPS}
+
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(key, label) for key, (label, _) in self.GROUPS.items()]
+        return [(key, label) for key, (label, _) in self.groups().items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        group = self.GROUPS.get(self.value() or "")
+        group = self.groups().get(self.value() or "")
         return queryset.filter(group[1]) if group else queryset
 
 
@@ -75,47 +80,6 @@ class TicketTypeFilter(admin.SimpleListFilter):
         return queryset.filter(ticket__ticket_type=self.value()) if self.value() else queryset
 
 
-class DecisionFilter(admin.SimpleListFilter):
-    title = "AI decision"
-    parameter_name = "decision"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return list(DECISION_WORDS.items())
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(data__decision=self.value()) if self.value() else queryset
-
-
-class ConfidenceFilter(admin.SimpleListFilter):
-    title = "confidence"
-    parameter_name = "confidence"
-
-    BUCKETS = {
-        "lt50": ("below 0.50", None, 0.5),
-        "50-70": ("0.50 to 0.70", 0.5, 0.7),
-        "70-85": ("0.70 to 0.85", 0.7, 0.85),
-        "85-95": ("0.85 to 0.95", 0.85, 0.95),
-        "ge95": ("0.95 and above", 0.95, None),
-    }
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(key, label) for key, (label, _, _) in self.BUCKETS.items()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        bucket = self.BUCKETS.get(self.value() or "")
-        if bucket is None:
-            return queryset
-        _, low, high = bucket
-        # jsonb orders strings below numbers and booleans above them: bounding to [0, 1]
-        # keeps only events whose confidence is a number.
-        queryset = queryset.filter(data__confidence__gte=0, data__confidence__lte=1)
-        if low is not None:
-            queryset = queryset.filter(data__confidence__gte=low)
-        if high is not None:
-            queryset = queryset.filter(data__confidence__lt=high)
-        return queryset
-
-
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The chain is append-only in the database too; the admin offers no way to even try."""
@@ -130,8 +94,6 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ActorFilter,
         "actor_kind",
         TicketTypeFilter,
-        DecisionFilter,
-        ConfidenceFilter,
         "kind",
         ("workspace", admin.RelatedOnlyFieldListFilter),
     )
@@ -153,6 +115,12 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     readonly_fields = fields
 
+    def get_list_filter(self, request: HttpRequest) -> list[_ListFilterT]:
+        # The filters the apps above register (audit.hooks) read the events with their eyes.
+        filters = list(super().get_list_filter(request))
+        at = filters.index(TicketTypeFilter) + 1
+        return [*filters[:at], *event_filters(), *filters[at:]]
+
     @admin.display(description="data")
     def data_pretty(self, obj: AuditEvent) -> SafeString:
         return format_html(
@@ -165,7 +133,8 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if obj.ticket_id is None:
             return ""
         url = reverse("admin:audit_auditevent_ticket_timeline", args=[obj.ticket_id])
-        return format_html('<a href="{}#run-{}">timeline</a>', url, obj.data.get("run", "") if obj.data else "")
+        anchor = card_anchor(obj.data) if isinstance(obj.data, dict) else ""
+        return format_html('<a href="{}{}">timeline</a>', url, f"#{anchor}" if anchor else "")
 
     def get_urls(self) -> list[URLPattern]:
         timeline = path(

@@ -6,6 +6,9 @@ from typing import Any
 from django.db import transaction
 from django.urls import reverse
 
+from ai.timeline_card import RUN_CARDS
+from audit import hooks
+from audit.models import AuditEvent
 from audit.services import Actor, audit_record
 from audit.tests.conftest import record_run
 from helpdesk.services import ticket_add_note, ticket_resolve
@@ -51,6 +54,24 @@ def test_it_shows_every_part_of_an_ai_run(client, agent, ai_ticket, manager):
     assert "Your order A1001 shipped with DHL (JD0123)." in card
     # Raw JSON one click away.
     assert "<details" in card and "&quot;kind&quot;: &quot;ai.scored&quot;" in card
+
+
+def test_it_shows_ai_run_cards_only_when_ai_registers_their_builder(client, agent, ai_ticket, monkeypatch):
+    # Audit alone knows no AI: the run's events stay, each a plain entry, and no card is drawn.
+    monkeypatch.setattr(hooks, "_card_builders", [])
+    page = timeline(client, agent, ai_ticket).content.decode()
+    events = AuditEvent.objects.for_ticket(ai_ticket.pk).count()
+    assert 'class="audit-run"' not in page and "AI run" not in page and "Decision:" not in page
+    assert page.count('class="audit-event"') == events
+    assert f"{events} events, in the order they were recorded" in page
+    assert "<strong>ai · run started</strong>" in page
+    # What ai registers in its AppConfig.ready() draws the card.
+    hooks.register_card_builder(RUN_CARDS)
+    page = timeline(client, agent, ai_ticket).content.decode()
+    assert page.count('class="audit-run"') == 1 and 'id="run-41"' in page
+    assert f"{events} events, 1 AI run, in the order" in page
+    assert "Decision: Sent to the customer automatically" in page
+    assert page.count('class="audit-event"') < events
 
 
 def test_it_escapes_hostile_text(client, agent, ai_ticket):
