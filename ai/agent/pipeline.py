@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
+from ai import tools
 from ai.agent import asks as A
 from ai.agent.answer import article_sources
 from ai.agent.asks import Ask
@@ -61,6 +62,8 @@ from ai.providers.chat_base import (
     get_chat_provider,
 )
 from ai.search import search
+from ai.tools.planner import Plan
+from ai.tools.session import ToolSession
 from audit.redaction import redact_text
 from audit.services import Actor, audit_record
 from helpdesk.helpcenter_render import html_to_text
@@ -80,15 +83,6 @@ TRIAL_EXTERNAL_PREFIX = "trial:"
 
 class BudgetExceeded(Exception):
     pass
-
-
-def _tools() -> Any | None:
-    """The bounded tools package (issue 5), or None: the pipeline works without tools."""
-    try:
-        import ai.tools as tools
-    except ImportError:
-        return None
-    return tools
 
 
 def _jsonable(value: Any) -> Any:
@@ -226,7 +220,7 @@ class RunContext:
     applies: bool = True  # agent runs change the ticket; copilot and trial runs do not
     shadow: bool = False
     started: bool = False  # "ai.run_started" is in the audit log
-    tools: Any = None  # the run's ai.tools.ToolSession, once tools are planned
+    tools: ToolSession | None = None  # the run's reads about its tools, once they are planned
     # Read with the settings at the start of the run (`execute_run`):
     followup: bool = False  # the ticket has a customer message other than this run's
     tool_actions: list[HttpAction] | None = None
@@ -298,13 +292,13 @@ def execute_run(
         ticket = Ticket.objects.select_related("workspace", "customer").get(pk=run.ticket_id)
     # The run's settings, its tools' allow-list and HTTP actions, and whether the ticket has
     # another customer message: read together, once (an admin's change applies to the next run).
-    ws, tools = ticket.workspace_id, _tools()
+    ws = ticket.workspace_id
     parts: dict[str, QuerySet[Any]] = {
         "settings": AISettings.objects.filter(workspace_id=ws),
         "identity": verifications_of(ticket)[:1],
+        "actions": tools.http_actions(ws),
+        "permissions": tools.tool_permissions(ws),
     }
-    if tools is not None:
-        parts |= {"actions": tools.http_actions(ws), "permissions": tools.tool_permissions(ws)}
     rows, values = read_rows(parts, {"followup": _other_customer_messages_sql(ticket, message)})
     settings_row = rows["settings"][0] if rows["settings"] else None
     budget = settings_row.time_budget_seconds if settings_row else DEFAULT_BUDGET
@@ -343,18 +337,17 @@ def _steps(ctx: RunContext) -> None:
     tri, ticket_type = _triage(ctx)
     passages = _retrieve(ctx, tri)
     _record_triage(ctx, tri, ticket_type, passages)
-    tools = _tools()
-    plan = _plan(ctx, tools, tri, ticket_type)
-    request = _request(ctx, tri, ticket_type, passages, plan, tools)
+    plan = _plan(ctx, tri, ticket_type)
+    request = _request(ctx, tri, ticket_type, passages, plan)
     chat_plan = provider.plan(request)
     ctx.check_budget()
-    entries, held = _run_tools(ctx, tools, _with_model_calls(plan, chat_plan.calls))
+    entries, held = _run_tools(ctx, _with_model_calls(plan, chat_plan.calls))
     request.steps = step_data(plan, entries, request.sources, tri.redacted_text, customer_has_orders(plan))
     ticket_type = _type_after_policy(ticket_type, request.steps)
     draft = provider.draft(request, chat_plan, entries)
     ctx.check_budget()
     citations = _citations(passages, draft.citations)
-    decision_rows = _decision_rows(ctx.ticket, ticket_type, tools)
+    decision_rows = _decision_rows(ctx.ticket, ticket_type)
     calibration = decision_rows["calibration"][0] if decision_rows["calibration"] else None
     confidence = _score(
         tri,
@@ -374,10 +367,8 @@ def _steps(ctx: RunContext) -> None:
     if ctx.identity_wanted:
         draft = with_identity_notice(draft)
     _record_draft(ctx, draft, citations, entries, confidence, request, ticket_type)
-    verdict = _decide(
-        ctx, tri, ticket_type, passages, entries, held, request.steps, confidence, decision_rows, tools, draft
-    )
-    _apply(ctx, verdict, confidence, held, entries, tools)
+    verdict = _decide(ctx, tri, ticket_type, passages, entries, held, request.steps, confidence, decision_rows, draft)
+    _apply(ctx, verdict, confidence, held, entries)
 
 
 def _triage(ctx: RunContext) -> tuple[Triage, str]:
@@ -461,10 +452,8 @@ def _record_triage(ctx: RunContext, tri: Triage, ticket_type: str, passages: lis
     ctx.started = True
 
 
-def _plan(ctx: RunContext, tools: Any | None, tri: Triage, ticket_type: str) -> Any | None:
+def _plan(ctx: RunContext, tri: Triage, ticket_type: str) -> Plan:
     """One step per ask (ai.tools.planner). Human-needed tickets plan nothing but the hand-over."""
-    if tools is None:
-        return None
     # The run's reads about its tools (allow-list, connector, identity, orders), read once.
     ctx.tools = tools.ToolSession(
         ticket=ctx.ticket,
@@ -480,14 +469,12 @@ def _plan(ctx: RunContext, tools: Any | None, tri: Triage, ticket_type: str) -> 
     return tools.plan_asks(ticket=ctx.ticket, asks=tri.asks, text=tri.redacted_text, session=ctx.tools)
 
 
-def _request(
-    ctx: RunContext, tri: Triage, ticket_type: str, passages: list[dict[str, Any]], plan: Any, tools: Any | None
-) -> ChatRequest:
+def _request(ctx: RunContext, tri: Triage, ticket_type: str, passages: list[dict[str, Any]], plan: Plan) -> ChatRequest:
     from ai.tools.policy import policy_for, policy_now
 
     ticket, provider = ctx.ticket, ctx.provider
     assert provider is not None
-    planned = [PlannedCall(c.tool, dict(c.args)) for c in (plan.calls if plan is not None else [])]
+    planned = [PlannedCall(c.tool, dict(c.args)) for c in plan.calls]
     return ChatRequest(
         workspace_id=ticket.workspace_id,
         workspace_name=ticket.workspace.name,
@@ -497,10 +484,10 @@ def _request(
         subject=redact_text(ticket.subject),
         text=tri.redacted_text,
         passages=passages,
-        tools=tools.tool_schemas(workspace=ticket.workspace) if tools is not None and provider.name != "local" else [],
+        tools=tools.tool_schemas(workspace=ticket.workspace) if provider.name != "local" else [],
         planned=planned,
         deadline=ctx.deadline,
-        steps=[s.as_json() for s in plan.steps] if plan is not None else [],
+        steps=[s.as_json() for s in plan.steps],
         customer_email=ticket.customer.email,
         sources=article_sources(passages),
         policy=_policy_facts(policy_for(ticket.workspace)),
@@ -513,9 +500,9 @@ def _policy_facts(policy: Any) -> dict[str, Any]:
     return {"return_window_days": policy.return_window_days, "return_fee": str(policy.return_fee)}
 
 
-def _with_model_calls(plan: Any | None, model_calls: list[PlannedCall]) -> list[PlannedCall]:
+def _with_model_calls(plan: Plan, model_calls: list[PlannedCall]) -> list[PlannedCall]:
     """The plan's calls, then any other call the model asked for (checked like the rest)."""
-    calls = [PlannedCall(c.tool, dict(c.args)) for c in (plan.calls if plan is not None else [])]
+    calls = [PlannedCall(c.tool, dict(c.args)) for c in plan.calls]
     for call in model_calls:
         if not any(c.tool == call.tool and c.args == call.args for c in calls):
             calls.append(call)
@@ -607,7 +594,6 @@ def _decide(
     steps: list[dict[str, Any]],
     confidence: Confidence,
     decision_rows: dict[str, list[Any]],
-    tools: Any | None,
     draft: ChatDraft,
 ) -> Verdict:
     run, ticket = ctx.run, ctx.ticket
@@ -616,7 +602,7 @@ def _decide(
         settings_row=decision_rows["settings"][0] if decision_rows["settings"] else None,
     )
     approval = next((e.get("rule") or {"label": e["reason"]} for _, _, e in held if e.get("requires_approval")), None)
-    if approval is None and tools is not None and ticket_type not in HUMAN_NEEDED_TYPES:
+    if approval is None and ticket_type not in HUMAN_NEEDED_TYPES:
         approval = tools.approval_required_for_reply(ticket=ticket, rules=decision_rows["approval_rules"])
     escalation = next((e for e in entries if e["tool"] == "escalate_to_human" and e["status"] == "executed"), None)
     verdict = decide(
@@ -659,7 +645,7 @@ def _needs_no_source(steps: list[dict[str, Any]]) -> bool:
     return bool(steps) and all(step_outcome(s) in ("done", "queued") for s in steps)
 
 
-def _decision_rows(ticket: Ticket, ticket_type: str, tools: Any | None) -> dict[str, list[Any]]:
+def _decision_rows(ticket: Ticket, ticket_type: str) -> dict[str, list[Any]]:
     """What the score and the decision read (the latest calibration map, the threshold rules and
     default, the reply approval rules, the deciding pause), in one statement, with the same
     querysets their modules use alone."""
@@ -669,9 +655,8 @@ def _decision_rows(ticket: Ticket, ticket_type: str, tools: Any | None) -> dict[
         "confidence_rules": confidence_rules(workspace_id=ws, channel=channel, ticket_type=ticket_type),
         "settings": AISettings.objects.filter(workspace_id=ws),
         "pauses": pauses_in_force(workspace_id=ws, channel=channel)[:1],
+        "approval_rules": tools.reply_rules(ws),
     }
-    if tools is not None:
-        parts["approval_rules"] = tools.reply_rules(ws)
     rows, _ = read_rows(parts)
     return rows
 
@@ -710,18 +695,13 @@ def _effective_type(ctx: RunContext, tri: Triage) -> str:
 
 
 def _run_tools(
-    ctx: RunContext, tools: Any | None, calls: list[PlannedCall]
+    ctx: RunContext, calls: list[PlannedCall]
 ) -> tuple[list[dict[str, Any]], list[tuple[Any, Any, dict[str, Any]]]]:
     entries: list[dict[str, Any]] = []
     held: list[tuple[Any, Any, dict[str, Any]]] = []
     for planned in calls:
         entry: dict[str, Any] = {"tool": planned.tool, "args": _jsonable(planned.args), "call_id": planned.call_id}
         entries.append(entry)
-        if tools is None:
-            entry.update(status="refused", result={}, reason="no tools are available")
-            with transaction.atomic():
-                ctx.audit("ai.tool_called", {**entry, "call_id": None})
-            continue
         call = tools.ToolCall(planned.tool, dict(planned.args))
         check = tools.tool_check(ticket=ctx.ticket, call=call, session=ctx.tools)
         entry.update(
@@ -854,7 +834,6 @@ def _apply(
     confidence: Confidence,
     held: list[tuple[Any, Any, dict[str, Any]]],
     entries: list[dict[str, Any]],
-    tools: Any | None,
 ) -> None:
     run, ticket = ctx.run, ctx.ticket
     with transaction.atomic():
@@ -876,9 +855,9 @@ def _apply(
             if answered:
                 verdict = Verdict(Decision.DRAFT, f"not sent: {answered}", verdict.threshold, verdict.rule)
         if ctx.applies and verdict.decision == Decision.AUTOSEND:
-            verdict = _autosend(ctx, verdict, confidence, held, tools)
-        elif ctx.applies and verdict.decision == Decision.AWAITING_APPROVAL and tools is not None:
-            _request_approval(ctx, verdict, held, tools)
+            verdict = _autosend(ctx, verdict, confidence, held)
+        elif ctx.applies and verdict.decision == Decision.AWAITING_APPROVAL:
+            _request_approval(ctx, verdict, held)
         for _, _, entry in held:
             if entry["status"] == "held" and ctx.shadow and entry.get("requires_approval"):
                 # Shadow: a rule would hold it for a manager, but no ActionRequest is created.
@@ -912,7 +891,7 @@ def _apply(
 
 
 def _autosend(
-    ctx: RunContext, verdict: Verdict, confidence: Confidence, held: list[tuple[Any, Any, dict[str, Any]]], tools: Any
+    ctx: RunContext, verdict: Verdict, confidence: Confidence, held: list[tuple[Any, Any, dict[str, Any]]]
 ) -> Verdict:
     for call, _, entry in held:
         result = tools.tool_execute(ticket=ctx.ticket, call=call, actor=ctx.actor, run=ctx.run)
@@ -936,9 +915,7 @@ def _autosend(
     return verdict
 
 
-def _request_approval(
-    ctx: RunContext, verdict: Verdict, held: list[tuple[Any, Any, dict[str, Any]]], tools: Any
-) -> None:
+def _request_approval(ctx: RunContext, verdict: Verdict, held: list[tuple[Any, Any, dict[str, Any]]]) -> None:
     gated = [(call, check, entry) for call, check, entry in held if entry.get("requires_approval")]
     if not gated:
         # A type-only rule: the reply itself waits for a manager.

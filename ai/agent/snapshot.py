@@ -1,8 +1,8 @@
 """Read several small tables' rows in one round trip, as model instances.
 
 An Agent run reads its workspace's configuration (settings, allow-list, HTTP actions, rules,
-pauses, the calibration map) at the step that uses it; each read used to be its own query, and
-on a busy box the queries (Python and round trip) cost more than the run's own work. `read_rows`
+pauses, the calibration map) at the step that uses it; as separate queries, on a busy box the
+reads (Python and round trip) would cost more than the run's own work. `read_rows`
 asks for them in one statement: each table's matching rows come back as one JSON array
 (`json_agg` in the queryset's order), built into instances with the fields' own conversions. Nothing
 is cached between calls: every run reads the current rows. Meant for small configuration

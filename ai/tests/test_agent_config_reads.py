@@ -123,8 +123,8 @@ def after_tools(monkeypatch, change):
     """Make `change` (an admin's or a customer's) while the run is between its tools and its decision."""
     original = pipeline._run_tools
 
-    def run_tools_then_change(ctx, tools, calls):
-        result = original(ctx, tools, calls)
+    def run_tools_then_change(ctx, calls):
+        result = original(ctx, calls)
         change()
         return result
 

@@ -111,8 +111,8 @@ def test_a_worker_finishing_after_the_sweep_neither_sends_nor_escalates_again(
     ticket = new_ticket(workspace, PASSWORD_Q)
     original = pipeline._run_tools
 
-    def tools_then_sweep(ctx, tools, calls):
-        result = original(ctx, tools, calls)
+    def tools_then_sweep(ctx, calls):
+        result = original(ctx, calls)
         AgentRun.objects.filter(pk=ctx.run.pk).update(started_at=timezone.now() - timedelta(minutes=5))
         assert runs_sweep().timed_out == 1
         if late_worker == "fails":
