@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from helpdesk.email_out import build_reply_email
+from helpdesk.channels.email_out import build_reply_email
 from helpdesk.models import Message
 from helpdesk.models_identity import MagicLink, MagicLinkStatus
 from helpdesk.services_identity import build_magic_link_email

@@ -17,7 +17,7 @@ urlpatterns = [
     # The AI's endpoints first: the helpdesk's API ends with a catch-all JSON 404.
     path("api/v1/", include("ai.api_urls")),
     path("api/v1/", include("helpdesk.api_urls")),
-    path("inbound/", include("helpdesk.inbound_urls")),
+    path("inbound/", include("helpdesk.channels.email_urls")),
     path("help/", include("helpdesk.helpcenter_urls")),
     path("billing/", include("billing.urls")),
     path("signup/", include("billing.signup_urls")),

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ai.tests.agent_support import helpcenter  # noqa: F401 (fixture: searches run over indexed articles)
+from helpdesk.channels.email_in import EmailRejected, parse_email
 from helpdesk.channels.identity import portal_token
-from helpdesk.email_in import EmailRejected, parse_email
 from helpdesk.tests.channels_support import api, start_visitor
 from oasis.hygiene import has_bad_chars
 

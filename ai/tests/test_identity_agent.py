@@ -150,7 +150,7 @@ def test_it_sends_one_pending_link_per_ticket(client, armed, django_capture_on_c
 def test_it_does_not_act_on_an_unauthenticated_email_with_a_forged_from(
     workspace, armed, django_capture_on_commit_callbacks
 ):
-    from helpdesk.email_in import ingest_email
+    from helpdesk.channels.email_in import ingest_email
 
     armed = workspace_update(
         workspace=armed, actor=Actor.system("test"), changes={"mail_relay_authserv_id": "mx.acme.test"}
@@ -164,7 +164,7 @@ def test_it_does_not_act_on_an_unauthenticated_email_with_a_forged_from(
 
 
 def test_it_acts_for_a_sender_the_trusted_relay_authenticated(workspace, armed, django_capture_on_commit_callbacks):
-    from helpdesk.email_in import ingest_email
+    from helpdesk.channels.email_in import ingest_email
 
     armed = workspace_update(
         workspace=armed, actor=Actor.system("test"), changes={"mail_relay_authserv_id": "mx.acme.test"}

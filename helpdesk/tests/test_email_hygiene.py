@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.email_in import parse_email
+from helpdesk.channels.email_in import parse_email
 from helpdesk.models import Message, Ticket
 
 URL = "/inbound/email/acme/"

@@ -14,7 +14,7 @@ import audit.services as audit_services
 from audit.models import AuditEvent
 from audit.services import Actor
 from helpdesk import services
-from helpdesk.email_in import EmailRejected, ingest_email, parse_email, strip_quoted
+from helpdesk.channels.email_in import EmailRejected, ingest_email, parse_email, strip_quoted
 from helpdesk.models import Customer, Message, Ticket, TicketStatus
 from helpdesk.tests.email_factory import raw_email
 

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from audit.services import Actor
 from helpdesk import services, tasks
-from helpdesk.email_in import ingest_email
+from helpdesk.channels.email_in import ingest_email
 from helpdesk.models import Message, Ticket, TicketStatus
 from helpdesk.tests.email_factory import raw_email
 
@@ -197,7 +197,7 @@ def test_it_keeps_the_reply_subject_on_one_line_with_one_token(
 
 
 def test_an_ai_answer_carries_the_did_this_solve_it_links(ticket):
-    from helpdesk.email_out import build_reply_email
+    from helpdesk.channels.email_out import build_reply_email
     from helpdesk.services import ticket_reply
 
     reply = ticket_reply(ticket=ticket, body="It ships today.", actor=Actor.ai("local"), author_kind="ai")

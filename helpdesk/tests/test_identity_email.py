@@ -6,8 +6,8 @@ import pytest
 
 from audit.models import AuditEvent
 from audit.services import Actor
-from helpdesk.email_auth import parse_header
-from helpdesk.email_in import ingest_email
+from helpdesk.channels.email_auth import parse_header
+from helpdesk.channels.email_in import ingest_email
 from helpdesk.models import CustomerVerification, Ticket
 from helpdesk.services import workspace_update
 from helpdesk.services_identity import ticket_identity_verified

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from helpdesk.email_in import html_to_text
+from helpdesk.channels.email_in import html_to_text
 from helpdesk.ticket_import.base import (
     AGENT,
     CUSTOMER,

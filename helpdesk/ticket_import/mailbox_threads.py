@@ -1,6 +1,6 @@
 """A mailbox (an mbox file or a Maildir folder) as tickets: one ticket per thread.
 
-Each message goes through the inbound e-mail parser (helpdesk.email_in.parse_email: the same
+Each message goes through the inbound e-mail parser (helpdesk.channels.email_in.parse_email: the same
 size cap, charset handling and quoted-history stripping as live mail). Messages join a thread by
 In-Reply-To / References; a message from one of the shop's own addresses is its agent's reply, any
 other is the customer's. A message the parser refuses is reported with its reason.
@@ -13,7 +13,7 @@ import mailbox
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from helpdesk.email_in import EmailRejected, ParsedEmail, parse_email
+from helpdesk.channels.email_in import EmailRejected, ParsedEmail, parse_email
 from helpdesk.ticket_import.base import (
     AGENT,
     CUSTOMER,

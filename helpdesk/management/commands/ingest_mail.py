@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from helpdesk.email_in import EmailRejected, ingest_email
+from helpdesk.channels.email_in import EmailRejected, ingest_email
 from helpdesk.models import Workspace
 from helpdesk.ticket_import import TicketFormatError
 from helpdesk.ticket_import.mailbox_threads import mailbox_messages, open_mailbox

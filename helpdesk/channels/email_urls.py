@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from helpdesk import inbound_views
+from helpdesk.channels import email_views
 
 app_name = "inbound"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("email/<slug:workspace_slug>/", inbound_views.inbound_email, name="email"),
+    path("email/<slug:workspace_slug>/", email_views.inbound_email, name="email"),
 ]

@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from helpdesk.email_in import EmailRejected, IngestResult, ingest_email
+from helpdesk.channels.email_in import EmailRejected, IngestResult, ingest_email
 from helpdesk.models import Workspace
 from oasis.middleware import input_hygiene_exempt
 

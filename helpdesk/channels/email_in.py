@@ -3,7 +3,7 @@
 Everything a mail provider or a Maildir hands us is untrusted bytes. Parsing turns it into a
 small typed value (or a clear `EmailRejected`), and `ingest_email` threads it onto an existing
 ticket or opens a new one through the helpdesk services, in one transaction. A sender the
-workspace's trusted relay authenticated (helpdesk/email_auth.py) is verified for the ticket;
+workspace's trusted relay authenticated (helpdesk/channels/email_auth.py) is verified for the ticket;
 the `From:` header alone proves nothing.
 """
 
@@ -27,7 +27,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 
 from audit.services import Actor
-from helpdesk.email_auth import SenderAuth, sender_authentication
+from helpdesk.channels.email_auth import SenderAuth, sender_authentication
 from helpdesk.models import Channel, Message, MessageKind, Ticket, Workspace
 from helpdesk.models_identity import VerificationMethod
 from helpdesk.services import ticket_add_customer_message, ticket_create
