@@ -21,7 +21,7 @@ from django.utils import timezone
 from audit.services import Actor, audit_record
 from helpdesk.api_auth import hash_key
 from helpdesk.models import ApiToken, Membership, Message, Ticket, Workspace
-from helpdesk.models_identity import VerificationMethod
+from helpdesk.models.identity import VerificationMethod
 from helpdesk.services import ticket_add_customer_message, ticket_create
 from helpdesk.services_identity import identity_verify
 

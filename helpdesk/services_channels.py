@@ -24,8 +24,8 @@ from audit.services import Actor, audit_record
 from helpdesk import hooks, ticket_states
 from helpdesk.channels.identity import portal_token
 from helpdesk.models import AuthorKind, Channel, Message, MessageKind, Ticket, TicketStatus, Workspace
-from helpdesk.models_channels import Attachment, ChatMessageKey, ChatSession, CustomerFeedback
-from helpdesk.models_identity import VerificationMethod
+from helpdesk.models.channels import Attachment, ChatMessageKey, ChatSession, CustomerFeedback
+from helpdesk.models.identity import VerificationMethod
 from helpdesk.services import ticket_add_customer_message, ticket_add_note, ticket_create, ticket_resolve
 from helpdesk.services_handoff import ticket_handoff
 from helpdesk.services_identity import identity_verify

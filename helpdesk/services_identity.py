@@ -29,7 +29,7 @@ from audit.services import Actor, audit_record
 from helpdesk import hooks
 from helpdesk.channels.identity import magic_link_claims, magic_link_token
 from helpdesk.models import Channel, Message, MessageKind, Ticket
-from helpdesk.models_identity import CustomerVerification, MagicLink, MagicLinkStatus, VerificationMethod
+from helpdesk.models.identity import CustomerVerification, MagicLink, MagicLinkStatus, VerificationMethod
 
 MAGIC_LINK_TTL = timedelta(hours=24)
 # Every tool refusal for a missing proof starts with this (the Agent recognises it by it).

@@ -14,7 +14,7 @@ from django_q.tasks import async_task
 
 from helpdesk.channels.email_out import build_reply_email
 from helpdesk.models import Message
-from helpdesk.models_identity import MagicLink, MagicLinkStatus
+from helpdesk.models.identity import MagicLink, MagicLinkStatus
 from helpdesk.services_identity import build_magic_link_email
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from audit.models import AuditEvent
 from billing.models import Plan
 from conftest import PASSWORD
 from helpdesk.models import Ticket, Workspace
-from helpdesk.models_channels import ChatSession
+from helpdesk.models.channels import ChatSession
 from helpdesk.tests.channels_support import api
 
 LOGIN = "/accounts/login/"

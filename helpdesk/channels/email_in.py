@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from audit.services import Actor
 from helpdesk.channels.email_auth import SenderAuth, sender_authentication
 from helpdesk.models import Channel, Message, MessageKind, Ticket, Workspace
-from helpdesk.models_identity import VerificationMethod
+from helpdesk.models.identity import VerificationMethod
 from helpdesk.services import ticket_add_customer_message, ticket_create
 from helpdesk.services_identity import identity_verify, ticket_identity_verified
 from oasis.hygiene import strip_bad_chars

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.utils import timezone
 
 from helpdesk.models import Ticket, Workspace
-from helpdesk.models_channels import BusinessHours
+from helpdesk.models.channels import BusinessHours
 
 HANDOFF_NOTICE = "Thanks, a person will answer shortly."
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from helpdesk.models import Workspace
-from helpdesk.models_channels import WidgetSettings
+from helpdesk.models.channels import WidgetSettings
 
 MAX_TOKEN_CHARS = 2048
 MAX_TOKEN_LIFETIME_S = 3600  # a token valid for longer is refused: merchants mint them per page view
@@ -140,7 +140,7 @@ MAGIC_LINK_SALT = "oasis.identity.magic_link"
 def magic_link_token(*, link_id: int, nonce: str) -> str:
     """The token in a magic link: the link row and its nonce, signed (salted for this purpose).
 
-    Expiry and single use live on the row (helpdesk.models_identity.MagicLink)."""
+    Expiry and single use live on the row (helpdesk.models.identity.MagicLink)."""
     return signing.Signer(salt=MAGIC_LINK_SALT).sign(f"{link_id}.{nonce}")
 
 

@@ -11,7 +11,7 @@ from django.db.models import F, QuerySet
 
 from helpdesk.channels.hours import waiting_notice
 from helpdesk.models import AuthorKind, Message, MessageKind, Ticket, Workspace
-from helpdesk.models_channels import ChatSession, CustomerFeedback
+from helpdesk.models.channels import ChatSession, CustomerFeedback
 from helpdesk.services_identity import IDENTITY_NOT_VERIFIED
 
 PUBLIC_KINDS = (MessageKind.CUSTOMER, MessageKind.REPLY)

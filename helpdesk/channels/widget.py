@@ -23,7 +23,7 @@ from helpdesk.channels.ratelimit import rate_limited
 from helpdesk.channels.thread import ThreadProbe, message_json, thread_probe, thread_read
 from helpdesk.channels.wakeups import WAKEUPS, session_key, ticket_key, wait_for_change
 from helpdesk.models import Message, Workspace
-from helpdesk.models_channels import ChatSession
+from helpdesk.models.channels import ChatSession
 from helpdesk.services_channels import (
     IdentityReused,
     chat_message_post,

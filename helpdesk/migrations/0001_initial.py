@@ -9,7 +9,7 @@ import django.db.models.functions.text
 from django.conf import settings
 from django.db import migrations, models
 
-import helpdesk.models
+import helpdesk.models.core
 
 
 class Migration(migrations.Migration):
@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
                 (
                     "inbound_secret",
                     models.CharField(
-                        default=helpdesk.models._new_secret,
+                        default=helpdesk.models.core._new_secret,
                         help_text="Shared secret the inbound email webhook must present.",
                         max_length=64,
                     ),

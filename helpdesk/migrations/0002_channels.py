@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import helpdesk.models_channels
+import helpdesk.models.channels
 
 
 class Migration(migrations.Migration):
@@ -108,7 +108,7 @@ class Migration(migrations.Migration):
                 (
                     "secret",
                     models.CharField(
-                        default=helpdesk.models_channels._widget_secret,
+                        default=helpdesk.models.channels._widget_secret,
                         help_text="Shared with the merchant's server only: it signs customer identity tokens.",
                         max_length=128,
                     ),

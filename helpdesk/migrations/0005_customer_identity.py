@@ -6,7 +6,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-import helpdesk.models_identity
+import helpdesk.models.identity
 
 
 class Migration(migrations.Migration):
@@ -100,7 +100,7 @@ class Migration(migrations.Migration):
                         help_text="The customer's address on file when the link was made.", max_length=254
                     ),
                 ),
-                ("nonce", models.CharField(default=helpdesk.models_identity._nonce, max_length=32)),
+                ("nonce", models.CharField(default=helpdesk.models.identity._nonce, max_length=32)),
                 (
                     "status",
                     models.CharField(

@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from helpdesk.channels.identity import PORTAL_SALT, portal_token
 from helpdesk.models import Message, Ticket, TicketStatus
-from helpdesk.models_channels import Attachment
+from helpdesk.models.channels import Attachment
 from helpdesk.services import ticket_add_note, ticket_create, ticket_reply
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from billing.models import Outcome, OutcomeStatus
 from helpdesk.channels.hours import back_message, is_open
 from helpdesk.hooks import asks_for_human as human_requested
 from helpdesk.models import Message, Ticket, TicketStatus
-from helpdesk.models_channels import BusinessHours, CustomerFeedback
+from helpdesk.models.channels import BusinessHours, CustomerFeedback
 from helpdesk.services import ticket_reply
 from helpdesk.tests.channels_support import api, poll, post, start_signed, start_visitor
 

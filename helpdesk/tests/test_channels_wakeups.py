@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.services import Actor
 from helpdesk.channels.wakeups import WAKEUPS, session_key, ticket_key
 from helpdesk.models import Ticket
-from helpdesk.models_channels import ChatSession
+from helpdesk.models.channels import ChatSession
 from helpdesk.services import ticket_add_note, ticket_create, ticket_reply, ticket_resolve, ticket_set_type
 from helpdesk.tests.channels_support import api, poll, post, start_visitor
 

@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from helpdesk.channels.identity import IdentityError, identity_token_sign, identity_token_verify, widget_secret
 from helpdesk.models import Message, Ticket
-from helpdesk.models_channels import ChatSession
+from helpdesk.models.channels import ChatSession
 from helpdesk.services import ticket_add_note, ticket_reply
 from helpdesk.services_identity import ticket_identity_verified
 from helpdesk.tests.channels_support import api, future, poll, post, start, start_signed, start_visitor
@@ -252,7 +252,7 @@ def start_other_ip(client, workspace):
 
 
 def test_it_does_not_spend_the_workspace_budget_on_requests_refused_per_ip(client, workspace, settings):
-    from helpdesk.models_channels import RateCounter
+    from helpdesk.models.channels import RateCounter
 
     settings.OASIS_RATE_LIMITS = {"chat_start": {"ip": (1, 60), "workspace": (3, 60)}}
     assert start(client, workspace, email="a@customer.test").status_code == 201

@@ -7,7 +7,7 @@ import pytest
 from audit.services import Actor
 from helpdesk.channels.identity import identity_token_sign, widget_secret
 from helpdesk.models import CustomerVerification, Ticket
-from helpdesk.models_channels import ChatSession
+from helpdesk.models.channels import ChatSession
 from helpdesk.services import workspace_create
 from helpdesk.tests.channels_support import future, post, start
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django_q.models import Schedule
 
 from helpdesk.channels.ratelimit import SWEEP_AFTER_SECONDS, hit, sweep
-from helpdesk.models_channels import RateCounter
+from helpdesk.models.channels import RateCounter
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """The built-in shop's ledger: every change the shop connector makes, once per idempotency key.
 
-Imported at the end of helpdesk/models.py so Django sees it as a helpdesk model. The audit log
+Part of the helpdesk.models package (its __init__ imports it, so Django sees it). The audit log
 keeps a `shop.*` event of each movement as evidence; what the shop decides (what is left to
 refund, whether a retried call already ran) is read from here, never from the audit log, so
 pruning the audit log changes no decision.
@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
-from helpdesk.models import Order, OrderStatus, Ticket, Workspace
+from helpdesk.models.core import Order, OrderStatus, Ticket, Workspace
 
 
 class ShopMovementKind(models.TextChoices):

@@ -6,7 +6,7 @@ only then may the AI's order and account tools act for them. A `MagicLink` is ho
 who wrote without proof confirms it later: it goes to the address on file, never to one
 written in a message.
 
-Imported at the end of helpdesk/models.py so Django sees them as helpdesk models.
+Part of the helpdesk.models package (its __init__ imports it, so Django sees it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
-from helpdesk.models import Customer, Ticket, Workspace
+from helpdesk.models.core import Customer, Ticket, Workspace
 
 
 class VerificationMethod(models.TextChoices):

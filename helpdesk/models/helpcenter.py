@@ -1,11 +1,11 @@
-"""A help center connected by URL, and each of its syncs (imported at the end of helpdesk/models.py)."""
+"""A help center connected by URL, and each of its syncs (part of the helpdesk.models package)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 
-from helpdesk.models import Workspace
+from helpdesk.models.core import Workspace
 
 
 class SourceKind(models.TextChoices):

@@ -396,9 +396,3 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
-
-
-from helpdesk.models_channels import *  # noqa: F403, E402
-from helpdesk.models_helpcenter import *  # noqa: F403, E402
-from helpdesk.models_identity import *  # noqa: F403, E402
-from helpdesk.models_shop import *  # noqa: F403, E402

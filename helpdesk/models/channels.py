@@ -1,7 +1,7 @@
 """Tables of the customer-facing channels: chat sessions, widget secrets, feedback,
 attachments, business hours and the fixed-window rate-limit counters.
 
-Imported at the end of helpdesk/models.py so Django sees them as helpdesk models.
+Part of the helpdesk.models package (its __init__ imports it, so Django sees it).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import secrets
 
 from django.db import models
 
-from helpdesk.models import Channel, Message, Ticket, Workspace
+from helpdesk.models.core import Channel, Message, Ticket, Workspace
 
 
 def _widget_secret() -> str:

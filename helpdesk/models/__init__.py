@@ -1,0 +1,96 @@
+"""The helpdesk's models: tenancy, tickets and messages (core), customer channels, help centers by
+URL, customer identity and the shop's ledger. One package, so Django sees them all as helpdesk models."""
+
+from __future__ import annotations
+
+from helpdesk.models.channels import (
+    Attachment,
+    BusinessHours,
+    ChatMessageKey,
+    ChatSession,
+    CustomerFeedback,
+    RateCounter,
+    WidgetSettings,
+)
+from helpdesk.models.core import (
+    HUMAN_NEEDED_TYPES,
+    ApiToken,
+    Article,
+    ArticleStatus,
+    AuthorKind,
+    Channel,
+    Customer,
+    Membership,
+    Message,
+    MessageKind,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Priority,
+    Role,
+    Ticket,
+    TicketQuerySet,
+    TicketStatus,
+    TicketType,
+    Workspace,
+    WorkspaceMode,
+)
+from helpdesk.models.helpcenter import (
+    HelpCenterSource,
+    HelpCenterSync,
+    SourceKind,
+    SyncStatus,
+)
+from helpdesk.models.identity import (
+    CustomerVerification,
+    MagicLink,
+    MagicLinkStatus,
+    VerificationMethod,
+)
+from helpdesk.models.shop import (
+    OrderStatusWord,
+    ShopMovement,
+    ShopMovementKind,
+)
+
+__all__ = [
+    "HUMAN_NEEDED_TYPES",
+    "ApiToken",
+    "Article",
+    "ArticleStatus",
+    "Attachment",
+    "AuthorKind",
+    "BusinessHours",
+    "Channel",
+    "ChatMessageKey",
+    "ChatSession",
+    "Customer",
+    "CustomerFeedback",
+    "CustomerVerification",
+    "HelpCenterSource",
+    "HelpCenterSync",
+    "MagicLink",
+    "MagicLinkStatus",
+    "Membership",
+    "Message",
+    "MessageKind",
+    "Order",
+    "OrderItem",
+    "OrderStatus",
+    "OrderStatusWord",
+    "Priority",
+    "RateCounter",
+    "Role",
+    "ShopMovement",
+    "ShopMovementKind",
+    "SourceKind",
+    "SyncStatus",
+    "Ticket",
+    "TicketQuerySet",
+    "TicketStatus",
+    "TicketType",
+    "VerificationMethod",
+    "WidgetSettings",
+    "Workspace",
+    "WorkspaceMode",
+]
