@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -68,6 +69,20 @@ def audit_anchor_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     path = tmp_path / "audit-anchors.jsonl"
     monkeypatch.setenv("OASIS_AUDIT_ANCHOR_PATH", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def rate_limit_clock(monkeypatch: pytest.MonkeyPatch) -> float:
+    """One rate-limit clock reading per test: windows are fixed on the wall clock, and a burst of
+    sign-ins that takes seconds on a loaded machine could otherwise straddle two windows and never
+    reach its limit. Tests that need time to pass give `now` to the counting functions."""
+    from types import SimpleNamespace
+
+    from helpdesk.channels import ratelimit
+
+    frozen = time.time()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: frozen))
+    return frozen
 
 
 @pytest.fixture(scope="session")
