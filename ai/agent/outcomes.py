@@ -8,9 +8,12 @@ keeps the reply from resolving the ticket.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai.agent import asks as A
+
+if TYPE_CHECKING:
+    from ai.tools.planner import Plan
 
 COVERED = frozenset({"done", "queued", "answered"})
 # MiniLM cosine of a help-center sentence to the question for it to count as the answer.
@@ -116,8 +119,8 @@ def step_data(
     return out
 
 
-def customer_has_orders(plan: Any) -> bool:
-    return bool(plan is not None and getattr(plan, "customer_orders", 0))
+def customer_has_orders(plan: Plan) -> bool:
+    return bool(plan.customer_orders)
 
 
 def open_asks(steps: list[dict[str, Any]]) -> list[str]:

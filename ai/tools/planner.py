@@ -266,9 +266,8 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     refundable_items = [i for i in order.items if policy.item_refundable(i)]
     if blocked:
         step.notes["not_refundable"] = ", ".join(i.name for i in blocked)
-    if wished is not None and not amount_is_returned_goods(
-        wished, order, refundable_items, policy.return_fee_for(order), shop_fault=bool(SHOP_FAULT_RE.search(folded))
-    ):
+    shop_fault, fee = bool(SHOP_FAULT_RE.search(folded)), policy.return_fee_for(order)
+    if wished is not None and not amount_is_returned_goods(wished, order, refundable_items, fee, shop_fault=shop_fault):
         step.problem = "policy:we refund the price of the items sent back, not other amounts such as a price difference"
         return
     if not wished and not named and len(refundable_items) > 1 and not whole:
@@ -281,8 +280,7 @@ def _refund(step: Step, *, ticket: Ticket, orders: CustomerOrders, text: str) ->
     if amount > refundable:
         step.notes["capped_from"] = str(amount)
         amount = refundable
-    if (not wished or amount == items_total) and not SHOP_FAULT_RE.search(folded):
-        fee = policy.return_fee_for(order)
+    if (not wished or amount == items_total) and not shop_fault:
         if fee is None:
             step.problem = "return fee: the order's address names no country the shop returns from for free or not"
             return
